@@ -1,0 +1,14 @@
+"""kino: a Livebook-like kit for Jupyter.
+
+Widgets for people who learn and train models in notebooks, and the JAX
+training runtime they plug into. This module only re-exports the public API.
+"""
+
+from kino.ui.markdown import markdown
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "markdown",
+]

@@ -1,0 +1,1 @@
+"""kino's widget kit: one module per widget family (see DESIGN.md)."""
