@@ -4,11 +4,18 @@ Widgets for people who learn and train models in notebooks, and the JAX
 training runtime they plug into. This module only re-exports the public API.
 """
 
+from kino.ui.chart import chart
 from kino.ui.markdown import markdown
 
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "chart",
     "markdown",
 ]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds kino's prebuilt extension (``jupyter labextension develop``)."""
+    return [{"src": "labextension", "dest": "jupyter-kino"}]

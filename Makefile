@@ -1,0 +1,76 @@
+# The commands the README names. Install steps are stamped, so a second run
+# with nothing changed only checks timestamps.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+STAMPS := .make-stamps
+LABEXT := labextension
+PORT ?= 8888
+DASHBOARD_PORT ?= 8866
+PYTEST_ARGS ?=
+
+FRONTEND_SOURCES := $(shell find $(LABEXT)/src $(LABEXT)/style -type f 2>/dev/null) \
+	$(LABEXT)/build-widgets.mjs $(LABEXT)/package.json $(LABEXT)/tsconfig.plugin.json
+
+.PHONY: lab test build dashboard bench lint format clean install
+
+lab: install ## Install into .venv, build the front end and start JupyterLab on notebooks/
+	@echo "Starting JupyterLab on notebooks/ (the URL with its token is printed below)"
+	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
+		--ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+test: install ## Install what the tests need and run them all
+	$(VENV)/bin/ruff check kino tests benchmarks
+	$(VENV)/bin/ruff format --check kino tests benchmarks
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks $(PYTEST_ARGS)
+
+dashboard: install ## Serve notebooks/dashboards/ with standalone Voila
+	$(VENV)/bin/voila notebooks/dashboards --no-browser --Voila.ip=127.0.0.1 --port=$(DASHBOARD_PORT)
+
+bench: install ## Time kino against its baselines (see benchmarks/RESULTS.md)
+	$(PIP) install --quiet -e ".[bench]" --no-build-isolation
+	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+build: $(STAMPS)/frontend ## Build the widgets' ES modules and the JupyterLab extension
+
+install: $(STAMPS)/python $(STAMPS)/labextension-link
+
+lint:
+	$(VENV)/bin/ruff check kino tests benchmarks
+	$(VENV)/bin/ruff format --check kino tests benchmarks
+
+format:
+	$(VENV)/bin/ruff check --fix kino tests benchmarks
+	$(VENV)/bin/ruff format kino tests benchmarks
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMPS)/build-tools: | $(PY)
+	@mkdir -p $(STAMPS)
+	$(PIP) install --quiet "hatchling>=1.21" "hatch-jupyter-builder>=0.9" "editables>=0.5" "jupyterlab>=4.6,<5"
+	@touch $@
+
+$(STAMPS)/node-modules: $(LABEXT)/package-lock.json $(LABEXT)/package.json
+	@mkdir -p $(STAMPS)
+	cd $(LABEXT) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(STAMPS)/frontend: $(STAMPS)/node-modules $(STAMPS)/build-tools $(FRONTEND_SOURCES)
+	cd $(LABEXT) && npm run build
+	@touch $@
+
+$(STAMPS)/python: pyproject.toml $(STAMPS)/frontend
+	$(PIP) install --quiet --no-build-isolation -e ".[test]"
+	@touch $@
+
+$(STAMPS)/labextension-link: $(STAMPS)/python
+	$(VENV)/bin/jupyter-builder develop --overwrite .
+	@touch $@
+
+clean:
+	rm -rf $(STAMPS) kino/static/*.js kino/static/*.css kino/labextension $(LABEXT)/lib build dist
