@@ -67,10 +67,12 @@ def comm_log(monkeypatch) -> CommLog:
     """
     log = CommLog()
 
+    # A class per test: BaseComm publishes its "open" message from __init__,
+    # so the log must be reachable before the instance exists.
+    recording = type("RecordingComm", (_RecordingComm,), {"log": log})
+
     def create_comm(*args, **kwargs):
-        c = _RecordingComm(*args, **kwargs)
-        c.log = log
-        return c
+        return recording(*args, **kwargs)
 
     monkeypatch.setattr(comm, "create_comm", create_comm)
     return log
