@@ -31,32 +31,49 @@ function prettify(name: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-/** Lists the curated notebooks of the first folder that has any, with titles, in path order. */
+async function listCurated(
+  contents: Contents.IManager,
+  dir: string,
+): Promise<{ items: Contents.IModel[]; subdirs: Set<string> }> {
+  const listing = await contents.get(dir, { content: true });
+  const entries = (listing.content ?? []) as Contents.IModel[];
+  const items = entries
+    .filter((item) => item.type === "notebook" && CURATED.test(item.name))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const subdirs = new Set(entries.filter((e) => e.type === "directory").map((e) => e.name));
+  return { items, subdirs };
+}
+
+async function withTitle(contents: Contents.IManager, item: Contents.IModel): Promise<CuratedNotebook> {
+  const rank = Number(item.name.slice(0, 2));
+  try {
+    const model = await contents.get(item.path, { content: true });
+    return { path: item.path, title: titleOf(model, prettify(item.name)), rank };
+  } catch {
+    return { path: item.path, title: prettify(item.name), rank };
+  }
+}
+
+/** Lists the curated notebooks of the first folder that has any, with titles, in path order.
+ *  Only folders that exist are asked for, so a server without them logs no 404. */
 export async function findCuratedNotebooks(
   contents: Contents.IManager,
 ): Promise<CuratedNotebook[]> {
-  for (const dir of SEARCH_DIRS) {
-    let listing: Contents.IModel;
-    try {
-      listing = await contents.get(dir, { content: true });
-    } catch {
-      continue;
-    }
-    const items = ((listing.content ?? []) as Contents.IModel[])
-      .filter((item) => item.type === "notebook" && CURATED.test(item.name))
-      .sort((a, b) => a.name.localeCompare(b.name));
-    if (items.length === 0) continue;
-    return Promise.all(
-      items.map(async (item) => {
-        const rank = Number(item.name.slice(0, 2));
-        try {
-          const model = await contents.get(item.path, { content: true });
-          return { path: item.path, title: titleOf(model, prettify(item.name)), rank };
-        } catch {
-          return { path: item.path, title: prettify(item.name), rank };
-        }
-      }),
-    );
+  let root: { items: Contents.IModel[]; subdirs: Set<string> };
+  try {
+    root = await listCurated(contents, "");
+  } catch {
+    return [];
   }
-  return [];
+  let items = root.items;
+  for (const dir of SEARCH_DIRS.slice(1)) {
+    if (items.length > 0) break;
+    if (!root.subdirs.has(dir)) continue;
+    try {
+      items = (await listCurated(contents, dir)).items;
+    } catch {
+      items = [];
+    }
+  }
+  return Promise.all(items.map((item) => withTitle(contents, item)));
 }

@@ -1,0 +1,123 @@
+"""Fixtures of the real-browser tests: servers on 127.0.0.1 and guarded Chromium pages.
+
+Browser tests never skip: a missing Chromium fails them, since CI installs it
+(``.ci/run``). Servers are stopped even when a test fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PageGuard,
+    Server,
+    copy_notebooks,
+    guard_page,
+    screenshot,
+    start_lab,
+    start_voila,
+)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory) -> Iterator[Server]:
+    """JupyterLab serving a temporary copy of notebooks/ (tests add their own notebooks)."""
+    root = copy_notebooks(tmp_path_factory.mktemp("lab-root"))
+    server = start_lab(root, tmp_path_factory.mktemp("lab-home"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def voila(tmp_path_factory) -> Iterator[Server]:
+    """Standalone Voila serving a temporary copy of notebooks/dashboards/ (as `make dashboard`)."""
+    root = copy_notebooks(tmp_path_factory.mktemp("voila-root")) / "dashboards"
+    root.mkdir(exist_ok=True)
+    server = start_voila(root, tmp_path_factory.mktemp("voila-home"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole run, driven by playwright."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _page_fixture(request, browser, server: Server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    guard = guard_page(page, server.base)
+    page.kino_guard = guard
+    try:
+        yield page
+    finally:
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-120:]
+            # The page may be gone; the screenshot is only a help.
+            with contextlib.suppress(Exception):
+                screenshot(page, f"failed-{name}")
+        problems = guard.take()
+        context.close()
+        if problems:
+            pytest.fail("browser reported problems:\n" + "\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def page(request, browser, lab):
+    """A Chromium page on the JupyterLab server; the test fails on any console error,
+    uncaught exception or request that leaves 127.0.0.1 (``page.kino_guard`` holds them)."""
+    yield from _page_fixture(request, browser, lab)
+
+
+@pytest.fixture
+def voila_page(request, browser, voila):
+    """Like ``page``, for the Voila server."""
+    yield from _page_fixture(request, browser, voila)
+
+
+@pytest.fixture
+def guard(page) -> PageGuard:
+    """The problems recorder of ``page`` (for tests that expect and inspect problems)."""
+    return page.kino_guard
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def artifacts_dir() -> Path:
+    from tests.browser.harness import ARTIFACTS
+
+    return ARTIFACTS

@@ -1,0 +1,345 @@
+"""The real-browser test harness: JupyterLab / Voila servers and a guarded Chromium.
+
+Tests import the helpers from here and get servers and pages from the fixtures in
+``conftest.py``. Every page fails its test on a console error, an uncaught
+exception, or any request that tries to leave 127.0.0.1 (the offline check).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+CHROMIUM = Path(os.environ.get("KINO_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Console messages that JupyterLab itself prints in a healthy session, matched as
+# substrings. Keep this list short and say why each entry is harmless.
+BENIGN_CONSOLE_ERRORS: tuple[str, ...] = ()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text()[-4000:]
+            raise RuntimeError(f"server exited with {process.returncode}:\n{tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"server did not answer {url} in {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@dataclass
+class Server:
+    """A JupyterLab or Voila server running on 127.0.0.1 in its own temporary root."""
+
+    kind: str
+    root: Path
+    port: int
+    token: str
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str = "") -> str:
+        """Absolute URL of ``path`` on this server, with the token when it has one."""
+        sep = "&" if "?" in path else "?"
+        suffix = f"{sep}token={self.token}" if self.token else ""
+        return f"{self.base}/{path.lstrip('/')}{suffix}"
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+def _server_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "JUPYTER_CONFIG_DIR": str(home / "config"),
+            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+            "IPYTHONDIR": str(home / "ipython"),
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    # Run kernels with this interpreter so they import the kino under test.
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def start_lab(root: Path, home: Path) -> Server:
+    """Start JupyterLab on ``root`` (settings and workspaces kept under ``home``)."""
+    port, token = free_port(), "kino-test-token"
+    log = home / "jupyterlab.log"
+    home.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+        f"--port={port}", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+        "--allow-root", "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={home / 'settings'}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+        "--ServerApp.iopub_msg_rate_limit=1000",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=root, env=_server_env(home), stdout=log.open("wb"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    server = Server("lab", root, port, token, process, log)
+    try:
+        _wait_http(server.url("api/status"), process, log)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def start_voila(root: Path, home: Path, notebook_dir: str = ".") -> Server:
+    """Start standalone Voila (as ``make dashboard`` does) serving ``root / notebook_dir``."""
+    port = free_port()
+    log = home / "voila.log"
+    home.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "voila", notebook_dir, "--no-browser", "--Voila.ip=127.0.0.1",
+        f"--port={port}", "--show_tracebacks=True",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=root, env=_server_env(home), stdout=log.open("wb"),
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    server = Server("voila", root, port, "", process, log)
+    try:
+        _wait_http(server.url(""), process, log)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def write_notebook(server: Server, name: str, cells: list[str | tuple[str, str]]) -> Path:
+    """Write a notebook into the server's root: code cells as strings, ``("markdown", text)`` too.
+
+    >>> write_notebook(lab, "chart.ipynb", ["import kino", "kino.markdown('**hi**')"])
+    """
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}  # fmt: skip
+    for cell in cells:
+        if isinstance(cell, tuple):
+            kind, source = cell
+            nb.cells.append(
+                nbformat.v4.new_markdown_cell(source) if kind == "markdown"
+                else nbformat.v4.new_code_cell(source)
+            )  # fmt: skip
+        else:
+            nb.cells.append(nbformat.v4.new_code_cell(cell))
+    path = server.root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@dataclass
+class PageGuard:
+    """What went wrong in a page: console errors, page errors and blocked requests."""
+
+    problems: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+    def take(self) -> list[str]:
+        """Return and forget the problems seen so far (for tests that expect some)."""
+        taken = self.problems + [f"request blocked: {u}" for u in self.blocked]
+        self.problems.clear()
+        self.blocked.clear()
+        return taken
+
+
+def guard_page(page: Any, allowed_origin: str) -> PageGuard:
+    """Record console errors and uncaught exceptions; abort requests leaving ``allowed_origin``."""
+    guard = PageGuard()
+
+    def on_console(message: Any) -> None:
+        if message.type != "error":
+            return
+        text = message.text
+        if any(benign in text for benign in BENIGN_CONSOLE_ERRORS):
+            return
+        location = message.location or {}
+        guard.problems.append(f"console error: {text} ({location.get('url', '')})")
+
+    def on_route(route: Any) -> None:
+        url = route.request.url
+        if url.startswith((allowed_origin, "data:", "blob:")):
+            route.continue_()
+        else:
+            guard.blocked.append(url)
+            route.abort()
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: guard.problems.append(f"uncaught exception: {error}"))
+    page.route("**/*", on_route)
+    return guard
+
+
+def screenshot(page: Any, name: str, selector: str | None = None) -> Path:
+    """Save a PNG of the page (or of one element) to ``artifacts/screenshots/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    if selector:
+        page.locator(selector).first.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+def lab_command(page: Any, command: str, args: dict | None = None) -> Any:
+    """Run a JupyterLab command in the page (the app is exposed by the harness)."""
+    return page.evaluate(
+        "([c, a]) => window.jupyterapp.commands.execute(c, a)", [command, args or {}]
+    )
+
+
+def set_theme(page: Any, theme: str) -> None:
+    """Switch JupyterLab to the ``"light"`` or ``"dark"`` theme and wait until it applies."""
+    names = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+    if theme not in names:
+        raise ValueError(f"theme must be 'light' or 'dark', got {theme!r}")
+    lab_command(page, "apputils:change-theme", {"theme": names[theme]})
+    page.wait_for_function(
+        "light => document.body.dataset.jpThemeLight === light",
+        arg="true" if theme == "light" else "false",
+        timeout=30_000,
+    )
+
+
+def open_notebook(page: Any, server: Server, name: str, timeout: float = 90_000) -> None:
+    """Open a notebook in JupyterLab and wait until its kernel is idle."""
+    # A fresh workspace per page, so JupyterLab does not reopen an earlier test's notebooks.
+    workspace = f"t{uuid.uuid4().hex[:12]}"
+    page.goto(server.url(f"lab/workspaces/{workspace}/tree/{name}"))
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout)
+    page.wait_for_selector(".jp-Notebook", timeout=timeout)
+    page.wait_for_function(
+        """() => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            const kernel = panel && panel.sessionContext && panel.sessionContext.session
+                && panel.sessionContext.session.kernel;
+            return kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected';
+        }""",
+        timeout=timeout,
+    )
+
+
+def run_all(page: Any, timeout: float = 180_000) -> None:
+    """Run every cell of the open notebook and wait until each code cell has executed."""
+    lab_command(page, "notebook:run-all-cells")
+    page.wait_for_function(
+        """() => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            if (!panel || !panel.content) return false;
+            const cells = panel.content.widgets.filter(c => c.model.type === 'code');
+            const busy = panel.sessionContext.session.kernel.status !== 'idle';
+            return !busy && cells.every(c => c.model.executionCount !== null
+                && !c.node.querySelector('.jp-InputArea-prompt')?.textContent?.includes('*'));
+        }""",
+        timeout=timeout,
+    )
+
+
+def run_notebook(page: Any, server: Server, name: str, timeout: float = 180_000) -> None:
+    """Open ``name`` in JupyterLab, run all cells and wait for them to finish.
+
+    Cell errors fail the call with the traceback text, so a test never waits on a
+    widget that a failed cell never displayed.
+    """
+    open_notebook(page, server, name, timeout=timeout)
+    run_all(page, timeout=timeout)
+    failed = page.evaluate(
+        """() => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            const out = [];
+            for (const cell of panel.content.widgets) {
+                if (cell.model.type !== 'code') continue;
+                for (const o of cell.model.outputs.toJSON()) {
+                    if (o.output_type === 'error') out.push(o.ename + ': ' + o.evalue);
+                }
+            }
+            return out;
+        }"""
+    )
+    if failed:
+        raise AssertionError(f"cells of {name} raised: {failed}")
+
+
+def copy_notebooks(destination: Path) -> Path:
+    """Copy the curated notebooks into a fresh folder for a server to serve."""
+    source = REPO / "notebooks"
+    if source.is_dir():
+        shutil.copytree(source, destination, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))  # fmt: skip
+    else:
+        destination.mkdir(parents=True, exist_ok=True)
+    return destination
+
+
+def widget_state_of(notebook: Path) -> dict[str, Any]:
+    """The saved widget state of a notebook file (empty when none was saved)."""
+    data = json.loads(notebook.read_text())
+    return (
+        data.get("metadata", {})
+        .get("widgets", {})
+        .get("application/vnd.jupyter.widget-state+json", {})
+    )

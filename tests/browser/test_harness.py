@@ -1,0 +1,41 @@
+"""The harness must not pass silently: it has to see broken widgets and escapes."""
+
+from tests.browser.harness import run_notebook, write_notebook
+
+BROKEN_WIDGET = '''
+import anywidget, traitlets
+
+class Broken(anywidget.AnyWidget):
+    _esm = """
+    export default { render({ el }) { throw new Error("kino-harness-self-test: render failed"); } };
+    """
+
+Broken()
+'''
+
+
+def test_harness_reports_a_broken_widget(lab, page, guard):
+    write_notebook(lab, "harness-broken.ipynb", [BROKEN_WIDGET])
+    run_notebook(page, lab, "harness-broken.ipynb")
+    page.wait_for_function(
+        "() => document.body.innerText.includes('kino-harness-self-test')"
+        " || window.__kinoSeen === true",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(500)
+    problems = guard.take()
+    assert any("kino-harness-self-test" in p for p in problems), problems
+
+
+def test_harness_blocks_requests_that_leave_the_machine(lab, page, guard):
+    write_notebook(
+        lab,
+        "harness-escape.ipynb",
+        ["from IPython.display import Javascript\n"
+         "Javascript(\"fetch('http://198.51.100.7/beacon').catch(() => {})\")"],
+    )  # fmt: skip
+    run_notebook(page, lab, "harness-escape.ipynb")
+    page.wait_for_function("() => true")
+    page.wait_for_timeout(1000)
+    problems = guard.take()
+    assert any("request blocked: http://198.51.100.7/beacon" in p for p in problems), problems
