@@ -34,6 +34,8 @@ MAX_IMAGE_PIXELS = 4096 * 4096
 MAX_TREE_NODES = 2000
 #: Children shown per node of ``kino.tree``.
 MAX_TREE_CHILDREN = 100
+#: Levels of nesting ``kino.tree`` shows; deeper containers are shown collapsed to "…".
+MAX_TREE_DEPTH = 64
 #: Characters of a leaf's value shown by ``kino.tree``.
 MAX_TREE_VALUE_CHARS = 120
 #: Largest content ``kino.download`` sends to the browser (bytes).
@@ -249,10 +251,12 @@ def to_uint8_image(array: Any, func: str = "kino.image") -> np.ndarray:
         return pixels.astype(np.uint8)
     if np.issubdtype(pixels.dtype, np.floating):
         pixels = pixels.astype(np.float32)
-        if not np.isfinite(pixels).all() or pixels.min() < 0.0 or pixels.max() > 1.0:
+        if not np.isfinite(pixels).all():
+            raise ValueError(f"{func}: float 'image' values must be finite (no NaN or inf)")
+        if pixels.min() < 0.0 or pixels.max() > 1.0:
             raise ValueError(
-                f"{func}: float 'image' values must be finite and lie in [0, 1], got "
-                f"min {float(np.nanmin(pixels)):.3g}, max {float(np.nanmax(pixels)):.3g}"
+                f"{func}: float 'image' values must lie in [0, 1], got "
+                f"min {float(pixels.min()):.3g}, max {float(pixels.max()):.3g}"
             )
         return np.round(pixels * 255.0).astype(np.uint8)
     raise TypeError(f"{func}: 'image' dtype must be uint8, int or float, got {pixels.dtype}")
@@ -367,9 +371,15 @@ def tree_node(obj: Any) -> dict[str, Any]:
     def walk(o: Any, key: str | None, ancestors: tuple[int, ...]) -> dict[str, Any]:
         budget[0] -= 1
         node: dict[str, Any] = {} if key is None else {"k": key}
-        kids = None if id(o) in ancestors else _children(o)
+        if id(o) in ancestors:
+            node["t"] = "cycle"
+            return node
+        kids = _children(o)
+        if kids is not None and len(ancestors) >= MAX_TREE_DEPTH:
+            node["t"], node["v"] = f"{type(o).__name__} ({len(kids)})", "…"
+            return node
         if kids is None:
-            node["t"], value = _leaf(o) if id(o) not in ancestors else ("cycle", "…")
+            node["t"], value = _leaf(o)
             if value:
                 node["v"] = value
             return node
