@@ -4,6 +4,7 @@ Widgets for people who learn and train models in notebooks, and the JAX
 training runtime they plug into. This module only re-exports the public API.
 """
 
+from kino import datasets
 from kino.ui import inputs as input
 from kino.ui.chart import chart
 from kino.ui.controls import button, interval, listen
@@ -17,6 +18,7 @@ __all__ = [
     "__version__",
     "button",
     "chart",
+    "datasets",
     "download",
     "form",
     "frame",
