@@ -4,6 +4,7 @@
 import embed, { type Result } from "vega-embed";
 import { changeset, type View } from "vega";
 import { isDarkTheme } from "./_dom";
+import "./_vegalive.css";
 
 export type Row = Record<string, unknown>;
 
@@ -244,6 +245,7 @@ export interface KinoViewElement extends HTMLElement {
 export class LiveView {
   view: View | null = null;
   private result: Result | null = null;
+  private stage: HTMLElement | null = null;
   private rows = new Map<string, Row[]>();
   private names: Set<string>;
   private generation = 0;
@@ -270,30 +272,43 @@ export class LiveView {
 
   async embed(): Promise<void> {
     const generation = ++this.generation;
-    this.finalize();
+    // Render into a fresh element; while it renders, the current view stays
+    // on screen (the new one is laid out invisibly on top of it), then swap.
+    const stage = document.createElement("div");
+    stage.className = "kino-vega-stage";
+    if (this.view) stage.classList.add("kino-vega-staging");
+    this.container.appendChild(stage);
     let result: Result;
     try {
-      result = await embed(this.container, themed(this.spec, isDarkTheme()) as any, {
+      result = await embed(stage, themed(this.spec, isDarkTheme()) as any, {
         mode: "vega-lite",
         actions: { export: true, source: false, compiled: false, editor: false },
         renderer: "canvas",
         logLevel: 1,
       });
     } catch (err) {
+      stage.remove();
       if (generation === this.generation) {
-        this.container.textContent = "";
+        this.finalize();
         this.onError(err instanceof Error ? err.message : String(err));
       }
       return;
     }
     if (generation !== this.generation) {
       result.finalize();
+      stage.remove();
       return;
     }
+    this.finalize();
+    stage.classList.remove("kino-vega-staging");
+    this.stage = stage;
     this.result = result;
     this.view = result.view;
     this.container.kinoView = result.view;
-    this.lastWidth = this.container.clientWidth;
+    // The element may have been laid out (or resized) while vega-embed ran:
+    // size the view to it now; the ResizeObserver follows later changes.
+    this.lastWidth = -1;
+    if (this.resize) this.fitWidth();
     this.reload();
     await result.view.runAsync();
     this.container.dataset.kinoReady = "1";
@@ -347,6 +362,8 @@ export class LiveView {
 
   private finalize(): void {
     this.result?.finalize();
+    this.stage?.remove();
+    this.stage = null;
     this.result = null;
     this.view = null;
     this.rows.clear();

@@ -6,7 +6,7 @@ import { LiveView, storeFor, type AnyModel } from "./_vegalive";
 function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
   const store = storeFor(model);
   const root = h("div", { class: "kino kino-chart" });
-  const plot = h("div", { class: "kino-chart-plot" });
+  const plot = h("div", { class: "kino-chart-plot kino-vega-host" });
   const notice = h("div", { class: "kino-chart-notice", role: "status" });
   root.append(plot, notice);
   el.appendChild(root);

@@ -1,0 +1,143 @@
+"""kino.chart in JupyterLab: streamed pushes, replace without re-embedding, themes, errors."""
+
+from tests.browser.harness import lab_command, run_notebook, screenshot, set_theme, write_notebook
+
+SETUP = (
+    "import altair as alt, kino\n"
+    "c = kino.chart(alt.Chart(title='loss').mark_line(point=False)"
+    ".encode(x='step:Q', y=alt.Y('loss:Q', scale=alt.Scale(type='log')), color='split:N')"
+    ".properties(height=220))\n"
+    "c"
+)
+
+VIEW_STEPS = """([index, dataset]) => {
+    const el = document.querySelectorAll('.kino-chart-plot')[index];
+    const view = el && el.kinoView;
+    if (!view) return null;
+    return view.data(dataset).map(d => d.step).sort((a, b) => a - b);
+}"""
+
+
+def view_steps(page, index=0, dataset="data"):
+    return page.evaluate(VIEW_STEPS, [index, dataset])
+
+
+def wait_steps(page, expected, index=0, dataset="data"):
+    page.wait_for_function(
+        f"([i, d, want]) => {{ const got = ({VIEW_STEPS})([i, d]);"
+        " return got !== null && JSON.stringify(got) === JSON.stringify(want); }",
+        arg=[index, dataset, expected],
+        timeout=60_000,
+    )
+
+
+def test_ten_thousand_pushes_show_exactly_the_last_window(lab, page):
+    write_notebook(
+        lab,
+        "chart-push.ipynb",
+        [
+            SETUP,
+            "for i in range(10_000):\n"
+            "    c.push({'step': i, 'loss': 1 / (i + 1), 'split': 'train' if i % 5 else 'val'},"
+            " window=500)\n"
+            "messages = c._stream.messages\n"
+            "assert messages < 400, messages",
+            "c",  # a second view of the same chart
+        ],
+    )
+    run_notebook(page, lab, "chart-push.ipynb")
+    wait_steps(page, list(range(9_500, 10_000)), index=0)
+    # the second view, created after the pushes, shows the same rows
+    wait_steps(page, list(range(9_500, 10_000)), index=1)
+    values = page.evaluate(
+        "() => document.querySelector('.kino-chart-plot').kinoView.data('data')"
+        ".filter(d => d.step === 9999).map(d => [d.loss, d.split])"
+    )
+    assert values == [[1 / 10_000, "train"]]
+    screenshot(page, "chart-window", ".kino-chart")
+
+
+def test_replace_changes_the_data_without_recreating_the_view(lab, page):
+    write_notebook(
+        lab,
+        "chart-replace.ipynb",
+        [SETUP, "c.push([{'step': i, 'loss': 1.0, 'split': 'a'} for i in range(50)])"],
+    )
+    run_notebook(page, lab, "chart-replace.ipynb")
+    wait_steps(page, list(range(50)))
+    page.evaluate(
+        "() => { const el = document.querySelector('.kino-chart-plot');"
+        " window.__kinoView = el.kinoView; window.__kinoCanvas = el.querySelector('canvas'); }"
+    )
+    page.evaluate(
+        "() => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.activeCellIndex = 1; }"
+    )
+    panel_code = "c.replace([{'step': 100 + i, 'loss': 0.5, 'split': 'b'} for i in range(7)])"
+    page.evaluate(
+        "code => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.activeCell.model.sharedModel.setSource(code); }",
+        panel_code,
+    )
+    lab_command(page, "notebook:run-cell")
+    wait_steps(page, list(range(100, 107)))
+    same = page.evaluate(
+        "() => { const el = document.querySelector('.kino-chart-plot');"
+        " return el.kinoView === window.__kinoView"
+        " && el.querySelector('canvas') === window.__kinoCanvas; }"
+    )
+    assert same, "replace re-created the Vega view"
+    page.evaluate(
+        "code => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.activeCell.model.sharedModel.setSource(code); }",
+        "c.clear()",
+    )
+    lab_command(page, "notebook:run-cell")
+    wait_steps(page, [])
+
+
+def test_chart_follows_the_theme(lab, page):
+    write_notebook(
+        lab,
+        "chart-theme.ipynb",
+        [
+            SETUP,
+            "import math\nc.push([{'step': i, 'loss': math.exp(-i / 40) + 0.05 * (i % 7) / 7,"
+            " 'split': s} for i in range(1, 300) for s in ('train', 'val')"
+            " if s == 'train' or i % 10 == 0])",
+        ],
+    )
+    run_notebook(page, lab, "chart-theme.ipynb")
+    page.wait_for_selector(".kino-chart-plot[data-kino-ready='1'] canvas")
+    for theme in ("dark", "light"):
+        page.evaluate(
+            "() => { window.__kinoOld = document.querySelector('.kino-chart-plot').kinoView; }"
+        )
+        set_theme(page, theme)
+        # the theme switch re-renders the chart with the theme's colours and the same rows
+        page.wait_for_function(
+            "() => { const v = document.querySelector('.kino-chart-plot').kinoView;"
+            " return v !== window.__kinoOld && v.data('data').length > 250; }"
+        )
+        canvas = page.locator(".kino-chart-plot canvas")
+        assert canvas.count() == 1
+        assert canvas.first.bounding_box()["width"] > 400, "the chart fills the cell's width"
+        page.wait_for_timeout(200)
+        screenshot(page, f"chart-{theme}", ".kino-chart")
+
+
+def test_spec_errors_are_shown_in_the_output(lab, page):
+    write_notebook(
+        lab,
+        "chart-error.ipynb",
+        [
+            "import kino\n"
+            "kino.chart({'mark': 'line', 'encoding': {'x': {'field': 'a', 'type': 'quantitative'}},"
+            " 'transform': [{'regression': 'a', 'on': 'b', 'method': 'no-such-method'}]})",
+        ],
+    )
+    run_notebook(page, lab, "chart-error.ipynb")
+    error = page.locator(".kino-chart .kino-error").first
+    error.wait_for()
+    assert "kino.chart: the Vega-Lite spec cannot be shown" in error.inner_text()
+    page.kino_guard.take()  # Vega also logs the error to the console: that is expected here
