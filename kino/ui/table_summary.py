@@ -92,10 +92,10 @@ def _scalar_exprs(c: Column, rows: int) -> list[pl.Expr]:
 
 def _histogram_expr(c: Column, low: float, high: float) -> pl.Expr:
     num = _num(c).cast(pl.Float64)
+    num = num.filter(num.is_finite())
     width = (high - low) / HISTOGRAM_BINS
     bins = ((num - low) / width).floor().clip(0, HISTOGRAM_BINS - 1).cast(pl.Int32)
-    finite = num.is_finite()
-    return bins.filter(finite).value_counts().implode().alias(f"{c.index}:hist")
+    return bins.value_counts().implode().alias(f"{c.index}:hist")
 
 
 def summarize(data: pl.DataFrame | pl.LazyFrame, columns: list[Column]) -> list[dict]:
