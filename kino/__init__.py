@@ -4,13 +4,16 @@ Widgets for people who learn and train models in notebooks, and the JAX
 training runtime they plug into. This module only re-exports the public API.
 """
 
-from kino import datasets
+from kino import datasets, train
+from kino.display import disable, enable, register_display
 from kino.ui import inputs as input
 from kino.ui.chart import chart
+from kino.ui.dashboard import dashboard
 from kino.ui.controls import button, interval, listen
 from kino.ui.form import form
 from kino.ui.layout import download, frame, grid, image, tabs, text, tree
 from kino.ui.markdown import markdown
+from kino.ui.table import table
 
 __version__ = "0.1.0"
 
@@ -18,8 +21,11 @@ __all__ = [
     "__version__",
     "button",
     "chart",
+    "dashboard",
     "datasets",
+    "disable",
     "download",
+    "enable",
     "form",
     "frame",
     "grid",
@@ -28,8 +34,11 @@ __all__ = [
     "interval",
     "listen",
     "markdown",
+    "register_display",
+    "table",
     "tabs",
     "text",
+    "train",
     "tree",
 ]
 
@@ -37,3 +46,13 @@ __all__ = [
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where JupyterLab finds kino's prebuilt extension (``jupyter labextension develop``)."""
     return [{"src": "labextension", "dest": "jupyter-kino"}]
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext kino``: show polars frames (and other registered types) as kino widgets."""
+    enable(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """``%unload_ext kino``: restore IPython's default displays."""
+    disable()

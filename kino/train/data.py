@@ -1,0 +1,303 @@
+"""Feeding data: ``train.batches`` and the chunk plans the loop dispatches.
+
+Data that fits (``MAX_DEVICE_BYTES``) is placed on the device once; each epoch
+then sends only a small index matrix, and the jitted step gathers its batch on
+the device. Larger data and arbitrary iterables of ``(x, y)`` batches are
+stacked on the host, several batches per dispatch. Every batch has the same
+shape: a short last batch is padded with repeated rows whose weight is 0, so
+one compiled step serves the whole run and padding never changes a mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+MAX_DEVICE_BYTES = 1 << 30
+"""Data up to this many bytes (x and y together) is kept on the device for the whole run."""
+
+
+def as_array(a, name: str):
+    """numpy/jax arrays stay as they are; polars frames/series and lists become numpy."""
+    if isinstance(a, jax.Array | np.ndarray):
+        return a
+    if hasattr(a, "to_numpy"):
+        return np.asarray(a.to_numpy())
+    if isinstance(a, list | tuple):
+        return np.asarray(a)
+    raise TypeError(
+        f"{name} must be a numpy/jax array, a polars DataFrame/Series or a list, got {type(a).__name__}"
+    )
+
+
+def _check_batch_size(batch_size) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
+        raise TypeError(f"batch_size must be an int > 0, got {batch_size!r}")
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be > 0, got {batch_size}")
+    return int(batch_size)
+
+
+class Batches:
+    """Mini-batches of ``(x, y)``, reshuffled every epoch (see :func:`batches`)."""
+
+    def __init__(
+        self,
+        x,
+        y,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_remainder: bool = False,
+    ):
+        self.x = as_array(x, "x")
+        self.y = as_array(y, "y")
+        self.batch_size = _check_batch_size(batch_size)
+        if self.x.ndim == 0 or self.y.ndim == 0:
+            raise ValueError("x and y must have a leading example axis")
+        if self.x.shape[0] != self.y.shape[0]:
+            raise ValueError(
+                f"x and y have different numbers of examples: {self.x.shape[0]} and {self.y.shape[0]}"
+            )
+        if self.x.shape[0] == 0:
+            raise ValueError("data is empty: x and y have 0 examples")
+        if drop_remainder and self.x.shape[0] < self.batch_size:
+            raise ValueError(
+                f"data is empty after drop_remainder: {self.x.shape[0]} examples < batch_size {self.batch_size}"
+            )
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.drop_remainder = bool(drop_remainder)
+
+    @property
+    def size(self) -> int:
+        """Number of examples."""
+        return int(self.x.shape[0])
+
+    def __len__(self) -> int:
+        n, b = self.size, self.batch_size
+        return n // b if self.drop_remainder else -(-n // b)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.x.size * self.x.dtype.itemsize + self.y.size * self.y.dtype.itemsize)
+
+    def order(self, epoch: int) -> np.ndarray:
+        """Example order for a (1-based) epoch: a permutation seeded by (seed, epoch) when shuffling."""
+        if not self.shuffle:
+            return np.arange(self.size)
+        return np.random.default_rng([self.seed, int(epoch)]).permutation(self.size)
+
+    def index_matrix(self, epoch: int, multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """``(idx [batches, B], weight [batches, B])``; B is batch_size rounded up to ``multiple``."""
+        order = self.order(epoch)
+        nb, b = len(self), self.batch_size
+        width = -(-b // multiple) * multiple
+        idx = np.empty((nb, width), np.int32)
+        w = np.zeros((nb, width), np.float32)
+        for i in range(nb):
+            rows = order[i * b : (i + 1) * b]
+            idx[i] = np.resize(rows, width)
+            w[i, : len(rows)] = 1.0
+        return idx, w
+
+    def __iter__(self) -> Iterator[tuple]:
+        """Yield the batches of epoch 1 (host arrays, last batch possibly short)."""
+        return self.epoch_batches(1)
+
+    def epoch_batches(self, epoch: int) -> Iterator[tuple]:
+        """Yield the batches of a (1-based) epoch in that epoch's order."""
+        order = self.order(epoch)
+        for i in range(len(self)):
+            rows = order[i * self.batch_size : (i + 1) * self.batch_size]
+            yield _take(self.x, rows), _take(self.y, rows)
+
+    def __repr__(self) -> str:
+        return f"Batches({self.size} examples, batch_size={self.batch_size}, shuffle={self.shuffle}, seed={self.seed})"
+
+
+def _take(a, rows):
+    return a[np.asarray(rows)] if isinstance(a, np.ndarray) else np.asarray(a)[np.asarray(rows)]
+
+
+def batches(
+    x, y, batch_size: int = 32, shuffle: bool = True, seed: int = 0, drop_remainder: bool = False
+) -> Batches:
+    """Mini-batches of ``(x, y)`` for :meth:`Trainer.run`, reshuffled each epoch.
+
+    ``x``/``y`` are numpy or jax arrays, polars DataFrames/Series or lists.
+
+    Example:
+        >>> import numpy as np
+        >>> b = batches(np.zeros((10, 3)), np.zeros(10), batch_size=4, shuffle=False)
+        >>> len(b), [xb.shape[0] for xb, _ in b]
+        (3, [4, 4, 2])
+    """
+    return Batches(x, y, batch_size, shuffle, seed, drop_remainder)
+
+
+def wrap(data, *, batch_size: int, shuffle: bool, seed: int, name: str):
+    """Accept Batches, an ``(x, y)`` pair of whole arrays, or an iterable of ``(x, y)`` batches."""
+    if isinstance(data, Batches):
+        return data
+    if isinstance(data, tuple) and len(data) == 2 and all(_is_table(a) for a in data):
+        return Batches(data[0], data[1], batch_size, shuffle, seed)
+    if isinstance(data, Iterable) and not isinstance(data, str | bytes | dict):
+        return data
+    raise TypeError(
+        f"{name} must be train.batches(x, y, ...), an (x, y) pair of arrays, or an iterable of "
+        f"(x, y) batches; got {type(data).__name__}"
+    )
+
+
+def _is_table(a) -> bool:
+    return isinstance(a, jax.Array | np.ndarray) or hasattr(a, "to_numpy")
+
+
+@dataclass
+class Chunk:
+    """One dispatch: ``k`` steps. Either indices into device-resident data or stacked batches."""
+
+    k: int
+    w: jax.Array
+    idx: jax.Array | None = None
+    xs: jax.Array | None = None
+    ys: jax.Array | None = None
+
+
+class DeviceSource:
+    """Batches whose arrays live on the device; each epoch sends an index matrix."""
+
+    indexed = True
+
+    def __init__(self, b: Batches, placement):
+        self.b = b
+        self.placement = placement
+        self.x = placement.replicate(b.x)
+        self.y = placement.replicate(b.y)
+
+    def __len__(self) -> int:
+        return len(self.b)
+
+    def example(self):
+        rows = np.arange(min(self.b.batch_size, self.b.size))
+        rows = np.resize(rows, self.placement.round(self.b.batch_size))
+        return np.asarray(self.b.x[rows]), np.asarray(self.b.y[rows])
+
+    def chunks(self, epoch: int, limit: int | None, k: int) -> Iterator[Chunk]:
+        idx, w = self.b.index_matrix(epoch, self.placement.shards)
+        n = len(idx) if limit is None else min(limit, len(idx))
+        k = -(-n // -(-n // k))  # balanced: 40 batches with k=32 run as 20 + 20, one compilation
+        for start in range(0, n, k):
+            stop = min(start + k, n)
+            yield Chunk(
+                stop - start,
+                self.placement.shard_batch(w[start:stop]),
+                idx=self.placement.shard_batch(idx[start:stop]),
+            )
+
+
+class HostSource:
+    """Any iterable of ``(x, y)`` batches (or Batches too large for the device), stacked per dispatch."""
+
+    indexed = False
+
+    def __init__(self, data, placement, epochs: int):
+        self.data = data
+        self.placement = placement
+        self.one_shot = iter(data) is data if not isinstance(data, Batches) else False
+        if self.one_shot and epochs > 1:
+            raise TypeError(
+                "data is a one-shot iterator, so it cannot be replayed for several epochs; pass a list, "
+                "train.batches(x, y, ...) or an object whose __iter__ starts over"
+            )
+        self._first = None
+        it = iter(data)
+        try:
+            first = next(it)
+        except StopIteration:
+            raise ValueError("data is empty: it yields no batches") from None
+        self._first = _pair(first)
+        self._rest = it if self.one_shot else None
+
+    def __len__(self):
+        try:
+            return len(self.data)
+        except TypeError:
+            return None
+
+    def example(self):
+        x, y = self._first
+        b = x.shape[0]
+        rows = np.resize(np.arange(b), self.placement.round(b))
+        return x[rows], y[rows]
+
+    def _batches(self, epoch: int):
+        if isinstance(self.data, Batches):
+            yield from self.data.epoch_batches(epoch)
+        elif self.one_shot:
+            if self._first is not None:
+                first, self._first = self._first, None
+                yield first
+            for item in self._rest:
+                yield _pair(item)
+        else:
+            for item in self.data:
+                yield _pair(item)
+
+    def chunks(self, epoch: int, limit: int | None, k: int) -> Iterator[Chunk]:
+        group: list = []
+        width = None
+        count = 0
+        for x, y in self._batches(epoch):
+            if limit is not None and count >= limit:
+                break
+            count += 1
+            b = x.shape[0]
+            if b == 0:
+                raise ValueError("data yielded an empty batch")
+            shape = (x.shape[1:], y.shape[1:], x.dtype, y.dtype)
+            if group and (b > width or shape != group[0][3]):
+                yield self._stack(group)
+                group = []
+            if not group:
+                width = self.placement.round(b)
+            rows = np.resize(np.arange(b), width)
+            w = np.zeros(width, np.float32)
+            w[:b] = 1.0
+            group.append((x[rows], y[rows], w, shape))
+            if len(group) == k:
+                yield self._stack(group)
+                group = []
+        if group:
+            yield self._stack(group)
+        if count == 0:
+            raise ValueError(f"data is empty in epoch {epoch}: it yields no batches")
+
+    def _stack(self, group) -> Chunk:
+        xs = np.stack([g[0] for g in group])
+        ys = np.stack([g[1] for g in group])
+        w = np.stack([g[2] for g in group])
+        p = self.placement
+        return Chunk(len(group), p.shard_batch(w), xs=p.shard_batch(xs), ys=p.shard_batch(ys))
+
+
+def _pair(item):
+    if not (isinstance(item, tuple | list) and len(item) == 2):
+        raise TypeError(f"each batch must be an (x, y) pair, got {type(item).__name__}")
+    x, y = (np.asarray(as_array(a, n)) for a, n in zip(item, ("x", "y"), strict=True))
+    if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"batch x and y must share a leading batch axis, got shapes {x.shape} and {y.shape}"
+        )
+    return x, y
+
+
+def source(data, placement, epochs: int):
+    """The feeding strategy for wrapped data."""
+    if isinstance(data, Batches) and data.nbytes <= MAX_DEVICE_BYTES:
+        return DeviceSource(data, placement)
+    return HostSource(data, placement, epochs)

@@ -1,0 +1,192 @@
+"""The compiled programs: a fused multi-step train dispatch and an eval dispatch.
+
+The model is split once (``nnx.split``) into a graph definition and pure
+state; the functions below are plain ``jax.jit`` over that state, with
+``nnx.merge`` only at trace time (flax's performance guide). One dispatch runs
+``k`` steps with ``lax.scan`` and donates the carried state. Per-step loss and
+metric values come back as ``[k]`` arrays; epoch metrics accumulate on the
+device in the carry. A non-finite loss freezes the carry at the last finite
+state for the rest of the run (the host halts when it sees the flag).
+Train and eval use different graph definitions (dropout on/off), so they are
+separate compiled functions: validating never recompiles the train step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from kino.train import optim
+from kino.train.losses import Loss
+from kino.train.metrics import Metric
+
+
+def _select(ok, new, old):
+    return jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)
+
+
+def _zeros_like_struct(tree):
+    return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), tree)
+
+
+class Program:
+    """Jitted train/eval functions for one model, loss, metric set and optimizer."""
+
+    def __init__(
+        self,
+        gd_train,
+        gd_eval,
+        loss: Loss,
+        metrics: list[Metric],
+        tx: optax.GradientTransformation,
+        lr_fallback,
+        penalty: Callable | None,
+        placement,
+    ):
+        self.gd_train = gd_train
+        self.gd_eval = gd_eval
+        self.loss = loss
+        self.metrics = metrics
+        self.tx = tx
+        self.lr_fallback = lr_fallback
+        self.penalty = penalty
+        self.placement = placement
+        self.train_indexed = jax.jit(self._train_indexed, donate_argnums=0)
+        self.train_stacked = jax.jit(self._train_stacked, donate_argnums=0)
+        self.eval_indexed = jax.jit(self._eval_indexed)
+        self.eval_stacked = jax.jit(self._eval_stacked)
+
+    # ---- accumulators -------------------------------------------------
+    def _batch_states(self, pred, y, w):
+        states = {"loss": None}
+        for m in self.metrics:
+            states[m.name] = m.update(m.init(pred, y), pred, y, w)
+        return states
+
+    def zero_acc(self, pred_struct, y_struct):
+        """Zero epoch accumulators (on the device) for outputs/labels of these shapes."""
+
+        def init(p, t):
+            acc = {"loss": jnp.zeros(2, jnp.float32)}
+            for m in self.metrics:
+                acc[m.name] = m.init(p, t)
+            return acc
+
+        return self.placement.replicate(
+            _zeros_like_struct(jax.eval_shape(init, pred_struct, y_struct))
+        )
+
+    def _loss(self, model, x, y, w):
+        pred = model(x)
+        per = self.loss.per_example(pred, y)
+        n = jnp.sum(w)
+        loss = jnp.sum(per * w) / jnp.maximum(n, 1.0)
+        if self.penalty is not None:
+            loss = loss + self.penalty(model)
+        return loss, (pred, n)
+
+    # ---- train --------------------------------------------------------
+    def _step(self, carry, x, y, w):
+        x = self.placement.constrain(x)
+        y = self.placement.constrain(y)
+        w = self.placement.constrain(w)
+        params, rest, opt_state = carry["params"], carry["rest"], carry["opt_state"]
+
+        model = nnx.merge(self.gd_train, params, rest)
+        grad_fn = nnx.value_and_grad(lambda m: self._loss(m, x, y, w), has_aux=True)
+        (loss, (pred, n)), grads = grad_fn(model)
+        _, _, new_rest = nnx.split(model, nnx.Param, ...)
+        updates, new_opt = self.tx.update(grads, opt_state, params)
+        new_params = optax.apply_updates(params, updates)
+        finite = jnp.isfinite(loss)
+        ok = finite & ~carry["bad"]
+        new = _select(ok, (new_params, new_rest, new_opt), (params, rest, opt_state))
+        batch = self._batch_states(pred, y, w)
+        okf = ok.astype(jnp.float32)
+        acc = dict(carry["acc"])
+        acc["loss"] = acc["loss"] + okf * jnp.stack([loss * n, n])
+        outs = {"loss": loss, "learning_rate": optim.learning_rate(opt_state, self.lr_fallback)}
+        for m in self.metrics:
+            acc[m.name] = acc[m.name] + okf * batch[m.name]
+            if m.scalar:
+                outs[m.name] = m.compute(batch[m.name])
+        new_carry = {
+            "params": new[0],
+            "rest": new[1],
+            "opt_state": new[2],
+            "step": carry["step"] + ok.astype(jnp.int32),
+            "bad": carry["bad"] | ~finite,
+            "acc": acc,
+        }
+        return new_carry, outs
+
+    def _train_indexed(self, carry, x_all, y_all, idx, w):
+        def body(c, iw):
+            i, wi = iw
+            return self._step(c, jnp.take(x_all, i, axis=0), jnp.take(y_all, i, axis=0), wi)
+
+        return jax.lax.scan(body, carry, (idx, w))
+
+    def _train_stacked(self, carry, xs, ys, w):
+        def body(c, b):
+            return self._step(c, *b)
+
+        return jax.lax.scan(body, carry, (xs, ys, w))
+
+    # ---- eval ---------------------------------------------------------
+    def _eval_batch(self, params, rest, acc, x, y, w):
+        x = self.placement.constrain(x)
+        y = self.placement.constrain(y)
+        w = self.placement.constrain(w)
+        loss, (pred, n) = self._loss(nnx.merge(self.gd_eval, params, rest), x, y, w)
+        batch = self._batch_states(pred, y, w)
+        acc = dict(acc)
+        acc["loss"] = acc["loss"] + jnp.stack([loss * n, n])
+        for m in self.metrics:
+            acc[m.name] = acc[m.name] + batch[m.name]
+        return acc
+
+    def _eval_indexed(self, params, rest, acc, x_all, y_all, idx, w):
+        def body(a, iw):
+            i, wi = iw
+            return self._eval_batch(
+                params, rest, a, jnp.take(x_all, i, axis=0), jnp.take(y_all, i, axis=0), wi
+            ), None
+
+        return jax.lax.scan(body, acc, (idx, w))[0]
+
+    def _eval_stacked(self, params, rest, acc, xs, ys, w):
+        def body(a, b):
+            return self._eval_batch(params, rest, a, *b), None
+
+        return jax.lax.scan(body, acc, (xs, ys, w))[0]
+
+    # ---- host side ----------------------------------------------------
+    def evaluate(self, params, rest, src, acc):
+        """Accumulate metrics over one pass of a source; returns the device accumulators."""
+        for chunk in src.chunks(1, None, 1 << 30) if src.indexed else src.chunks(1, None, 64):
+            if chunk.idx is not None:
+                acc = self.eval_indexed(params, rest, acc, src.x, src.y, chunk.idx, chunk.w)
+            else:
+                acc = self.eval_stacked(params, rest, acc, chunk.xs, chunk.ys, chunk.w)
+        return acc
+
+    def summarize(self, acc_host) -> tuple[dict[str, float], object]:
+        """Epoch values from accumulators already fetched to the host: (scalars, confusion matrix)."""
+        import numpy as np
+
+        out = {}
+        s = acc_host["loss"]
+        if s[1] > 0:
+            out["loss"] = float(s[0] / s[1])
+        cm = None
+        for m in self.metrics:
+            if m.scalar:
+                out[m.name] = float(m.compute(jnp.asarray(acc_host[m.name])))
+            else:
+                cm = np.rint(np.asarray(acc_host[m.name])).astype(np.int64)
+        return out, cm
