@@ -70,7 +70,8 @@ def browser():
             chromium.close()
 
 
-def _page_fixture(request, browser, server: Server):
+def guarded_page(request, browser, server: Server):
+    """Generator behind the page fixtures: a guarded page on ``server``, checked at teardown."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(60_000)
     page = context.new_page()
@@ -95,13 +96,13 @@ def _page_fixture(request, browser, server: Server):
 def page(request, browser, lab):
     """A Chromium page on the JupyterLab server; the test fails on any console error,
     uncaught exception or request that leaves 127.0.0.1 (``page.kino_guard`` holds them)."""
-    yield from _page_fixture(request, browser, lab)
+    yield from guarded_page(request, browser, lab)
 
 
 @pytest.fixture
 def voila_page(request, browser, voila):
     """Like ``page``, for the Voila server."""
-    yield from _page_fixture(request, browser, voila)
+    yield from guarded_page(request, browser, voila)
 
 
 @pytest.fixture

@@ -124,6 +124,10 @@ def start_lab(root: Path, home: Path) -> Server:
     port, token = free_port(), "kino-test-token"
     log = home / "jupyterlab.log"
     home.mkdir(parents=True, exist_ok=True)
+    # No "get notified about Jupyter news?" toast over the widgets in screenshots.
+    notification = home / "settings" / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True, exist_ok=True)
+    (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     command = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
         f"--port={port}", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
@@ -252,6 +256,12 @@ def lab_command(page: Any, command: str, args: dict | None = None) -> Any:
     )
 
 
+def wait_for_app(page: Any, timeout: float = 90_000) -> None:
+    """Wait until JupyterLab has started, activated its plugins and restored its layout."""
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout)
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+
+
 def set_theme(page: Any, theme: str) -> None:
     """Switch JupyterLab to the ``"light"`` or ``"dark"`` theme and wait until it applies."""
     names = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
@@ -270,7 +280,7 @@ def open_notebook(page: Any, server: Server, name: str, timeout: float = 90_000)
     # A fresh workspace per page, so JupyterLab does not reopen an earlier test's notebooks.
     workspace = f"t{uuid.uuid4().hex[:12]}"
     page.goto(server.url(f"lab/workspaces/{workspace}/tree/{name}"))
-    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout)
+    wait_for_app(page, timeout=timeout)
     page.wait_for_selector(".jp-Notebook", timeout=timeout)
     page.wait_for_function(
         """() => {
