@@ -357,7 +357,8 @@ def _leaf(obj: Any) -> tuple[str, str]:
         kind = f"{obj.dtype}[{shape}]"
         size = int(np.prod(obj.shape)) if obj.shape else 1
         if size <= 8:
-            return kind, _short(np.array2string(np.asarray(obj), separator=", "))
+            text = np.array2string(np.asarray(obj), separator=", ", max_line_width=10**6)
+            return kind, _short(" ".join(text.split()))
         return kind, ""
     if isinstance(obj, str):
         return "str", _short(repr(obj))

@@ -1,0 +1,293 @@
+"""kino.form and kino.input in real Chromium: typed submits, validation, media inputs, themes."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import struct
+import wave
+import zlib
+
+from tests.browser.harness import run_notebook, screenshot, set_theme, write_notebook
+
+SEED_FORM = """
+import json, pathlib, threading, time
+import jax.numpy as jnp
+import kino
+
+log = kino.frame()
+calls = []
+
+# A busy background thread, as a kino.train run in the background would be.
+stop = threading.Event()
+def busy():
+    x = jnp.ones((256, 256))
+    while not stop.is_set():
+        x = (x @ x) / 256.0
+        x.block_until_ready()
+threading.Thread(target=busy, daemon=True).start()
+
+form = kino.form(
+    learning_rate=kino.input.text("Learning rate", default="0.001"),
+    epochs=kino.input.range("Epochs", 1, 100, default=10),
+    submit="Train model",
+)
+
+@form.on_submit
+def train(values):
+    calls.append(values)
+    stop.set()
+    pathlib.Path("seed-result.json").write_text(json.dumps(
+        {"values": values, "types": {k: type(v).__name__ for k, v in values.items()},
+         "calls": len(calls)}))
+    log.append(f"Training with lr={values['learning_rate']} for {values['epochs']} epochs")
+
+kino.grid([form, log])
+"""
+
+
+def wait_for_json(page, path, calls: int):
+    """Wait (polling the file the kernel writes) until the callback ran ``calls`` times."""
+    for _ in range(300):
+        if path.exists():
+            data = json.loads(path.read_text() or "{}")
+            if data.get("calls") == calls:
+                return data
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{path.name} never recorded {calls} call(s)")
+
+
+def set_slider(page, field, value: int) -> None:
+    """Type a value into an ipywidgets slider's readout, as a user can."""
+    readout = field.locator(".widget-readout")
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(str(value))
+    page.keyboard.press("Enter")
+
+
+def test_seed_form_submits_typed_values(lab, page):
+    write_notebook(lab, "seed-form.ipynb", [SEED_FORM])
+    run_notebook(page, lab, "seed-form.ipynb")
+    form = page.locator(".kino-form").first
+    form.wait_for()
+    lr = form.locator(".kino-field-text input")
+    assert lr.input_value() == "0.001"
+    lr.fill("0.01")
+    lr.press("Tab")
+    set_slider(page, form.locator(".kino-field-range"), 42)
+    form.locator(".kino-submit").click()
+    page.locator(".kino-frame", has_text="Training with lr=0.01 for 42 epochs").wait_for()
+    result = wait_for_json(page, lab.root / "seed-result.json", 1)
+    assert result["values"] == {"learning_rate": "0.01", "epochs": 42}
+    assert result["types"] == {"learning_rate": "str", "epochs": "int"}
+    screenshot(page, "form-seed-submitted", ".kino-grid")
+
+
+INVALID_FORM = """
+import json, pathlib
+import kino
+
+def must_parse(text):
+    try:
+        float(text)
+    except ValueError:
+        return "Not a number"
+    return None
+
+form = kino.form(
+    learning_rate=kino.input.number("Learning rate", default=1e-3, min=1e-6, max=1.0),
+    schedule=kino.input.text("Warmup steps", default="100", validate=must_parse),
+    epochs=kino.input.range("Epochs", 1, 100, default=10),
+    submit="Train model",
+)
+submits = []
+
+@form.on_submit
+def train(values):
+    submits.append(values)
+    pathlib.Path("invalid-result.json").write_text(json.dumps({"calls": len(submits),
+                                                               "values": submits}))
+form
+"""
+
+
+def test_invalid_value_shows_message_and_does_not_submit(lab, page):
+    write_notebook(lab, "invalid-form.ipynb", [INVALID_FORM])
+    run_notebook(page, lab, "invalid-form.ipynb")
+    form = page.locator(".kino-form").first
+    form.wait_for()
+    lr = form.locator(".kino-field-number input")
+    lr.fill("5")
+    lr.press("Tab")
+    error = form.locator(".kino-field-number .kino-field-error")
+    error.filter(has_text="Must be at most 1").wait_for()
+    warmup = form.locator(".kino-field-text input")
+    warmup.fill("soon")
+    warmup.press("Tab")
+    form.locator(".kino-field-text .kino-field-error", has_text="Not a number").wait_for()
+    form.locator(".kino-submit").click()
+    screenshot(page, "form-invalid", ".kino-form")
+    # Fix the values and submit again: the first click must not have submitted.
+    lr.fill("0.5")
+    lr.press("Tab")
+    warmup.fill("200")
+    warmup.press("Tab")
+    error.wait_for(state="hidden")
+    form.locator(".kino-submit").click()
+    result = wait_for_json(page, lab.root / "invalid-result.json", 1)
+    assert result["values"] == [{"learning_rate": 0.5, "schedule": "200", "epochs": 10}]
+
+
+def _png(width: int, height: int, pixel: tuple[int, int], color: tuple[int, int, int]) -> bytes:
+    rows = b""
+    for y in range(height):
+        row = bytearray(3 * width)
+        for x in range(width):
+            if (y, x) == pixel:
+                row[3 * x : 3 * x + 3] = bytes(color)
+        rows += b"\x00" + bytes(row)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))  # fmt: skip
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))  # fmt: skip
+
+
+def _wav(rate: int, seconds: float) -> bytes:
+    n = int(rate * seconds)
+    frames = b"".join(
+        struct.pack("<h", int(16000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(n)
+    )
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return buffer.getvalue()
+
+
+MEDIA_FORM = """
+import json, pathlib
+import kino
+
+form = kino.form(
+    picture=kino.input.image("Picture"),
+    small=kino.input.image("Thumbnail", size=(3, 4), fit="match", format="luminance"),
+    sound=kino.input.audio("Sound", sampling_rate=8000),
+    metrics=kino.input.multiselect("Metrics", ["accuracy", "f1", "auc"], default=["f1"]),
+    submit="Send",
+)
+
+@form.on_submit
+def got(v):
+    pic, small, sound = v["picture"], v["small"], v["sound"]
+    pathlib.Path("media-result.json").write_text(json.dumps({
+        "calls": 1,
+        "picture": [list(pic.shape), str(pic.dtype), pic[2, 5].tolist(), pic[0, 0].tolist()],
+        "small": list(small.shape),
+        "sound": [int(sound.data.shape[0]), sound.sampling_rate, float(abs(sound.data).max())],
+        "metrics": v["metrics"],
+    }))
+form
+"""
+
+
+def test_media_inputs_and_multiselect(lab, page, tmp_path):
+    write_notebook(lab, "media-form.ipynb", [MEDIA_FORM])
+    png = tmp_path / "dot.png"
+    png.write_bytes(_png(8, 6, (2, 5), (255, 128, 0)))
+    wav = tmp_path / "tone.wav"
+    wav.write_bytes(_wav(8000, 0.25))
+    run_notebook(page, lab, "media-form.ipynb")
+    form = page.locator(".kino-form").first
+    form.wait_for()
+    images = form.locator(".kino-field-image input[type=file]")
+    images.nth(0).set_input_files(str(png))
+    images.nth(1).set_input_files(str(png))
+    form.locator(".kino-field-audio input[type=file]").set_input_files(str(wav))
+    form.locator(".kino-media-status", has_text="dot.png · 6×8×3").wait_for()
+    form.locator(".kino-media-status", has_text="dot.png · 3×4×1").wait_for()
+    form.locator(".kino-media-status", has_text="tone.wav · 0.25 s at 8000 Hz").wait_for()
+    form.locator(".kino-chip", has_text="auc").click()
+    form.locator(".kino-chip-on", has_text="auc").wait_for()
+    form.locator(".kino-submit").click()
+    result = wait_for_json(page, lab.root / "media-result.json", 1)
+    assert result["picture"] == [[6, 8, 3], "uint8", [255, 128, 0], [0, 0, 0]]
+    assert result["small"] == [3, 4, 1]
+    samples, rate, peak = result["sound"]
+    assert rate == 8000 and samples == 2000 and 0.4 < peak < 0.55
+    assert result["metrics"] == ["f1", "auc"]
+    screenshot(page, "form-media", ".kino-form")
+
+
+SHOWCASE = """
+import datetime
+import kino
+
+form = kino.form(
+    learning_rate=kino.input.number("Learning rate", default=1e-3, min=1e-6, max=1.0),
+    lr_search=kino.input.range("Learning rate (log scale)", 1e-5, 1e-1, default=3e-4, log=True),
+    epochs=kino.input.range("Epochs", 1, 100, default=10),
+    optimizer=kino.input.select("Optimizer", ["adam", "sgd", "rmsprop"]),
+    metrics=kino.input.multiselect("Metrics", ["accuracy", "f1", "auc"], default=["accuracy"]),
+    run_name=kino.input.text("Run name", default="mlp-<b>baseline</b>"),
+    start=kino.input.date("Start", default=datetime.date(2024, 5, 1)),
+    color=kino.input.color("Line colour", default="#e8590c"),
+    notes=kino.input.textarea("Notes", default="two hidden layers", monospace=True),
+    shuffle=kino.input.checkbox("Shuffle batches", default=True),
+    submit="Train model",
+)
+form.fields["learning_rate"].update(2.0)
+form.errors()
+form
+"""
+
+
+def test_form_screenshots_light_and_dark(lab, page):
+    write_notebook(lab, "showcase-form.ipynb", [SHOWCASE])
+    run_notebook(page, lab, "showcase-form.ipynb")
+    form = page.locator(".kino-form").first
+    form.wait_for()
+    form.locator(".kino-field-error", has_text="Must be at most 1").wait_for()
+    # The label is text: the markup shows as typed, never as bold HTML.
+    assert form.locator(".kino-field-text input").input_value() == "mlp-<b>baseline</b>"
+    assert form.locator("b").count() == 0
+    page.mouse.move(0, 0)
+    screenshot(page, "form-light", ".kino-form")
+    try:
+        set_theme(page, "dark")
+        page.wait_for_timeout(300)  # let the theme's CSS transitions finish before the picture
+        screenshot(page, "form-dark", ".kino-form")
+        background = form.evaluate("el => getComputedStyle(el).backgroundColor")
+        channels = [int(c) for c in background[background.index("(") + 1 : -1].split(",")[:3]]
+        assert sum(channels) / 3 < 100, background
+    finally:
+        set_theme(page, "light")
+
+
+VOILA_FORM = """
+import kino
+form = kino.form(epochs=kino.input.range("Epochs", 1, 100, default=10), submit="Train model")
+status = kino.text("waiting")
+form.on_submit(
+    lambda v: status.update(f"submitted epochs={v['epochs']} ({type(v['epochs']).__name__})")
+)
+kino.grid([form, status])
+"""
+
+
+def test_form_in_voila(voila, voila_page):
+    write_notebook(voila, "voila-form.ipynb", [VOILA_FORM])
+    voila_page.goto(voila.url("voila/render/voila-form.ipynb"))
+    form = voila_page.locator(".kino-form").first
+    form.wait_for(timeout=120_000)
+    set_slider(voila_page, form.locator(".kino-field-range"), 33)
+    form.locator(".kino-submit").click()
+    voila_page.locator(".kino-text", has_text="submitted epochs=33 (int)").wait_for()
+    screenshot(voila_page, "form-voila", ".kino-grid")
