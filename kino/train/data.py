@@ -185,7 +185,7 @@ class DeviceSource:
     def example(self):
         rows = np.arange(min(self.b.batch_size, self.b.size))
         rows = np.resize(rows, self.placement.round(self.b.batch_size))
-        return np.asarray(self.b.x[rows]), np.asarray(self.b.y[rows])
+        return np.asarray(jax.device_get(self.b.x[rows])), np.asarray(jax.device_get(self.b.y[rows]))
 
     def chunks(self, epoch: int, limit: int | None, k: int) -> Iterator[Chunk]:
         idx, w = self.b.index_matrix(epoch, self.placement.shards)
@@ -250,7 +250,7 @@ class HostSource:
 
     def chunks(self, epoch: int, limit: int | None, k: int) -> Iterator[Chunk]:
         group: list = []
-        width = None
+        width = current = None
         count = 0
         for x, y in self._batches(epoch):
             if limit is not None and count >= limit:
@@ -260,11 +260,12 @@ class HostSource:
             if b == 0:
                 raise ValueError("data yielded an empty batch")
             shape = (x.shape[1:], y.shape[1:], x.dtype, y.dtype)
-            if group and (b > width or shape != group[0][3]):
+            changed = width is None or b > width or shape != current
+            if group and changed:
                 yield self._stack(group)
                 group = []
-            if not group:
-                width = self.placement.round(b)
+            if changed:
+                width, current = self.placement.round(b), shape
             rows = np.resize(np.arange(b), width)
             w = np.zeros(width, np.float32)
             w[:b] = 1.0

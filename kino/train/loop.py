@@ -10,7 +10,7 @@ from kino.train import losses, metrics, optim
 from kino.train.callbacks import Checkpoint, EarlyStopping, ReduceLROnPlateau, resolve_mode
 from kino.train.checkpoint import CheckpointStore
 from kino.train.events import Handler, Handlers
-from kino.train.run import Result, Run
+from kino.train.run import Result, Run, TrainState
 
 
 class Trainer:
@@ -135,6 +135,26 @@ class Trainer:
         self._builtins.append(cb)
         self.handlers.add(Handler("epoch_completed", cb))
         return self
+
+    def restore(
+        self, directory, epoch: int | None = None, monitor: str | None = None, mode: str = "auto"
+    ) -> TrainState:
+        """Load a checkpoint of this loop: ``epoch``, the best by ``monitor``, or the newest.
+
+        Example: ``state = loop.restore("checkpoints/", monitor="validation_loss")``.
+        """
+        from kino.train.runner import graphdefs
+
+        store = CheckpointStore(directory, monitor=monitor, mode=resolve_mode(mode, monitor or "loss"))
+        if epoch is None:
+            epoch = store.best() if monitor is not None else store.latest()
+        if epoch is None:
+            raise FileNotFoundError(f"no complete checkpoint in {str(directory)!r}")
+        _, params, rest = nnx.split(self.model, nnx.Param, ...)
+        like = (params, rest, self.optimizer.tx.init(params))
+        (params, rest, opt_state), meta = store.restore(like, epoch)
+        gd_train, _ = graphdefs(self.model)
+        return TrainState(params, rest, opt_state, int(meta["step"]), int(meta["epoch"]), gd_train)
 
     # ---- running ----------------------------------------------------------
     @property

@@ -201,8 +201,8 @@ class Runner:
 
     def scale_learning_rate(self, factor: float, min_lr: float) -> None:
         opt_state = self.carry["opt_state"]
-        old = float(optim.factor(opt_state))
-        lr = float(optim.learning_rate(opt_state, self.loop.optimizer.learning_rate))
+        old = float(jax.device_get(optim.factor(opt_state)))
+        lr = float(jax.device_get(optim.learning_rate(opt_state, self.loop.optimizer.learning_rate)))
         new = old * factor
         if min_lr > 0 and lr > 0:
             new = max(new, old * min_lr / lr)
@@ -348,7 +348,9 @@ class Runner:
         self.confusion = None
         self.handlers_may_progress = True
         self.history_frame = self._frame()
-        self.lr = float(optim.learning_rate(self.carry["opt_state"], loop.optimizer.learning_rate))
+        self.lr = float(
+            jax.device_get(optim.learning_rate(self.carry["opt_state"], loop.optimizer.learning_rate))
+        )
         loop.handlers.reset()
         for cb in loop._builtins:
             cb.runner = self
@@ -468,7 +470,9 @@ class Runner:
                 params, rest, opt_state, step = self.best
                 epoch = self.best_epoch
             jax.block_until_ready((params, rest, opt_state))
-            state = TrainState(params, rest, opt_state, int(step), max(epoch, 0), self.gd_train)
+            state = TrainState(
+                params, rest, opt_state, int(jax.device_get(step)), max(epoch, 0), self.gd_train
+            )
             nnx.update(loop.model, params, rest)
         elif self.reason is not None:
             self.reason += " (the state was lost: the interrupt arrived during a dispatch)"

@@ -186,7 +186,7 @@ class Program:
         cm = None
         for m in self.metrics:
             if m.scalar:
-                out[m.name] = float(m.compute(jnp.asarray(acc_host[m.name])))
+                out[m.name] = float(jax.device_get(m.compute(jnp.asarray(acc_host[m.name]))))
             else:
                 cm = np.rint(np.asarray(acc_host[m.name])).astype(np.int64)
         return out, cm

@@ -1,0 +1,73 @@
+import jax.numpy as jnp
+import numpy as np
+import polars as pl
+import pytest
+
+from kino import train
+from kino.train.data import DeviceSource, HostSource, source
+from kino.train.sharding import Placement
+
+
+def test_batches_cover_every_example_once_per_epoch_and_reshuffle():
+    x = np.arange(10, dtype="float32")[:, None]
+    b = train.batches(x, np.arange(10), batch_size=4, seed=3)
+    assert len(b) == 3
+    seen = np.concatenate([yb for _, yb in b])
+    assert sorted(seen) == list(range(10))
+    assert not np.array_equal(b.order(1), b.order(2))
+    np.testing.assert_array_equal(b.order(2), train.batches(x, np.arange(10), seed=3).order(2))
+    assert [len(yb) for _, yb in train.batches(x, np.arange(10), 4, drop_remainder=True)] == [4, 4]
+
+
+def test_index_matrix_pads_with_weight_zero_rows():
+    b = train.batches(np.zeros((10, 2)), np.zeros(10), batch_size=4, shuffle=False)
+    idx, w = b.index_matrix(1, multiple=3)
+    assert idx.shape == (3, 6)
+    assert w.sum() == 10
+    np.testing.assert_array_equal(w[2], [1, 1, 0, 0, 0, 0])
+
+
+def test_polars_and_jax_inputs():
+    df = pl.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]})
+    b = train.batches(df, pl.Series([0, 1, 0]), batch_size=2, shuffle=False)
+    xb, yb = next(iter(b))
+    np.testing.assert_array_equal(xb, [[1, 4], [2, 5]])
+    np.testing.assert_array_equal(yb, [0, 1])
+    b = train.batches(jnp.ones((5, 2)), jnp.zeros(5), batch_size=2)
+    assert isinstance(source(b, Placement(), 1), DeviceSource)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"batch_size": 0}, ValueError, "batch_size must be > 0"),
+        ({"batch_size": -3}, ValueError, "batch_size must be > 0"),
+        ({"batch_size": 2.5}, TypeError, "batch_size must be an int"),
+        ({"x": np.zeros((0, 2)), "y": np.zeros(0)}, ValueError, "data is empty"),
+        ({"y": np.zeros(4)}, ValueError, "different numbers of examples"),
+        ({"x": "abc"}, TypeError, "x must be"),
+    ],
+)
+def test_bad_batches(kwargs, error, message):
+    args = {"x": np.zeros((5, 2)), "y": np.zeros(5), "batch_size": 2} | kwargs
+    with pytest.raises(error, match=message):
+        train.batches(**args)
+
+
+def test_iterables_of_batches_are_stacked_and_padded():
+    batches = [(np.ones((3, 2)), np.ones(3)), (np.ones((3, 2)), np.ones(3)), (np.ones((2, 2)), np.ones(2))]
+    src = source(batches, Placement(), 2)
+    assert isinstance(src, HostSource)
+    chunks = list(src.chunks(1, None, 2))
+    assert [c.k for c in chunks] == [2, 1]
+    np.testing.assert_array_equal(np.asarray(chunks[1].w), [[1, 1, 0]])
+
+
+def test_empty_iterable_and_one_shot_iterator():
+    with pytest.raises(ValueError, match="data is empty"):
+        source([], Placement(), 1)
+    gen = ((np.ones((2, 2)), np.ones(2)) for _ in range(3))
+    with pytest.raises(TypeError, match="one-shot iterator"):
+        source(gen, Placement(), 2)
+    gen = ((np.ones((2, 2)), np.ones(2)) for _ in range(3))
+    assert sum(c.k for c in source(gen, Placement(), 1).chunks(1, None, 8)) == 3
