@@ -291,3 +291,72 @@ def test_form_in_voila(voila, voila_page):
     form.locator(".kino-submit").click()
     voila_page.locator(".kino-text", has_text="submitted epochs=33 (int)").wait_for()
     screenshot(voila_page, "form-voila", ".kino-grid")
+
+
+TRAINING = """
+import threading
+import numpy as np
+from flax import nnx
+import kino
+from kino import train
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 4)).astype("float32")
+y = (x[:, 0] > 0).astype("int32")
+
+form = kino.form(
+    learning_rate=kino.input.text("Learning rate", default="0.001"),
+    epochs=kino.input.range("Epochs", 1, 100, default=10),
+    submit="Train model",
+)
+stop = kino.button("Stop")
+status = kino.text("idle")
+echo = kino.text("")
+verbose = kino.input.checkbox("Verbose")
+verbose.on_change(lambda v: echo.update(f"verbose {v}"))
+form.fields["epochs"].on_change(lambda v: echo.update(f"epochs now {v}"))
+runs = []
+
+@form.on_submit
+def start(values):
+    form.disable()
+    model = nnx.Sequential(nnx.Linear(4, 8, rngs=nnx.Rngs(0)), nnx.relu,
+                           nnx.Linear(8, 2, rngs=nnx.Rngs(1)))
+    loop = train.trainer(model, "sparse_categorical_cross_entropy", "adam",
+                         learning_rate=float(values["learning_rate"]))
+    run = loop.run((x, y), epochs=100_000, batch_size=16, background=True)
+    runs.append(run)
+    status.update("training")
+
+    def finish():
+        result = run.wait()
+        status.update(f"run {result.status}")
+        form.enable()
+
+    threading.Thread(target=finish, daemon=True).start()
+
+stop.on_click(lambda: runs and runs[-1].stop())
+kino.grid([form, stop, verbose, status, echo])
+"""
+
+
+def test_form_and_button_stay_live_while_training_in_background(lab, page):
+    write_notebook(lab, "train-form.ipynb", [TRAINING])
+    run_notebook(page, lab, "train-form.ipynb")
+    form = page.locator(".kino-form").first
+    form.wait_for()
+    form.locator(".kino-submit").click()
+    page.locator(".kino-text", has_text="training").wait_for()
+    submit = form.locator(".kino-submit")
+    assert submit.is_disabled()
+    assert form.locator(".kino-field-text input").is_disabled()
+    # While the run trains in its thread, other callbacks still answer.
+    page.locator(".kino-field-checkbox input").check()
+    page.locator(".kino-text", has_text="verbose True").wait_for()
+    assert page.locator(".kino-text", has_text="training").count() == 1
+    screenshot(page, "form-training", ".kino-grid")
+    page.locator(".kino-button button", has_text="Stop").click()
+    page.locator(".kino-text", has_text="run stopped").wait_for()
+    page.wait_for_function("() => !document.querySelector('.kino-form .kino-submit').disabled")
+    set_slider(page, form.locator(".kino-field-range"), 7)
+    page.locator(".kino-text", has_text="epochs now 7").wait_for()
