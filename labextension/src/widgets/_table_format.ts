@@ -89,13 +89,13 @@ export function prettyJson(text: string): string {
   }
 }
 
-/** A default width in pixels for a column, from its kind and header name. */
-export function columnWidth(kind: string, name: string): number {
+/** A default width in pixels for a column, from its kind, header name and dtype label. */
+export function columnWidth(kind: string, name: string, dtype = ""): number {
   const base: Record<string, number> = {
     int: 96,
     bigint: 120,
     float: 112,
-    bool: 84,
+    bool: 96,
     text: 180,
     category: 132,
     date: 112,
@@ -110,5 +110,6 @@ export function columnWidth(kind: string, name: string): number {
     object: 160,
   };
   const fromName = name.length * 7.2 + 52;
-  return Math.round(Math.min(320, Math.max(base[kind] ?? 140, fromName)));
+  const fromDtype = dtype.length * 6.6 + 76; // the dtype shares its line with "12% null"
+  return Math.round(Math.min(320, Math.max(base[kind] ?? 140, fromName, fromDtype)));
 }

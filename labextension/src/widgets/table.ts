@@ -348,7 +348,7 @@ class TableView {
   // -- columns and geometry ------------------------------------------------------------
   private syncColumns() {
     this.columns = (this.model.get("columns") ?? []) as ColumnInfo[];
-    this.widths = this.columns.map((c) => columnWidth(c.kind, c.name));
+    this.widths = this.columns.map((c) => columnWidth(c.kind, c.name, c.dtype));
     this.offsets = [0];
     for (const w of this.widths) this.offsets.push(this.offsets[this.offsets.length - 1] + w);
     this.range = [-1, -1];
@@ -413,13 +413,13 @@ class TableView {
       const pct = Math.round(((s.true ?? 0) / total) * 100);
       const bar = h("div", { class: "kt-split" }, h("span", { class: "kt-split-true" }));
       (bar.firstChild as HTMLElement).style.width = `${pct}%`;
-      box.append(bar, h("div", { class: "kt-range" }, h("span", {}, `${pct}% true`), h("span", {}, `${100 - pct}%`)));
+      box.append(bar, h("div", { class: "kt-range" }, h("span", {}, `${pct}% true`)));
       details.push(`${formatCount(s.true ?? 0)} true`, `${formatCount(s.false ?? 0)} false`);
     } else if (s.unique !== undefined) {
       const unique = `${s.unique_approx ? "≈" : ""}${formatCount(s.unique)} unique`;
       box.append(h("div", { class: "kt-stat" }, unique));
       const top = (s.top ?? [])[0];
-      if (top) {
+      if (top && top[1] > 1) {
         const share = s.count ? Math.round((top[1] / s.count) * 100) : 0;
         box.append(h("div", { class: "kt-stat kt-top" }, `${top[0] ?? "null"} · ${share}%`));
       }
@@ -428,12 +428,18 @@ class TableView {
       box.append(h("div", { class: "kt-stat" }, String(s.min)), h("div", { class: "kt-stat" }, `→ ${s.max}`));
       details.push(`from ${s.min}`, `to ${s.max}`);
     }
-    if (s.nulls > 0) {
-      const pct = s.count ? (s.nulls / s.count) * 100 : 0;
-      box.append(h("div", { class: "kt-nulls" }, `${pct < 1 ? "<1" : Math.round(pct)}% null`));
-    }
     box.title = details.join("\n");
     return box;
+  }
+
+  /** "12% null" for the dtype line of a header, empty when the column has no nulls. */
+  private nullsNode(index: number): HTMLElement | null {
+    const s = this.summaries[index];
+    if (!s || s.nulls <= 0) return null;
+    const pct = s.count ? (s.nulls / s.count) * 100 : 0;
+    const node = h("span", { class: "kt-nulls" }, `${pct < 1 ? "<1" : Math.round(pct)}% null`);
+    node.title = `${formatCount(s.nulls)} of ${formatCount(s.count)} values are null`;
+    return node;
   }
 
   private histogram(counts: number[]): SVGSVGElement {
@@ -564,7 +570,7 @@ class TableView {
       "th",
       { class: `kt-th kt-kind-${c.kind}`, scope: "col", "data-column": String(index) },
       h("div", { class: "kt-th-top" }, label, funnel),
-      h("div", { class: "kt-dtype" }, c.dtype),
+      h("div", { class: "kt-dtype" }, h("span", { class: "kt-dtype-name" }, c.dtype), this.nullsNode(index)),
       this.summaryNode(index),
     );
     if (sortAt >= 0) th.setAttribute("aria-sort", q.sort[sortAt].descending ? "descending" : "ascending");
@@ -616,7 +622,7 @@ class TableView {
 
   private cell(value: unknown, kind: string, single: boolean, index: number): HTMLElement {
     const text = cellText(value, kind, single);
-    const td = h("td", { class: `kt-cell kt-kind-${kind}` });
+    const td = h("td", { class: `kt-cell kt-kind-${kind}`, "data-col": String(index) });
     if (RIGHT_ALIGNED.has(kind)) td.classList.add("kt-right");
     if (text === null) {
       td.append(h("span", { class: "kt-null" }, "null"));

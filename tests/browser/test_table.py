@@ -1,0 +1,253 @@
+"""kino.table in a real JupyterLab: sorting, filtering, XSS safety, wide frames, themes."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tests.browser.harness import run_notebook, screenshot, set_theme, write_notebook
+
+PEOPLE = (
+    "import polars as pl, kino\n"
+    "df = pl.DataFrame({\n"
+    "    'name': [f'person {i}' for i in range(1000)],\n"
+    "    'age': [(i * 37) % 90 for i in range(1000)],\n"
+    "    'score': [((i * 7919) % 1000) / 10 for i in range(1000)],\n"
+    "    'team': pl.Series(['red', 'blue', 'green', 'gold'] * 250, dtype=pl.Categorical),\n"
+    "    'joined': pl.date_range(pl.date(2020, 1, 1), pl.date(2022, 9, 26), eager=True),\n"
+    "})\n"
+    "t = kino.table(df, name='people', page_size=10)\n"
+    "t"
+)
+
+ZOO = """
+import datetime as dt, decimal, polars as pl, kino
+zoo = pl.DataFrame({
+    "int": [1, None, -3, 40],
+    "float": [1.5, float("nan"), float("inf"), -0.25],
+    "bool": [True, False, None, True],
+    "text": ["short", "a much longer piece of text that will be cut in the cell", None, "z"],
+    "category": pl.Series(["x", "y", "x", None], dtype=pl.Categorical),
+    "date": [dt.date(2024, 1, 1), None, dt.date(2020, 2, 29), dt.date(1999, 12, 31)],
+    "datetime": pl.Series([dt.datetime(2024, 1, 1, 12), None, dt.datetime(2020, 2, 29),
+                           dt.datetime(2021, 6, 1, 8, 30)]).dt.replace_time_zone("Europe/Paris"),
+    "duration": [dt.timedelta(days=1, seconds=5), None, dt.timedelta(microseconds=3),
+                 dt.timedelta(hours=2)],
+    "decimal": pl.Series([decimal.Decimal("1.23"), None, decimal.Decimal("-100.5"),
+                          decimal.Decimal("7")], dtype=pl.Decimal(10, 2)),
+    "binary": [b"hello", None, b"", b"x" * 3000],
+    "list": [[1, 2], [], None, [3]],
+    "struct": [{"a": 1, "b": "x"}, None, {"a": 2, "b": None}, {"a": 3, "b": "z"}],
+    "null": [None, None, None, None],
+})
+kino.table(zoo, name="every dtype")
+"""
+
+CELL = "([row, col]) => document.querySelector(`.kino-table tr[data-row='${row}'] td[data-col='${col}']`)?.textContent"
+
+
+def first_column_values(page, col: int) -> list[str]:
+    return page.evaluate(
+        "(col) => Array.from(document.querySelectorAll(`.kino-table tbody td[data-col='${col}']`))"
+        ".map(td => td.textContent)",
+        col,
+    )
+
+
+def wait_idle(page) -> None:
+    page.wait_for_function(
+        "() => document.querySelector('.kino-table') && "
+        "!document.querySelector('.kino-table').classList.contains('kt-busy')"
+    )
+
+
+def people() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "age": [(i * 37) % 90 for i in range(1000)],
+            "score": [((i * 7919) % 1000) / 10 for i in range(1000)],
+        }
+    )
+
+
+def test_clicking_a_header_sorts_the_1000_rows(lab, page):
+    write_notebook(lab, "table-sort.ipynb", [PEOPLE])
+    run_notebook(page, lab, "table-sort.ipynb")
+    page.locator(".kino-table tbody tr[data-row]").first.wait_for()
+    assert page.locator(".kino-table tbody tr[data-row]").count() == 10
+    header = page.locator(".kino-table th[data-column='2'] .kt-label")
+    header.click()
+    expected = people().sort("score", maintain_order=True)["score"].head(10).to_list()
+    page.wait_for_function(
+        "(want) => { const got = Array.from(document.querySelectorAll("
+        "\".kino-table tbody td[data-col='2']\")).map(td => Number(td.textContent));"
+        " return JSON.stringify(got) === JSON.stringify(want); }",
+        arg=expected,
+    )
+    assert page.locator(".kino-table th[data-column='2']").get_attribute("aria-sort") == "ascending"
+    header.click()  # second click: descending
+    top = people().sort("score", descending=True, maintain_order=True)["score"].head(10).to_list()
+    page.wait_for_function(
+        "(want) => { const got = Array.from(document.querySelectorAll("
+        "\".kino-table tbody td[data-col='2']\")).map(td => Number(td.textContent));"
+        " return JSON.stringify(got) === JSON.stringify(want); }",
+        arg=top,
+    )
+    # paging keeps the sort
+    page.locator(".kino-table button[title='Next page']").click()
+    page.wait_for_function(
+        "() => document.querySelector('.kino-table .kt-page-input').value === '2'"
+    )
+    wait_idle(page)
+    second = people().sort("score", descending=True, maintain_order=True)["score"][10:20]
+    assert [float(v) for v in first_column_values(page, 2)] == second.to_list()
+    screenshot(page, "table-sorted", ".kino-table")
+
+
+def test_a_filter_narrows_the_rows(lab, page):
+    write_notebook(lab, "table-filter.ipynb", [PEOPLE])
+    run_notebook(page, lab, "table-filter.ipynb")
+    page.locator(".kino-table tbody tr[data-row]").first.wait_for()
+    # the summaries arrived: the age column shows a histogram
+    page.locator(".kino-table th[data-column='1'] svg.kt-hist").wait_for()
+    page.locator(".kino-table th[data-column='1'] .kt-filter-btn").click()
+    popover = page.locator(".kino-table .kt-pop.kt-filter")
+    popover.locator("input[aria-label='Minimum']").fill("10")
+    popover.locator("input[aria-label='Maximum']").fill("19")
+    popover.locator("button", has_text="Apply").click()
+    expected = people().filter(pl.col("age").is_between(10, 19)).height
+    page.wait_for_function(
+        "(n) => document.querySelector('.kino-table .kt-count').textContent"
+        " === `${n} of 1,000 rows`",
+        arg=expected,
+    )
+    wait_idle(page)
+    ages = [int(v) for v in first_column_values(page, 1)]
+    assert ages and all(10 <= a <= 19 for a in ages)
+    assert page.locator(".kino-table .kt-chip").count() == 1
+    # search combines with the filter
+    page.locator(".kino-table .kt-search").fill("person 1")
+    page.wait_for_function(
+        "() => !document.querySelector('.kino-table .kt-count').textContent.startsWith('"
+        f"{expected} ')"
+    )
+    wait_idle(page)
+    names = first_column_values(page, 0)
+    assert names and all("person 1" in n for n in names)
+    screenshot(page, "table-filtered", ".kino-table")
+    # removing the chip brings the rows back (the search stays)
+    page.locator(".kino-table .kt-chip-x").click()
+    page.wait_for_function("() => document.querySelectorAll('.kino-table .kt-chip').length === 0")
+
+
+def test_xss_cell_and_column_name_render_as_text(lab, page):
+    payload = "<img src=x onerror='window.__kinoXss = true'>"
+    write_notebook(
+        lab,
+        "table-xss.ipynb",
+        [
+            "import polars as pl, kino\n"
+            f"kino.table(pl.DataFrame({{{payload!r}: [{payload!r}, 'ok'], 'b': [1, 2]}}),"
+            f" name={payload!r})"
+        ],
+    )
+    run_notebook(page, lab, "table-xss.ipynb")
+    table = page.locator(".kino-table")
+    table.locator("tbody tr[data-row]").first.wait_for()
+    page.wait_for_timeout(300)
+    assert page.evaluate(CELL, [0, 0]) == payload
+    assert table.locator(".kt-name").first.inner_text() == payload
+    assert table.locator(".kt-title").inner_text() == payload
+    assert table.locator("img").count() == 0
+    assert page.evaluate("() => window.__kinoXss === undefined")
+    # the expanded detail of the cell is text too
+    table.locator("td[data-col='0']").first.click()
+    assert table.locator(".kt-detail pre").inner_text() == payload
+    assert table.locator("img").count() == 0
+    screenshot(page, "table-xss", ".kino-table")
+
+
+def test_a_300_column_frame_scrolls_without_rendering_every_column(lab, page):
+    write_notebook(
+        lab,
+        "table-wide.ipynb",
+        [
+            "import polars as pl, kino\n"
+            "wide = pl.DataFrame({f'col_{j:03d}': [i * j for i in range(40)] for j in range(320)})\n"
+            "kino.table(wide, name='320 columns')"
+        ],
+    )
+    run_notebook(page, lab, "table-wide.ipynb")
+    table = page.locator(".kino-table")
+    table.locator("tbody tr[data-row]").first.wait_for()
+    headers = table.locator("th.kt-th").count()
+    assert 0 < headers < 60, headers
+    assert table.locator("th[data-column='319']").count() == 0
+    scroller = table.locator(".kt-scroll")
+    scroller.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    table.locator("th[data-column='319']").wait_for()
+    assert table.locator("th[data-column='0']").count() == 0
+    assert table.locator("th.kt-th").count() < 60
+    assert page.evaluate(CELL, [19, 319]) == str(19 * 319)
+    # the last column is really in view, right of the sticky row header
+    box = table.locator("th[data-column='319']").bounding_box()
+    frame = scroller.bounding_box()
+    assert box and frame and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1
+    screenshot(page, "table-wide-scrolled", ".kino-table")
+    scroller.evaluate("el => { el.scrollLeft = el.scrollWidth / 2; }")
+    table.locator("th[data-column='160']").wait_for()
+
+
+def test_every_dtype_in_light_and_dark_themes(lab, page):
+    write_notebook(lab, "table-zoo.ipynb", [ZOO])
+    run_notebook(page, lab, "table-zoo.ipynb")
+    table = page.locator(".kino-table")
+    table.locator("tbody tr[data-row]").first.wait_for()
+    table.locator("svg.kt-hist").first.wait_for()
+    assert page.evaluate(CELL, [1, 1]) == "NaN"
+    assert page.evaluate(CELL, [2, 1]) == "inf"
+    assert page.evaluate(CELL, [0, 6]) == "2024-01-01 12:00:00 CET"
+    assert page.evaluate(CELL, [3, 9]) == "2.9 KB"
+    assert page.evaluate(CELL, [3, 4]) == "null"
+    screenshot(page, "table-dtypes-light", ".kino-table")
+    # the right end: binary sizes, lists, structs, the null column
+    table.locator(".kt-scroll").evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+    table.locator("tr[data-row='0'] td[data-col='12']").wait_for()
+    assert page.evaluate(CELL, [1, 12]) == "null"
+    assert page.evaluate(CELL, [0, 10]) == "[1,2]"
+    screenshot(page, "table-dtypes-light-right", ".kino-table")
+    # a struct cell expands into pretty JSON
+    table.locator("tr[data-row='0'] td[data-col='11']").click()
+    assert '"a": 1' in table.locator(".kt-detail pre").inner_text()
+    page.keyboard.press("Escape")
+    set_theme(page, "dark")
+    page.wait_for_timeout(300)
+    background = page.evaluate(
+        "() => getComputedStyle(document.querySelector('.kino-table thead th')).backgroundColor"
+    )
+    channels = [int(x) for x in background[background.index("(") + 1 : -1].split(",")[:3]]
+    assert sum(channels) / 3 < 110, background  # a dark header in the dark theme
+    screenshot(page, "table-dtypes-dark", ".kino-table")
+    set_theme(page, "light")
+
+
+def test_selection_and_export_reach_python(lab, page):
+    write_notebook(
+        lab,
+        "table-select.ipynb",
+        [PEOPLE],
+    )
+    run_notebook(page, lab, "table-select.ipynb")
+    table = page.locator(".kino-table")
+    table.locator("tbody tr[data-row]").first.wait_for()
+    table.locator("tr[data-row='3'] input.kt-check").check()
+    table.locator("tr[data-row='5'] input.kt-check").check()
+    page.wait_for_function(
+        "() => document.querySelector('.kino-table .kt-foot-info').textContent.includes('2 selected')"
+    )
+    with page.expect_download() as download_info:
+        table.locator(".kt-export").click()
+        table.locator(".kt-menu button[data-format='csv']").click()
+    download = download_info.value
+    assert download.suggested_filename == "people.csv"
+    content = open(download.path(), encoding="utf-8").read().splitlines()
+    assert content[0] == "name,age,score,team,joined" and len(content) == 1001
