@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from tests.browser.harness import run_notebook, screenshot, set_theme, write_notebook
@@ -42,7 +44,10 @@ zoo = pl.DataFrame({
 kino.table(zoo, name="every dtype")
 """
 
-CELL = "([row, col]) => document.querySelector(`.kino-table tr[data-row='${row}'] td[data-col='${col}']`)?.textContent"
+CELL = (
+    "([row, col]) => document.querySelector("
+    "`.kino-table tr[data-row='${row}'] td[data-col='${col}']`)?.textContent"
+)
 
 
 def first_column_values(page, col: int) -> list[str]:
@@ -172,7 +177,8 @@ def test_a_300_column_frame_scrolls_without_rendering_every_column(lab, page):
         "table-wide.ipynb",
         [
             "import polars as pl, kino\n"
-            "wide = pl.DataFrame({f'col_{j:03d}': [i * j for i in range(40)] for j in range(320)})\n"
+            "wide = pl.DataFrame({f'col_{j:03d}': [i * j for i in range(40)]\n"
+            "                     for j in range(320)})\n"
             "kino.table(wide, name='320 columns')"
         ],
     )
@@ -242,12 +248,13 @@ def test_selection_and_export_reach_python(lab, page):
     table.locator("tr[data-row='3'] input.kt-check").check()
     table.locator("tr[data-row='5'] input.kt-check").check()
     page.wait_for_function(
-        "() => document.querySelector('.kino-table .kt-foot-info').textContent.includes('2 selected')"
+        "() => document.querySelector('.kino-table .kt-foot-info')"
+        ".textContent.includes('2 selected')"
     )
     with page.expect_download() as download_info:
         table.locator(".kt-export").click()
         table.locator(".kt-menu button[data-format='csv']").click()
     download = download_info.value
     assert download.suggested_filename == "people.csv"
-    content = open(download.path(), encoding="utf-8").read().splitlines()
+    content = Path(download.path()).read_text(encoding="utf-8").splitlines()
     assert content[0] == "name,age,score,team,joined" and len(content) == 1001
