@@ -453,3 +453,60 @@ def test_select_default_not_in_options(opts, bad):
 def test_bad_arguments_name_the_argument(call, exc, argument):
     with pytest.raises(exc, match=argument):
         call()
+
+
+# the image input's front-end resize plan, run under node ---------------------------------
+def test_image_fit_plans_under_node(tmp_path):
+    import json
+    import shutil
+    import subprocess
+    import textwrap
+    from pathlib import Path
+
+    lab = Path(__file__).resolve().parents[2] / "labextension"
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is required to build the front end (and to run this test)")
+    entry = tmp_path / "entry.ts"
+    helpers = json.dumps(str(lab / "src" / "widgets" / "_image.ts"))
+    entry.write_text(
+        textwrap.dedent(
+            f"""
+            import {{ plan, toChannels }} from {helpers};
+            const size = (p) => [p.height, p.width, p.dx, p.dy, p.dw, p.dh];
+            console.log(JSON.stringify({{
+              contain: size(plan(400, 200, [50, 50], "contain", 1e9)),
+              pad: size(plan(400, 200, [50, 50], "pad", 1e9)),
+              match: size(plan(400, 200, [50, 50], "match", 1e9)),
+              crop: plan(400, 200, [50, 50], "crop", 1e9),
+              natural: size(plan(400, 200, [], "contain", 1e9)),
+              capped: size(plan(4000, 2000, [], "contain", 2e6)),
+              rgb: Array.from(toChannels(new Uint8ClampedArray([10, 20, 30, 255]), 3)),
+              gray: Array.from(toChannels(new Uint8ClampedArray([255, 255, 255, 9]), 1)),
+            }}));
+            """
+        )
+    )
+    out = tmp_path / "entry.mjs"
+    bundler = tmp_path / "bundle.mjs"
+    esbuild = json.dumps(str(lab / "node_modules/esbuild/lib/main.js"))
+    bundler.write_text(
+        f"import {{ build }} from {esbuild};\n"
+        f"await build({{ entryPoints: [{json.dumps(str(entry))}], bundle: true, "
+        f'platform: "node", format: "esm", outfile: {json.dumps(str(out))}, '
+        'logLevel: "error" });\n'
+    )
+    subprocess.run([node, str(bundler)], check=True, capture_output=True, timeout=120)
+    got = json.loads(subprocess.run([node, str(out)], check=True, capture_output=True,
+                                    timeout=60).stdout)  # fmt: skip
+    assert got["contain"] == [25, 50, 0, 0, 50, 25]  # aspect kept, within the size
+    assert got["pad"] == [50, 50, 0, 12, 50, 25]  # letterboxed to the size
+    assert got["match"] == [50, 50, 0, 0, 50, 50]  # stretched
+    crop = got["crop"]
+    assert (crop["height"], crop["width"]) == (50, 50)
+    assert (crop["sx"], crop["sy"], crop["sw"], crop["sh"]) == (100, 0, 200, 200)  # centre square
+    assert got["natural"] == [200, 400, 0, 0, 400, 200]
+    h, w = got["capped"][:2]
+    assert h * w <= 2e6 and abs(w / h - 2) < 0.01
+    assert got["rgb"] == [10, 20, 30]
+    assert got["gray"] == [255]
