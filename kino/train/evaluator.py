@@ -84,9 +84,8 @@ class Evaluator:
         loss = self.loss or losses.resolve(lambda p, t: 0.0 * p.sum(), from_logits=self.from_logits)
         if self.loss is not None:
             self.loss.check(pred, y_struct)
-        name = self.loss.name if self.loss is not None and self.loss.builtin else None
         for m in self.metrics:
-            metrics_mod.check(m, pred, y_struct, name)
+            metrics_mod.check(m, pred, y_struct)
         program = Program(gd_eval, gd_eval, loss, self.metrics, None, None, None, placement)
         params, rest = placement.replicate((params, rest))
         acc = program.evaluate(params, rest, src, program.zero_acc(pred, y_struct))

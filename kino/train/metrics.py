@@ -235,22 +235,12 @@ def resolve(
     )
 
 
-def check(metric: Metric, y_pred, y_true, loss_name: str | None) -> None:
+def check(metric: Metric, y_pred, y_true) -> None:
     """Raise ValueError, before compiling, when a metric cannot apply to this output."""
     if metric.needs == "binary" and _kind(y_pred) != "binary":
         raise ValueError(
             f"metric {metric.name!r} supports binary classification (one output unit); "
             f"the model output has shape {tuple(y_pred.shape)}"
-        )
-    if metric.needs in ("class", "binary") and loss_name in (
-        "mean_squared_error",
-        "mean_absolute_error",
-        "huber",
-        "log_cosh",
-    ):
-        raise ValueError(
-            f"metric {metric.name!r} is for classification, but the loss is {loss_name!r}; "
-            "use mean_squared_error, mean_absolute_error or r2"
         )
     if metric.needs == "class" and _kind(y_pred) == "multiclass":
         ok = tuple(y_true.shape) in (

@@ -123,9 +123,8 @@ class Runner:
         pred = output_struct(gd_train, params, rest, x)
         y_struct = jax.ShapeDtypeStruct(y.shape, y.dtype)
         loop.loss.check(pred, y_struct)
-        loss_name = loop.loss.name if loop.loss.builtin else None
         for m in loop.metrics:
-            metrics_mod.check(m, pred, y_struct, loss_name)
+            metrics_mod.check(m, pred, y_struct)
         if self.val_src is not None:
             vx, vy = self.val_src.example()
             if vx.shape[1:] != x.shape[1:] or vy.shape[1:] != y.shape[1:]:

@@ -109,7 +109,7 @@ class Program:
         okf = ok.astype(jnp.float32)
         acc = dict(carry["acc"])
         acc["loss"] = acc["loss"] + okf * jnp.stack([loss * n, n])
-        outs = {"loss": loss, "learning_rate": optim.learning_rate(opt_state, self.lr_fallback)}
+        outs = {"loss": loss, "learning_rate": optim.learning_rate(new_opt, self.lr_fallback)}
         for m in self.metrics:
             acc[m.name] = acc[m.name] + okf * batch[m.name]
             if m.scalar:

@@ -76,7 +76,7 @@ def test_roc_auc_binary_matches_sklearn():
 def test_roc_auc_rejects_multiclass_output():
     m = metrics.resolve("roc_auc")
     with pytest.raises(ValueError, match="binary classification"):
-        metrics.check(m, jax.ShapeDtypeStruct((8, 4), jnp.float32), jax.ShapeDtypeStruct((8,), jnp.int32), None)
+        metrics.check(m, jax.ShapeDtypeStruct((8, 4), jnp.float32), jax.ShapeDtypeStruct((8,), jnp.int32))
 
 
 def test_confusion_matrix_matches_sklearn():
