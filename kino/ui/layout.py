@@ -338,6 +338,11 @@ def _children(obj: Any) -> list[tuple[str, Any]] | None:
         return [("·", v) for v in sorted(obj, key=repr)]
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return [(f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj)]
+    if "flax.nnx" in sys.modules:
+        from flax import nnx
+
+        if isinstance(obj, nnx.Module):
+            return _children(nnx.state(obj))
     if "jax" in sys.modules and not hasattr(obj, "shape"):
         import jax
 
@@ -357,7 +362,10 @@ def _leaf(obj: Any) -> tuple[str, str]:
         kind = f"{obj.dtype}[{shape}]"
         size = int(np.prod(obj.shape)) if obj.shape else 1
         if size <= 8:
-            text = np.array2string(np.asarray(obj), separator=", ", max_line_width=10**6)
+            try:
+                text = np.array2string(np.asarray(obj), separator=", ", max_line_width=10**6)
+            except (TypeError, ValueError):  # e.g. PRNG key arrays have no numpy form
+                return kind, ""
             return kind, _short(" ".join(text.split()))
         return kind, ""
     if isinstance(obj, str):

@@ -510,3 +510,12 @@ def test_image_fit_plans_under_node(tmp_path):
     assert h * w <= 2e6 and abs(w / h - 2) < 0.01
     assert got["rgb"] == [10, 20, 30]
     assert got["gray"] == [255]
+
+
+@pytest.mark.parametrize("module", ["inputs", "input_media"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"kino.ui.{module}"))
+    assert result.failed == 0 and result.attempted > 0

@@ -228,6 +228,9 @@ def test_tree_jax_pytree_and_arrays():
     node = tree_node(state)
     text = repr(node)
     assert "float32[3,2]" in text and "float32[2]" in text
+    whole = tree_node(nnx.Sequential(model, nnx.Dropout(0.5, rngs=nnx.Rngs(1))))
+    assert whole["t"] == "Sequential (1)" and "float32[3,2]" in repr(whole)
+    assert "key<fry>[]" in repr(whole)  # PRNG keys are shown by dtype, without values
     small = tree_node({"w": jnp.ones(2)})
     assert small["c"][0]["t"] == "float32[2]" and small["c"][0]["v"] == "[1., 1.]"
 
@@ -301,3 +304,12 @@ def test_download_size_limit(monkeypatch):
     with pytest.raises(ValueError, match="MAX_DOWNLOAD_BYTES"):
         d.content()
     assert kino.download(b"x" * 10, filename="x.bin").content() == b"x" * 10
+
+
+@pytest.mark.parametrize("module", ["layout", "_kit", "controls", "form"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"kino.ui.{module}"))
+    assert result.failed == 0 and result.attempted > 0
