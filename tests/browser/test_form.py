@@ -207,6 +207,9 @@ def test_media_inputs_and_multiselect(lab, page, tmp_path):
     run_notebook(page, lab, "media-form.ipynb")
     form = page.locator(".kino-form").first
     form.wait_for()
+    # No microphone here: recording explains that instead of failing silently.
+    form.locator(".kino-field-audio button", has_text="Record").click()
+    form.locator(".kino-media-status", has_text="microphone is not available").wait_for()
     images = form.locator(".kino-field-image input[type=file]")
     images.nth(0).set_input_files(str(png))
     images.nth(1).set_input_files(str(png))
