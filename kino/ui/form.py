@@ -225,7 +225,15 @@ class Form(ipywidgets.VBox):
         {'n': 'Must be at most 3'}
         """
         with self._lock:
-            if self.disabled or self.errors():
+            if self.disabled:
+                return False
+            found = self.errors()
+            if found:
+                if "_form" not in found:
+                    n = len(found)
+                    self._show_form_error(
+                        f"Not submitted: {n} field{'s' if n > 1 else ''} to correct"
+                    )
                 return False
             value = self.value
             self.submits += 1

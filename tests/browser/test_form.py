@@ -128,6 +128,7 @@ def test_invalid_value_shows_message_and_does_not_submit(lab, page):
     warmup.press("Tab")
     form.locator(".kino-field-text .kino-field-error", has_text="Not a number").wait_for()
     form.locator(".kino-submit").click()
+    form.locator(".kino-form-error", has_text="Not submitted: 2 fields to correct").wait_for()
     screenshot(page, "form-invalid", ".kino-form")
     # Fix the values and submit again: the first click must not have submitted.
     lr.fill("0.5")

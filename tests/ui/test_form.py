@@ -66,6 +66,7 @@ def test_invalid_field_blocks_submit_and_shows_message():
     click(form)
     assert got == []
     assert form.fields["learning_rate"].shown_error == "Must be at most 1"
+    assert form._form_error.value == "Not submitted: 1 field to correct"
     assert form.errors() == {"learning_rate": "Must be at most 1"}
     form.fields["learning_rate"]._control.set_state({"value": 0.1})
     click(form)
