@@ -102,7 +102,7 @@ class Server:
         _stop(self.process)
 
 
-def _server_env(home: Path) -> dict[str, str]:
+def _server_env(home: Path, python: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
@@ -114,13 +114,16 @@ def _server_env(home: Path) -> dict[str, str]:
         }
     )
     # Run kernels with this interpreter so they import the kino under test.
-    bin_dir = str(Path(sys.executable).parent)
+    bin_dir = str(Path(python or sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     return env
 
 
-def start_lab(root: Path, home: Path) -> Server:
-    """Start JupyterLab on ``root`` (settings and workspaces kept under ``home``)."""
+def start_lab(root: Path, home: Path, python: Path | None = None) -> Server:
+    """Start JupyterLab on ``root`` (settings and workspaces kept under ``home``).
+
+    ``python`` is the interpreter of the environment to serve (default: this one).
+    """
     port, token = free_port(), "kino-test-token"
     log = home / "jupyterlab.log"
     home.mkdir(parents=True, exist_ok=True)
@@ -129,7 +132,7 @@ def start_lab(root: Path, home: Path) -> Server:
     notification.mkdir(parents=True, exist_ok=True)
     (notification / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+        str(python or sys.executable), "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
         f"--port={port}", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
         "--allow-root", "--LabApp.news_url=",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -139,7 +142,7 @@ def start_lab(root: Path, home: Path) -> Server:
         "--ServerApp.iopub_msg_rate_limit=1000",
     ]  # fmt: skip
     process = subprocess.Popen(
-        command, cwd=root, env=_server_env(home), stdout=log.open("wb"),
+        command, cwd=root, env=_server_env(home, python), stdout=log.open("wb"),
         stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     server = Server("lab", root, port, token, process, log)
