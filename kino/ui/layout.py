@@ -428,7 +428,7 @@ class Download(KinoWidget, bundle="download"):
         self,
         content: bytes | str | Callable[[], bytes | str],
         *,
-        filename: str,
+        filename: str = "download",
         label: str | None = None,
         mime: str | None = None,
     ) -> None:
@@ -488,7 +488,7 @@ def _guess_mime(filename: str) -> str:
 def download(
     content: bytes | str | Callable[[], bytes | str],
     *,
-    filename: str,
+    filename: str = "download",
     label: str | None = None,
     mime: str | None = None,
 ) -> Download:
