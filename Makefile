@@ -10,6 +10,7 @@ LABEXT := labextension
 PORT ?= 8888
 DASHBOARD_PORT ?= 8866
 PYTEST_ARGS ?=
+LAB_ARGS ?=
 
 FRONTEND_SOURCES := $(shell find $(LABEXT)/src $(LABEXT)/style -type f 2>/dev/null) \
 	$(LABEXT)/build-widgets.mjs $(LABEXT)/package.json $(LABEXT)/tsconfig.plugin.json
@@ -19,7 +20,7 @@ FRONTEND_SOURCES := $(shell find $(LABEXT)/src $(LABEXT)/style -type f 2>/dev/nu
 lab: install ## Install into .venv, build the front end and start JupyterLab on notebooks/
 	@echo "Starting JupyterLab on notebooks/ (the URL with its token is printed below)"
 	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
-		--ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
+		--ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 test: install ## Install what the tests need and run them all
 	$(VENV)/bin/ruff check kino tests benchmarks
