@@ -43,6 +43,12 @@ CONFUSION_MAX_CLASSES = 40
 #: Dataset of the confusion matrix cells in the dashboard's stream.
 CONFUSION_DATASET = "confusion_matrix"
 _VALIDATION = "validation_"
+# rows of one metric's dataset: its train and validation curves, each at most MAX_POINTS + 1
+_ROWS = 2 * MAX_POINTS + 2
+
+
+def _row(split: str, step: int, value: float) -> dict[str, Any]:
+    return {"step": step, "split": split, "value": value}
 
 
 def _in_kernel() -> bool:
@@ -156,55 +162,31 @@ class Dashboard(KinoWidget, bundle="dashboard"):
             self._latest.clear()
             names = list(self._stream.rows)
             for name in names:
-                self._stream.replace(name, [], MAX_POINTS * 4)
+                self._stream.replace(name, [], _ROWS)
             self._send_progress(state, force=True)
 
     def _iteration(self, state: Any) -> None:
         step = state.step
-        new_metric = False
         with self._lock:
+            fresh = False
             for key, raw in state.metrics.items():
                 value = _finite(raw)
                 if value is None:
                     continue
                 self._latest[key] = value
-                series = self._series.get(key)
-                if series is None:
-                    series = self._series[key] = _Series()
-                    new_metric = True
-                point = series.add(step, value)
-                if point is None:
-                    continue
-                if series.compact():
-                    rows = [{"step": s, "split": "train", "value": v} for s, v in series.points]
-                    rows += [r for r in self._stream.rows.get(key, ()) if r["split"] != "train"]
-                    rows.sort(key=lambda r: r["step"])
-                    self._stream.replace(key, rows, MAX_POINTS * 4)
-                else:
-                    self._stream.push(
-                        key,
-                        [{"step": point[0], "split": "train", "value": point[1]}],
-                        MAX_POINTS * 4,
-                    )
-            if new_metric:
+                fresh = self._add(key, "train", step, value) or fresh
+            if fresh:
                 self._register(state.metrics)
             self._send_progress(state)
 
     def _epoch(self, state: Any) -> None:
         with self._lock:
             for key, raw in state.metrics.items():
-                if not key.startswith(_VALIDATION):
-                    continue
                 value = _finite(raw)
-                if value is None:
+                if value is None or not key.startswith(_VALIDATION):
                     continue
-                base = key[len(_VALIDATION) :]
                 self._latest[key] = value
-                self._stream.push(
-                    base,
-                    [{"step": state.step, "split": "validation", "value": value}],
-                    MAX_POINTS * 4,
-                )
+                self._add(key[len(_VALIDATION) :], "validation", state.step, value)
             self._register(
                 k[len(_VALIDATION) :] for k in state.metrics if k.startswith(_VALIDATION)
             )
@@ -214,18 +196,35 @@ class Dashboard(KinoWidget, bundle="dashboard"):
 
     def _completed(self, state: Any) -> None:
         with self._lock:
-            for key, series in self._series.items():
+            for (metric, split), series in self._series.items():
                 if series.count:
                     point = (state.step, series.sum / series.count)
                     series.sum, series.count = 0.0, 0
                     series.points.append(point)
-                    self._stream.push(
-                        key,
-                        [{"step": point[0], "split": "train", "value": point[1]}],
-                        MAX_POINTS * 4,
-                    )
+                    self._stream.push(metric, [_row(split, *point)], _ROWS)
             self._send_progress(state, force=True)
         self._stream.publish_snapshot()
+
+    def _add(self, metric: str, split: str, step: int, value: float) -> bool:
+        """Add one value to a curve; returns True when the curve is new."""
+        series = self._series.get((metric, split))
+        fresh = series is None
+        if series is None:
+            series = self._series[(metric, split)] = _Series()
+        point = series.add(step, value)
+        if point is None:
+            return fresh
+        if series.compact():
+            rows = [
+                _row(sp, s, v)
+                for sp in ("train", "validation")
+                for s, v in getattr(self._series.get((metric, sp)), "points", ())
+            ]
+            rows.sort(key=lambda r: r["step"])
+            self._stream.replace(metric, rows, _ROWS)
+        else:
+            self._stream.push(metric, [_row(split, *point)], _ROWS)
+        return fresh
 
     # -- internals ---------------------------------------------------------------
     def _register(self, names: Any) -> None:

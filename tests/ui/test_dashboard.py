@@ -126,14 +126,17 @@ def test_long_runs_keep_at_most_max_points_per_curve(monkeypatch):
 
 
 def test_dashboard_compacts_series_while_running(comm_log, monkeypatch):
-    monkeypatch.setattr(dashboard_module, "MAX_POINTS", 20)
+    monkeypatch.setattr(dashboard_module, "MAX_POINTS", 8)
     loop = classifier_loop()
     dash = kino.dashboard(loop, text=False)
-    loop.run((X, Y), epochs=4, batch_size=16)
-    rows = [r for r in dash.series("loss") if r["split"] == "train"]
-    assert len(rows) <= 21
-    assert rows[-1]["step"] == 128
-    assert Page().feed(comm_log).data["loss"] == dash.series("loss")
+    loop.run((X, Y), epochs=20, batch_size=64)
+    rows = dash.series("loss")
+    train_rows = [r for r in rows if r["split"] == "train"]
+    val_rows = [r for r in rows if r["split"] == "validation"]
+    assert len(train_rows) <= 9 and len(val_rows) <= 9, "both curves stay bounded"
+    assert train_rows[-1]["step"] == val_rows[-1]["step"] == 160
+    assert [r["step"] for r in rows] == sorted(r["step"] for r in rows)
+    assert Page().feed(comm_log).data["loss"] == rows
 
 
 def test_no_confusion_matrix_for_regression():

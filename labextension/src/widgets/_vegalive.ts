@@ -233,6 +233,18 @@ export function themed(spec: Record<string, any>, dark: boolean): Record<string,
   return { ...spec, config: merge(themeConfig(dark), spec.config) };
 }
 
+let resizeQueued = false;
+
+/** One synthetic window "resize" per frame, however many views asked for it. */
+function requestResize(): void {
+  if (resizeQueued) return;
+  resizeQueued = true;
+  requestAnimationFrame(() => {
+    resizeQueued = false;
+    window.dispatchEvent(new Event("resize"));
+  });
+}
+
 export interface KinoViewElement extends HTMLElement {
   kinoView?: View;
 }
@@ -356,8 +368,9 @@ export class LiveView {
     const width = this.container.clientWidth;
     if (!view || width <= 0 || width === this.lastWidth) return;
     this.lastWidth = width;
-    view.signal("width", width);
-    view.runAsync();
+    // Vega-Lite's "container" width is re-measured on window resize events
+    // (its signal listens to them); a cell resize is not one, so send one.
+    requestResize();
   }
 
   private finalize(): void {

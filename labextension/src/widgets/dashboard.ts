@@ -6,6 +6,7 @@ import { LiveView, palette, storeFor, type AnyModel, type LiveStore } from "./_v
 
 const CONFUSION = "confusion_matrix";
 const SMOOTHING = 6;
+const MAX_DOTS = 60;
 
 interface Progress {
   status?: string;
@@ -40,6 +41,11 @@ function num(value: number | null | undefined): string {
   return Number(value.toPrecision(4)).toString();
 }
 
+function rate(value: number | null | undefined): string {
+  if (!value || !isFinite(value)) return "–";
+  return value < 10 ? value.toFixed(2) : Math.round(value).toLocaleString();
+}
+
 function pretty(metric: string): string {
   return metric.replace(/_/g, " ");
 }
@@ -48,13 +54,13 @@ function isLoss(metric: string): boolean {
   return metric.includes("loss");
 }
 
-function metricSpec(metric: string, log: boolean, total: number | null, dark: boolean) {
+function metricSpec(metric: string, log: boolean, dark: boolean) {
   const [train, validation] = palette(dark);
   const y = {
     type: "quantitative",
     title: null,
     scale: { type: log && isLoss(metric) ? "log" : "linear", zero: false, nice: true },
-    axis: { tickCount: 4, format: "~g" },
+    axis: { tickCount: 4 },
   };
   const color = {
     field: "split",
@@ -63,6 +69,7 @@ function metricSpec(metric: string, log: boolean, total: number | null, dark: bo
     legend: null,
   };
   const trainOnly = { filter: "datum.split === 'train'" };
+  const validationOnly = { filter: "datum.split === 'validation'" };
   return {
     data: { name: metric },
     width: "container",
@@ -73,7 +80,7 @@ function metricSpec(metric: string, log: boolean, total: number | null, dark: bo
         field: "step",
         type: "quantitative",
         title: null,
-        scale: total ? { domain: [0, total], nice: false } : { nice: false },
+        scale: { zero: true, nice: false },
         axis: { tickCount: 5, format: "~s", grid: false },
       },
       color,
@@ -103,8 +110,18 @@ function metricSpec(metric: string, log: boolean, total: number | null, dark: bo
         },
       },
       {
-        transform: [{ filter: "datum.split === 'validation'" }],
-        mark: { type: "line", strokeWidth: 1.8, clip: true, point: { size: 26, filled: true } },
+        transform: [validationOnly],
+        mark: { type: "line", strokeWidth: 1.8, clip: true },
+        encoding: { y: { ...y, field: "value" } },
+      },
+      {
+        // dots on the validation curve while there are few enough to read
+        transform: [
+          validationOnly,
+          { joinaggregate: [{ op: "count", as: "points" }] },
+          { filter: `datum.points <= ${MAX_DOTS}` },
+        ],
+        mark: { type: "point", size: 26, filled: true, opacity: 1, clip: true },
         encoding: {
           y: { ...y, field: "value" },
           tooltip: [
@@ -192,7 +209,6 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
 
   const panels = new Map<string, Panel>();
   let confusionPanel: Panel | null = null;
-  let total: number | null = null;
   let errorBox: HTMLElement | null = null;
   const onError = (message: string) => {
     errorBox?.remove();
@@ -211,7 +227,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
     const spec =
       panel.key === CONFUSION
         ? confusionSpec((model.get("progress") as Progress)?.confusion?.classes ?? 10, dark)
-        : metricSpec(panel.key, !!model.get("log_scale"), total, dark);
+        : metricSpec(panel.key, !!model.get("log_scale"), dark);
     panel.live = new LiveView(panel.host, store, spec, onError);
     panel.live.embed();
   };
@@ -287,7 +303,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
     const parts: [string, string][] = [
       ["epoch", `${p.epoch ?? 0}/${p.epochs ?? "?"}`],
       ["step", steps ? `${(p.step ?? 0).toLocaleString()}/${steps.toLocaleString()}` : (p.step ?? 0).toLocaleString()],
-      ["steps/s", p.steps_per_second ? p.steps_per_second.toFixed(p.steps_per_second < 10 ? 2 : 0) : "–"],
+      ["steps/s", rate(p.steps_per_second)],
       [running ? "ETA" : "elapsed", running ? clock(p.eta) : clock(p.elapsed)],
       ["lr", num(p.learning_rate)],
     ];
@@ -312,10 +328,6 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
         );
       }),
     );
-    if (steps !== total) {
-      total = steps;
-      for (const panel of panels.values()) embedPanel(panel);
-    }
     syncConfusion(p);
   };
 
@@ -346,7 +358,6 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
   });
 
   logInput.checked = !!model.get("log_scale");
-  total = (model.get("progress") as Progress)?.total_steps ?? null;
   syncPanels();
   drawProgress();
   model.on("change:metrics", syncPanels);

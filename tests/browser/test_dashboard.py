@@ -1,0 +1,100 @@
+"""kino.dashboard in JupyterLab during a real background training run: renders, themes, Stop."""
+
+from tests.browser.harness import (
+    lab_command,
+    run_notebook,
+    screenshot,
+    set_theme,
+    write_notebook,
+)
+
+SETUP = """\
+import kino
+from flax import nnx
+from kino import train
+
+(x, y), (x_val, y_val) = kino.datasets.digits()
+x, x_val = x.reshape(len(x), -1), x_val.reshape(len(x_val), -1)
+rngs = nnx.Rngs(0)
+model = nnx.Sequential(nnx.Linear(64, 64, rngs=rngs), nnx.relu, nnx.Linear(64, 10, rngs=rngs))
+loop = (train.trainer(model, "sparse_categorical_cross_entropy", "sgd", learning_rate=0.05)
+        .metric("accuracy").validate((x_val, y_val)))
+dash = kino.dashboard(loop, title="Digits MLP")
+dash"""
+
+PANEL_ROWS = """([metric, split]) => {
+    const host = document.querySelector(
+        `.kino-dash-panel[data-metric='${metric}'] .kino-vega-host`);
+    const view = host && host.kinoView;
+    if (!view) return -1;
+    return view.data(metric).filter(d => !split || d.split === split).length;
+}"""
+
+
+def panel_rows(page, metric, split=None):
+    return page.evaluate(PANEL_ROWS, [metric, split])
+
+
+def wait_rows(page, metric, split, at_least):
+    page.wait_for_function(
+        f"([m, s, n]) => ({PANEL_ROWS})([m, s]) >= n", arg=[metric, split, at_least]
+    )
+
+
+def run_cell(page, index, source):
+    page.evaluate(
+        "([i, code]) => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.activeCellIndex = i; nb.activeCell.model.sharedModel.setSource(code); }",
+        [index, source],
+    )
+    lab_command(page, "notebook:run-cell")
+
+
+def test_dashboard_during_a_background_run_and_stop(lab, page):
+    write_notebook(
+        lab,
+        "dashboard.ipynb",
+        [
+            SETUP,
+            "run = loop.run((x, y), epochs=100_000, batch_size=32, background=True)",
+            "pass",
+        ],
+    )
+    run_notebook(page, lab, "dashboard.ipynb")
+    page.wait_for_selector(".kino-dash-status.is-running")
+    # live curves for train and validation, and the confusion matrix of an epoch
+    wait_rows(page, "loss", "train", 200)
+    wait_rows(page, "loss", "validation", 4)
+    wait_rows(page, "accuracy", "validation", 4)
+    page.wait_for_function(
+        "() => { const h = document.querySelector('.kino-dash-confusion .kino-vega-host');"
+        " return h && h.kinoView && h.kinoView.data('confusion_matrix').length === 100; }"
+    )
+    stats = page.locator(".kino-dash-stats").inner_text()
+    for label in ("epoch", "step", "steps/s", "ETA", "lr"):
+        assert label in stats
+    assert "0.05" in stats, "the current learning rate is shown"
+    width = page.evaluate("() => parseFloat(document.querySelector('.kino-dash-fill').style.width)")
+    assert 0 <= width <= 100
+    page.wait_for_timeout(500)
+    screenshot(page, "dashboard-light", ".kino-dash")
+
+    set_theme(page, "dark")
+    wait_rows(page, "loss", "train", 200)
+    page.wait_for_timeout(800)
+    screenshot(page, "dashboard-dark", ".kino-dash")
+
+    # the log-scale toggle re-draws the loss chart with a log y scale
+    page.locator(".kino-dash-log-input").check()
+    page.wait_for_function(
+        "() => { const v = document.querySelector(\".kino-dash-panel[data-metric='loss']"
+        " .kino-vega-host\").kinoView; return v && v.scale('y').type === 'log'; }"
+    )
+    set_theme(page, "light")
+
+    page.locator(".kino-dash-stop").click()
+    page.wait_for_selector(".kino-dash-status.is-stopped", timeout=60_000)
+    assert page.locator(".kino-dash-stop").is_disabled()
+    run_cell(page, 2, "result = run.wait(60)\nprint('status:', result.status)")
+    page.locator(".jp-OutputArea-output", has_text="status: stopped").wait_for()
+    assert panel_rows(page, "loss", "train") >= 200
