@@ -117,11 +117,18 @@ def as_widget(obj: object) -> ipywidgets.Widget:
     from IPython.core.formatters import format_display_data
 
     data, metadata = format_display_data(obj)
-    if "application/vnd.jupyter.widget-view+json" in data:
-        raise TypeError(
-            f"kino: cannot place {type(obj).__name__} here: it displays as a widget but "
-            "is not an ipywidgets.Widget; pass the widget itself"
-        )
+    view = data.get("application/vnd.jupyter.widget-view+json")
+    if view is not None:
+        # Shown as a widget (e.g. a DataFrame as kino.table after kino.enable()): use it.
+        from ipywidgets.widgets.widget import _instances
+
+        widget = _instances.get(view.get("model_id", ""))
+        if widget is None:
+            raise TypeError(
+                f"kino: cannot place {type(obj).__name__} here: it displays as a widget "
+                "that is not open in this kernel; pass the widget itself"
+            )
+        return widget
     out = ipywidgets.Output()
     out.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
     return out

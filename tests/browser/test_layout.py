@@ -8,6 +8,7 @@ from tests.browser.harness import run_notebook, screenshot, set_theme, write_not
 
 FRAME = """
 import threading, time
+import polars as pl
 import kino
 
 frame = kino.frame("waiting")
@@ -16,6 +17,7 @@ def work():
     for i in range(5):
         frame.append(f"epoch {i}")
         time.sleep(0.05)
+    frame.append(pl.DataFrame({"epoch": [1, 2], "loss": [0.5, 0.25]}))
     frame.append(kino.text("done", terminal=True))
 
 threading.Thread(target=work, daemon=True).start()
@@ -30,6 +32,9 @@ def test_frame_appended_from_background_thread_updates(lab, page):
     frame.locator(".kino-terminal", has_text="done").wait_for()
     lines = frame.locator(".kino-text").all_inner_texts()
     assert lines == ["waiting", *[f"epoch {i}" for i in range(5)], "done"]
+    table = frame.locator("table")  # a rich object goes through its own display (HTML)
+    assert table.locator("td", has_text="0.25").count() == 1
+    screenshot(page, "layout-frame-thread", ".kino-frame")
 
 
 LAYOUT = """

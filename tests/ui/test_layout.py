@@ -77,6 +77,23 @@ def test_frame_rich_objects_go_through_display_formatter():
     assert out.outputs[0]["data"]["text/html"] == "<b>bold</b>"
 
 
+def test_frame_uses_the_widget_an_object_displays_as():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shown = kino.text("as a widget")
+
+    class Shown:
+        pass
+
+    formatter = shell.display_formatter.mimebundle_formatter
+    formatter.for_type(Shown, lambda obj: shown._repr_mimebundle_()[0])
+    try:
+        assert kino.frame(Shown()).items == [shown]
+    finally:
+        formatter.pop(Shown)
+
+
 def test_frame_append_from_background_thread_is_sent(comm_log):
     f = kino.frame()
     comm_log.clear()
