@@ -100,6 +100,8 @@ form = kino.form(
     learning_rate=kino.input.number("Learning rate", default=1e-3, min=1e-6, max=1.0),
     schedule=kino.input.text("Warmup steps", default="100", validate=must_parse),
     epochs=kino.input.range("Epochs", 1, 100, default=10),
+    trap=kino.input.select("Label <img src=x onerror='window.__kinoXss=1'>",
+                           ["<img src=x onerror='window.__kinoXss=2'>", "plain"]),
     submit="Train model",
 )
 submits = []
@@ -129,6 +131,11 @@ def test_invalid_value_shows_message_and_does_not_submit(lab, page):
     form.locator(".kino-field-text .kino-field-error", has_text="Not a number").wait_for()
     form.locator(".kino-submit").click()
     form.locator(".kino-form-error", has_text="Not submitted: 2 fields to correct").wait_for()
+    # Labels and option labels are text: markup in them is shown, never run.
+    assert form.locator("img").count() == 0
+    assert form.get_by_text("Label <img src=x onerror='window.__kinoXss=1'>").count() == 1
+    assert page.evaluate("() => window.__kinoXss === undefined")
+
     screenshot(page, "form-invalid", ".kino-form")
     # Fix the values and submit again: the first click must not have submitted.
     lr.fill("0.5")
@@ -138,7 +145,14 @@ def test_invalid_value_shows_message_and_does_not_submit(lab, page):
     error.wait_for(state="hidden")
     form.locator(".kino-submit").click()
     result = wait_for_json(page, lab.root / "invalid-result.json", 1)
-    assert result["values"] == [{"learning_rate": 0.5, "schedule": "200", "epochs": 10}]
+    assert result["values"] == [
+        {
+            "learning_rate": 0.5,
+            "schedule": "200",
+            "epochs": 10,
+            "trap": "<img src=x onerror='window.__kinoXss=2'>",
+        }
+    ]
 
 
 def _png(width: int, height: int, pixel: tuple[int, int], color: tuple[int, int, int]) -> bytes:

@@ -39,9 +39,11 @@ def test_frame_appended_from_background_thread_updates(lab, page):
 
 LAYOUT = """
 import kino
-tabs = kino.tabs({"First": kino.text("alpha"), "Second": kino.text("beta")})
+tabs = kino.tabs({"First": kino.text("alpha"), "Second": kino.text("beta"),
+                  "<img src=x onerror='window.__kinoXss=1'>": "trap"})
+button = kino.button("<img src=x onerror='window.__kinoXss=2'>")
 grid = kino.grid([kino.text(f"cell {i}") for i in range(6)], columns=3, boxed=True)
-kino.grid([tabs, grid])
+kino.grid([tabs, grid, button])
 """
 
 
@@ -55,6 +57,11 @@ def test_tabs_and_grid_lay_out(lab, page):
     tabs.locator(".lm-TabBar-tab", has_text="Second").click()
     tabs.get_by_text("beta").wait_for(state="visible")
     assert not tabs.get_by_text("alpha").is_visible()
+
+    assert page.locator(".kino-grid img").count() == 0
+    tabs.locator(".lm-TabBar-tab", has_text="<img src=x").wait_for()
+    page.locator(".kino-button button", has_text="<img src=x").wait_for()
+    assert page.evaluate("() => window.__kinoXss === undefined")
 
     cells = [
         page.locator(".kino-grid.kino-boxed .kino-text", has_text=f"cell {i}") for i in range(6)
