@@ -11,6 +11,7 @@ from kino.ui.chart import chart
 from kino.ui.dashboard import dashboard
 from kino.ui.controls import button, interval, listen
 from kino.ui.form import form
+from kino.ui.inspect import inspect
 from kino.ui.layout import download, frame, grid, image, tabs, text, tree
 from kino.ui.markdown import markdown
 from kino.ui.table import table
@@ -31,6 +32,7 @@ __all__ = [
     "grid",
     "image",
     "input",
+    "inspect",
     "interval",
     "listen",
     "markdown",
