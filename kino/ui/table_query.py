@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,19 +264,41 @@ def parse_query(raw: Any, columns: list[Column], default_page_size: int = 20) ->
     return Query(page, page_size, tuple(sort), filters, search.strip())
 
 
+#: Gives the distinct values of a category column (None when only a full scan could tell).
+Categories = Callable[[Column], "list[str] | None"]
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def _contains(expr: pl.Expr, text: str) -> pl.Expr:
     # Aho-Corasick literal match: fast, case-insensitive for ASCII letters.
     return expr.str.contains_any([text], ascii_case_insensitive=True)
 
 
-def _filter_expr(f: Filter, column: Column) -> pl.Expr:
+def _text_match(column: Column, text: str, categories: Categories | None) -> pl.Expr:
+    """Rows whose text contains ``text`` (ASCII case-insensitive), null rows excluded.
+
+    For a category column whose distinct values are known, the match is decided once
+    per category and the rows are picked with ``is_in``, which avoids turning every
+    row into a string.
+    """
+    col = pl.col(column.name)
+    values = categories(column) if column.kind == "category" and categories else None
+    if values is not None:
+        needle = text.translate(_ASCII_LOWER)
+        matching = [v for v in values if needle in v.translate(_ASCII_LOWER)]
+        return col.is_in(matching) if matching else pl.lit(False)
+    return _contains(col.cast(pl.String), text)
+
+
+def _filter_expr(f: Filter, column: Column, categories: Categories | None = None) -> pl.Expr:
     col = pl.col(f.column)
     if f.op == "is_null":
         return col.is_null()
     if f.op == "not_null":
         return col.is_not_null()
     if f.op == "contains":
-        return _contains(col.cast(pl.String), f.values[0]).fill_null(False)
+        return _text_match(column, f.values[0], categories).fill_null(False)
     if f.op == "in":
         present = [v for v in f.values if v is not None]
         if column.kind == "category":
@@ -299,7 +322,7 @@ def _filter_expr(f: Filter, column: Column) -> pl.Expr:
     return expr.fill_null(False)
 
 
-def _search_expr(text: str, columns: list[Column]) -> pl.Expr:
+def _search_expr(text: str, columns: list[Column], categories: Categories | None = None) -> pl.Expr:
     """Rows where ``text`` occurs in a text/category column or equals a number/bool cell."""
     parts: list[pl.Expr] = []
     number: float | None
@@ -311,7 +334,7 @@ def _search_expr(text: str, columns: list[Column]) -> pl.Expr:
     for c in columns:
         col = pl.col(c.name)
         if c.kind in TEXT_KINDS:
-            parts.append(_contains(col.cast(pl.String), text))
+            parts.append(_text_match(c, text, categories))
         elif c.kind == "float" and number is not None:
             parts.append(col == number)
         elif c.kind == "int" and number is not None and number.is_integer():
@@ -323,12 +346,14 @@ def _search_expr(text: str, columns: list[Column]) -> pl.Expr:
     return pl.any_horizontal(parts).fill_null(False)
 
 
-def row_filter(query: Query, columns: list[Column]) -> pl.Expr | None:
+def row_filter(
+    query: Query, columns: list[Column], categories: Categories | None = None
+) -> pl.Expr | None:
     """The polars predicate of the query's filters and search, or None for all rows."""
     by_name = {c.name: c for c in columns}
-    parts = [_filter_expr(f, by_name[f.column]) for f in query.filters]
+    parts = [_filter_expr(f, by_name[f.column], categories) for f in query.filters]
     if query.search:
-        parts.append(_search_expr(query.search, columns))
+        parts.append(_search_expr(query.search, columns, categories))
     if not parts:
         return None
     return pl.all_horizontal(parts) if len(parts) > 1 else parts[0]
@@ -356,6 +381,25 @@ class Pager:
         self._order_key: tuple | None = None
         self._order: pl.Series | None = None  # positions in sorted order (eager only)
         self._total: int | None = data.height if isinstance(data, pl.DataFrame) else None
+        self._categories: dict[str, list[str] | None] = {}
+
+    def categories(self, column: Column) -> list[str] | None:
+        """Distinct values of a category column (computed once; None for a lazy Categorical)."""
+        if column.name not in self._categories:
+            dtype = column.dtype
+            if isinstance(dtype, pl.Enum):
+                values: list[str] | None = list(dtype.categories)
+            elif isinstance(self.data, pl.DataFrame):
+                distinct = self.data.get_column(column.name).unique().drop_nulls()
+                values = distinct.cast(pl.String).to_list()
+            else:
+                values = None
+            self._categories[column.name] = values
+        return self._categories[column.name]
+
+    def predicate(self, query: Query) -> pl.Expr | None:
+        """The row filter of a query over this data."""
+        return row_filter(query, self.columns, self.categories)
 
     # -- sizes -------------------------------------------------------------------------
     def row_count(self) -> int:
@@ -366,11 +410,11 @@ class Pager:
 
     def count(self, query: Query) -> int:
         """Rows in the filtered view."""
-        if row_filter(query, self.columns) is None:
+        if self.predicate(query) is None:
             return self.row_count()
         if self.lazy:
             if self._count_key != query.row_key:
-                expr = row_filter(query, self.columns)
+                expr = self.predicate(query)
                 lf = self.data.lazy().filter(expr).select(pl.len())
                 self._count = int(lf.collect().item())
                 self._count_key = query.row_key
@@ -380,7 +424,7 @@ class Pager:
 
     # -- eager caches ------------------------------------------------------------------
     def _filtered_rows(self, query: Query) -> pl.Series | None:
-        expr = row_filter(query, self.columns)
+        expr = self.predicate(query)
         if expr is None:
             return None
         if self._rows_key != query.row_key:
@@ -444,7 +488,7 @@ class Pager:
         """The rows of one page, with the row-position column first."""
         if self.lazy:
             lf = self.data.lazy().with_row_index(self.row_id)
-            expr = row_filter(query, self.columns)
+            expr = self.predicate(query)
             if expr is not None:
                 lf = lf.filter(expr)
             if query.sort:
@@ -459,7 +503,7 @@ class Pager:
     def view(self, query: Query) -> pl.LazyFrame:
         """The whole sorted, filtered view as a LazyFrame (no paging)."""
         lf = self.data.lazy()
-        expr = row_filter(query, self.columns)
+        expr = self.predicate(query)
         if expr is not None:
             lf = lf.filter(expr)
         if query.sort:

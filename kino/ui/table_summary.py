@@ -24,6 +24,11 @@ TOP_VALUES = 3
 SUMMARY_TEXT_CHARS = 60
 #: Above this many rows, unique counts are polars' approximate (HyperLogLog) count.
 EXACT_UNIQUE_ROWS = 1_000_000
+#: Text columns with more distinct values than this get their top values from an
+#: evenly spread sample of :data:`TOP_SAMPLE_ROWS` rows (counting every value of a
+#: ten-million-row ID column takes seconds and says little).
+TOP_EXACT_UNIQUE = 100_000
+TOP_SAMPLE_ROWS = 500_000
 
 _NUMERIC = ("int", "float", "decimal")
 _RANGED = ("date", "datetime", "duration", "time")
@@ -90,12 +95,26 @@ def _scalar_exprs(c: Column, rows: int) -> list[pl.Expr]:
     return out
 
 
-def _histogram_expr(c: Column, low: float, high: float) -> pl.Expr:
+def _histogram_expr(c: Column) -> pl.Expr:
     num = _num(c).cast(pl.Float64)
-    num = num.filter(num.is_finite())
-    width = (high - low) / HISTOGRAM_BINS
-    bins = ((num - low) / width).floor().clip(0, HISTOGRAM_BINS - 1).cast(pl.Int32)
-    return bins.value_counts().implode().alias(f"{c.index}:hist")
+    finite = num.filter(num.is_finite())
+    return finite.hist(bin_count=HISTOGRAM_BINS).implode().alias(f"{c.index}:hist")
+
+
+def _top_expr(c: Column, rows: int, unique: int) -> tuple[pl.Expr, bool]:
+    """Most frequent values, exact or from an evenly spread sample; and whether sampled."""
+    col = pl.col(c.name)
+    sampled = c.kind == "text" and unique > TOP_EXACT_UNIQUE and rows > TOP_SAMPLE_ROWS
+    if sampled:
+        col = col.gather_every(max(1, rows // TOP_SAMPLE_ROWS))
+    expr = (
+        col.drop_nulls()
+        .value_counts(sort=True, name="n")
+        .head(TOP_VALUES)
+        .implode()
+        .alias(f"{c.index}:top")
+    )
+    return expr, sampled
 
 
 def summarize(data: pl.DataFrame | pl.LazyFrame, columns: list[Column]) -> list[dict]:
@@ -124,7 +143,7 @@ def summarize(data: pl.DataFrame | pl.LazyFrame, columns: list[Column]) -> list[
                 s["inf"] = int(stats[f"{i}:inf"] or 0)
             if s["min"] is not None and s["max"] is not None:
                 if s["max"] > s["min"]:
-                    second.append(_histogram_expr(c, float(s["min"]), float(s["max"])))
+                    second.append(_histogram_expr(c))
                 else:
                     s["histogram"] = [rows - s["nulls"] - s.get("nan", 0) - s.get("inf", 0)]
         elif c.kind == "bool":
@@ -133,15 +152,8 @@ def summarize(data: pl.DataFrame | pl.LazyFrame, columns: list[Column]) -> list[
         elif c.kind in ("text", "category"):
             s["unique"] = int(stats[f"{i}:unique"])
             s["unique_approx"] = rows > EXACT_UNIQUE_ROWS
-            second.append(
-                pl.col(c.name)
-                .drop_nulls()
-                .cast(pl.String)
-                .value_counts(sort=True, name="n")
-                .head(TOP_VALUES)
-                .implode()
-                .alias(f"{i}:top")
-            )
+            expr, s["top_sampled"] = _top_expr(c, rows, s["unique"])
+            second.append(expr)
         elif c.kind in _RANGED:
             s["min"] = _text(stats[f"{i}:min"])
             s["max"] = _text(stats[f"{i}:max"])
@@ -151,10 +163,7 @@ def summarize(data: pl.DataFrame | pl.LazyFrame, columns: list[Column]) -> list[
         for c in columns:
             key = f"{c.index}:hist"
             if key in more:
-                counts = [0] * HISTOGRAM_BINS
-                for entry in more[key]:
-                    counts[int(entry[c.name])] = int(entry["count"])
-                summaries[c.index]["histogram"] = counts
+                summaries[c.index]["histogram"] = [int(n) for n in more[key]]
             key = f"{c.index}:top"
             if key in more:
                 summaries[c.index]["top"] = [[_text(e[c.name]), int(e["n"])] for e in more[key]]

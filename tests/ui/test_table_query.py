@@ -178,3 +178,30 @@ def test_row_id_name_avoids_user_columns():
     assert pager.row_id != "__kino_row__"
     assert page["__kino_row__"].to_list() == [5, 6]
     assert page[pager.row_id].to_list() == [0, 1]
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_category_text_match_uses_the_distinct_values_and_agrees_with_a_scan(lazy):
+    df = pl.DataFrame(
+        {
+            "cat": pl.Series(["Paris", "lima", None, "PARMA", "Oslo"] * 40, dtype=pl.Categorical),
+            "enum": pl.Series(
+                ["Lo", "hi", "lo", None, "hi"] * 40, dtype=pl.Enum(["Lo", "lo", "hi"])
+            ),
+        }
+    )
+    cols = describe_schema(df.schema)
+    pager = Pager(df.lazy() if lazy else df, cols)
+    for raw, needle, column in [
+        ({"filters": [{"column": "cat", "op": "contains", "value": "par"}]}, "par", "cat"),
+        ({"filters": [{"column": "enum", "op": "contains", "value": "LO"}]}, "lo", "enum"),
+        ({"filters": [{"column": "cat", "op": "contains", "value": "zzz"}]}, "zzz", "cat"),
+        ({"search": "LIM"}, "lim", "cat"),
+    ]:
+        q = parse_query(raw, cols)
+        scan = df.filter(
+            pl.col(column).cast(pl.String).str.to_lowercase().str.contains(needle, literal=True)
+        )
+        assert pager.count(q) == scan.height, raw
+    assert pager.categories(cols[1]) == ["Lo", "lo", "hi"]
+    assert (pager.categories(cols[0]) is None) == lazy

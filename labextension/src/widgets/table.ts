@@ -64,6 +64,7 @@ interface Summary {
   unique?: number;
   unique_approx?: boolean;
   top?: [string | null, number][];
+  top_sampled?: boolean;
 }
 
 interface Model {
@@ -423,7 +424,8 @@ class TableView {
         const share = s.count ? Math.round((top[1] / s.count) * 100) : 0;
         box.append(h("div", { class: "kt-stat kt-top" }, `${top[0] ?? "null"} · ${share}%`));
       }
-      details.push(unique, ...(s.top ?? []).slice(0, 5).map(([v, n]) => `${v}: ${formatCount(n)}`));
+      details.push(unique, s.top_sampled ? "most frequent (in a sample):" : "most frequent:");
+      details.push(...(s.top ?? []).map(([v, n]) => `  ${v}: ${formatCount(n)}`));
     } else if (s.min !== undefined && s.min !== null) {
       box.append(h("div", { class: "kt-stat" }, String(s.min)), h("div", { class: "kt-stat" }, `→ ${s.max}`));
       details.push(`from ${s.min}`, `to ${s.max}`);
