@@ -1,12 +1,6 @@
 """kino.dashboard in JupyterLab during a real background training run: renders, themes, Stop."""
 
-from tests.browser.harness import (
-    lab_command,
-    run_notebook,
-    screenshot,
-    set_theme,
-    write_notebook,
-)
+from tests.browser.harness import SCREENSHOTS, lab_command, run_notebook, set_theme, write_notebook
 
 SETUP = """\
 import kino
@@ -39,6 +33,14 @@ def wait_rows(page, metric, split, at_least):
     page.wait_for_function(
         f"([m, s, n]) => ({PANEL_ROWS})([m, s]) >= n", arg=[metric, split, at_least]
     )
+
+
+def screenshot(page, name):
+    """A picture of the dashboard while it updates (an element screenshot waits for stillness)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    dash = page.locator(".kino-dash").first
+    dash.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), clip=dash.bounding_box())
 
 
 def run_cell(page, index, source):
@@ -77,12 +79,12 @@ def test_dashboard_during_a_background_run_and_stop(lab, page):
     width = page.evaluate("() => parseFloat(document.querySelector('.kino-dash-fill').style.width)")
     assert 0 <= width <= 100
     page.wait_for_timeout(500)
-    screenshot(page, "dashboard-light", ".kino-dash")
+    screenshot(page, "dashboard-light")
 
     set_theme(page, "dark")
     wait_rows(page, "loss", "train", 200)
     page.wait_for_timeout(800)
-    screenshot(page, "dashboard-dark", ".kino-dash")
+    screenshot(page, "dashboard-dark")
 
     # the log-scale toggle re-draws the loss chart with a log y scale
     page.locator(".kino-dash-log-input").check()

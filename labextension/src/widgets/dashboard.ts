@@ -81,7 +81,12 @@ function metricSpec(metric: string, log: boolean, dark: boolean) {
         type: "quantitative",
         title: null,
         scale: { zero: true, nice: false },
-        axis: { tickCount: 5, format: "~s", grid: false },
+        axis: {
+          tickCount: 5,
+          format: "~s",
+          labelExpr: "datum.value === 0 ? '0' : datum.label",
+          grid: false,
+        },
       },
       color,
     },
@@ -144,7 +149,7 @@ function confusionSpec(classes: number, dark: boolean) {
         color: {
           field: "rate",
           type: "quantitative",
-          scale: { scheme: dark ? "tealblues" : "blues", domain: [0, 1] },
+          scale: { domain: [0, 1], range: dark ? ["#1b2230", "#4493f8"] : ["#f2f6fd", "#1f6feb"] },
           legend: null,
         },
         tooltip: [
@@ -169,6 +174,7 @@ function confusionSpec(classes: number, dark: boolean) {
   return {
     data: { name: CONFUSION },
     width: "container",
+    padding: { left: 2, top: 2, right: 2, bottom: 8 },
     height: Math.max(132, Math.min(260, classes * 22)),
     autosize: { type: "fit-x", contains: "padding" },
     encoding: {

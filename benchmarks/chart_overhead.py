@@ -1,0 +1,167 @@
+"""What the live dashboard costs a training run, and what a chart push costs, in one process.
+
+1. Training throughput of the trainer benchmark's MLP (784-256-128-10, batch
+   128, Adam 1e-3, 60,000 synthetic MNIST-shaped samples, accuracy metric),
+   without and with ``kino.dashboard`` attached (every step's values, plus the
+   confusion matrix the dashboard adds to classification loops). The two loops
+   run alternately (A B A B ...), each for 1 + E epochs; the first epoch of
+   each run is not timed. Target: dashboard / plain >= 0.98.
+2. Messages per second the dashboard sent while training, and the Python time
+   its step handler took per step.
+3. ``kino.chart``: Python cost per pushed point and messages per second for a
+   tight loop of single-row pushes (with a window).
+
+Widget messages go through a comm that serialises them to JSON (as a kernel
+would) and counts them; there is no browser.
+
+    .venv/bin/python benchmarks/chart_overhead.py [--quick] [--epochs E] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import comm
+import numpy as np
+from comm.base_comm import BaseComm
+from flax import nnx
+
+import kino
+from kino import train
+from kino.ui import dashboard as dashboard_module
+
+FEATURES, CLASSES, BATCH, FUSED = 784, 10, 128, 32
+
+
+class CountingComm(BaseComm):
+    """Serialises each message like a kernel would, and counts messages and bytes."""
+
+    messages = 0
+    nbytes = 0
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        CountingComm.messages += 1
+        CountingComm.nbytes += len(json.dumps(data or {}, default=str))
+        CountingComm.nbytes += sum(len(memoryview(b).cast("B")) for b in buffers or ())
+
+
+class TimedDashboard(dashboard_module.Dashboard):
+    """The dashboard, with the time spent in its per-step handler added up."""
+
+    handler_seconds = 0.0
+    handler_calls = 0
+
+    def _iteration(self, state):
+        t = time.perf_counter()
+        super()._iteration(state)
+        TimedDashboard.handler_seconds += time.perf_counter() - t
+        TimedDashboard.handler_calls += 1
+
+
+def mlp(seed=0):
+    rngs = nnx.Rngs(seed)
+    return nnx.Sequential(
+        nnx.Linear(FEATURES, 256, rngs=rngs),
+        nnx.relu,
+        nnx.Linear(256, 128, rngs=rngs),
+        nnx.relu,
+        nnx.Linear(128, CLASSES, rngs=rngs),
+    )
+
+
+def data(n):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, FEATURES)).astype("float32")
+    w = rng.normal(size=(FEATURES, CLASSES)).astype("float32")
+    y = np.argmax(x @ w + rng.normal(size=(n, CLASSES)), axis=1).astype("int32")
+    return x, y
+
+
+def timed_loop(timings: list[tuple[int, float]]):
+    marks = {}
+
+    def started(s):
+        marks["t"] = time.perf_counter()
+
+    def completed(s):
+        if s.epoch > 1:
+            timings.append((s.iterations, time.perf_counter() - marks["t"]))
+
+    loop = train.trainer(mlp(), "sparse_categorical_cross_entropy", "adam", learning_rate=1e-3)
+    return (
+        loop.metric("accuracy")
+        .handle("epoch_started", started)
+        .handle("epoch_completed", completed)
+    )
+
+
+def chart_push_cost(points: int) -> tuple[float, float, int]:
+    import altair as alt
+
+    chart = kino.chart(alt.Chart().mark_line().encode(x="step:Q", y="loss:Q", color="split:N"))
+    before = CountingComm.messages
+    t = time.perf_counter()
+    for i in range(points):
+        chart.push({"step": i, "loss": 1.0 / (i + 1), "split": "train"}, window=1000)
+    elapsed = time.perf_counter() - t
+    chart.flush()
+    sent = CountingComm.messages - before
+    return elapsed / points, sent / elapsed, sent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="16,384 samples, 2 epochs, 2 rounds")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    n, epochs, rounds = (16_384, 2, 2) if args.quick else (60_000, args.epochs, args.rounds)
+    comm.create_comm = CountingComm
+
+    x, y = data(n)
+    plain_t: list[tuple[int, float]] = []
+    dash_t: list[tuple[int, float]] = []
+    plain = timed_loop(plain_t)
+    dashed = timed_loop(dash_t)
+    dashboard_module._add_confusion_matrix(dashed)
+    dash = TimedDashboard(dashed)
+    batches = train.batches(x, y, batch_size=BATCH, seed=0)
+    dash_messages = 0
+    dash_seconds = 0.0
+    for r in range(rounds):
+        for name, loop in (("plain", plain), ("dashboard", dashed)):
+            before = CountingComm.messages
+            t = time.perf_counter()
+            result = loop.run(batches, epochs=1 + epochs, steps_per_dispatch=FUSED)
+            elapsed = time.perf_counter() - t
+            assert result.status == "completed", result
+            if name == "dashboard":
+                dash_messages += CountingComm.messages - before
+                dash_seconds += elapsed
+            last = (plain_t if name == "plain" else dash_t)[-epochs:]
+            rate = sum(s for s, _ in last) / sum(e for _, e in last)
+            print(f"round {r + 1}/{rounds} {name:9s}: {rate:7.0f} steps/s")
+    assert dash.progress["status"] == "completed"
+    assert dash.series("confusion_matrix"), "the confusion matrix reached the dashboard"
+
+    def rate_of(rows):
+        return sum(s for s, _ in rows) / sum(e for _, e in rows)
+
+    plain_rate, dash_rate = rate_of(plain_t), rate_of(dash_t)
+    per_step = TimedDashboard.handler_seconds / max(TimedDashboard.handler_calls, 1)
+    cost, push_rate, push_messages = chart_push_cost(200_000)
+    print(f"\n{'':44s} {'value':>12s}")
+    print(f"{'plain trainer + accuracy (steps/s)':44s} {plain_rate:12.0f}")
+    print(f"{'with kino.dashboard (steps/s)':44s} {dash_rate:12.0f}")
+    print(f"{'dashboard messages/s while training':44s} {dash_messages / dash_seconds:12.1f}")
+    print(f"{'dashboard handler, Python us per step':44s} {per_step * 1e6:12.1f}")
+    print(f"{'chart.push, Python us per point':44s} {cost * 1e6:12.2f}")
+    print(f"{'chart.push tight loop, messages/s':44s} {push_rate:12.1f}")
+    print(f"{'chart.push tight loop, messages per 200k pts':44s} {push_messages:12d}")
+    print(f"\nratio dashboard/plain = {dash_rate / plain_rate:.3f}")
+
+
+if __name__ == "__main__":
+    main()
