@@ -87,7 +87,7 @@ def _nnx_leaves(module: Any) -> tuple[list[Leaf], dict[tuple[str, ...], str]]:
         ):
             node_types[tuple(str(p) for p in path)] = type(node).__name__
     leaves = []
-    for path, var in nnx.state(module).flat_state():
+    for path, var in nnx.to_flat_state(nnx.state(module)):
         value = var.get_value() if hasattr(var, "get_value") else var
         leaves.append(
             Leaf(
