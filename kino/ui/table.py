@@ -27,6 +27,9 @@ from kino.ui.table_summary import summarize
 #: Frames with more cells (rows x columns) than this get their summaries in a
 #: background thread, so the first page never waits for them.
 SUMMARY_SYNC_CELLS = 200_000
+#: Background summaries start when a browser view reports its first page drawn, or
+#: after this many seconds without one, so they never compete with the first render.
+SUMMARY_START_DELAY_S = 1.0
 #: Most rows that can be selected at once.
 MAX_SELECTED = 10_000
 #: Largest export (bytes) the download button produces; bigger views say how to
@@ -138,6 +141,7 @@ class Table(KinoWidget, bundle="table"):
         self._lock = threading.RLock()
         self._version = 0
         self._summary_thread: threading.Thread | None = None
+        self._rendered = threading.Event()
         self._page_size = page_size
         super().__init__(name=name or "")
         self._install(frame, Query(page_size=page_size))
@@ -174,13 +178,17 @@ class Table(KinoWidget, bundle="table"):
             self._compute_summaries(version, frame, cols)
             return
         thread = threading.Thread(
-            target=self._compute_summaries,
+            target=self._compute_summaries_later,
             args=(version, frame, cols),
             name="kino-table-summaries",
             daemon=True,
         )
         self._summary_thread = thread
         thread.start()
+
+    def _compute_summaries_later(self, version: int, frame: Any, cols: list[Column]) -> None:
+        self._rendered.wait(SUMMARY_START_DELAY_S)
+        self._compute_summaries(version, frame, cols)
 
     def _compute_summaries(self, version: int, frame: Any, cols: list[Column]) -> None:
         try:
@@ -263,6 +271,9 @@ class Table(KinoWidget, bundle="table"):
         return kept[:MAX_SELECTED]
 
     def _on_message(self, widget: Any, content: Any, buffers: list) -> None:
+        if isinstance(content, dict) and content.get("type") == "rendered":
+            self._rendered.set()
+            return
         if not isinstance(content, dict) or content.get("type") != "export":
             return
         fmt = content.get("format")

@@ -368,3 +368,20 @@ def test_update_rejects_unsupported_data_and_keeps_the_old():
 def test_widget_loads_its_bundle():
     t = kino.table({"a": [1]})
     assert "render" in str(t._esm)
+
+
+def test_background_summaries_start_when_the_browser_has_drawn_the_first_page(monkeypatch):
+    monkeypatch.setattr(table_module, "SUMMARY_SYNC_CELLS", 0)
+    monkeypatch.setattr(table_module, "SUMMARY_START_DELAY_S", 600)
+    t = kino.table({"x": [1, 2, 3]})
+    assert t.summary_state == "computing" and rows_of(t) == [0, 1, 2]
+    t._handle_custom_msg({"type": "rendered"}, [])
+    assert t.wait_for_summaries(60)
+    assert t.summary_state == "ready" and t.summaries[0]["max"] == 3
+
+
+def test_unknown_front_end_messages_are_ignored(comm_log):
+    t = kino.table({"x": [1]})
+    for content in ({"type": "nonsense"}, "text", None, {"format": "csv"}):
+        t._handle_custom_msg(content, [])
+    assert comm_log.custom() == [] and t.error == ""

@@ -327,7 +327,9 @@ class TableView {
   }
 
   private request(change: Partial<Query>) {
-    const next = { ...this.query(), ...change };
+    const current = this.query();
+    const next = { ...current, ...change };
+    if (JSON.stringify(next) === JSON.stringify(current)) return; // nothing to ask for
     this.model.set("query", next);
     this.model.save_changes();
     this.root.classList.add("kt-busy");
@@ -907,6 +909,8 @@ class TableView {
 
 function render({ model, el }: { model: Model; el: HTMLElement }) {
   const view = new TableView(model, el);
+  // Tells the kernel the first page is on screen: background summaries start now.
+  model.send({ type: "rendered" });
   return () => view.destroy();
 }
 
