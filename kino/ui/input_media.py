@@ -134,6 +134,14 @@ class FileInput(Input):
         control = ipywidgets.FileUpload(accept=self.accept, multiple=self.multiple)
         control.add_class("kino-upload")
         super().__init__(label, control, validate=validate, kind="file")
+        self._status = ipywidgets.Label("")
+        self._status.add_class("kino-field-note")
+        *head, error = self.children
+        self.children = (*head, self._status, error)
+        control.observe(self._show_files, names="value")
+
+    def _show_files(self, _change: Any = None) -> None:
+        self._status.value = ", ".join(f"{f.name} · {_size(f.size)}" for f in self._files())
 
     def _files(self) -> list[UploadedFile]:
         return [
@@ -165,6 +173,15 @@ class FileInput(Input):
             if f.size > self.max_size:
                 return f"{f.name} is too large ({f.size} bytes; the limit is {self.max_size})"
         return None
+
+
+def _size(n: int) -> str:
+    """A byte count for people: ``_size(12_900)`` is ``'12.6 KB'``."""
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
 
 
 # image ------------------------------------------------------------------------

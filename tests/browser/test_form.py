@@ -196,6 +196,7 @@ form = kino.form(
     small=kino.input.image("Thumbnail", size=(3, 4), fit="match", format="luminance"),
     sound=kino.input.audio("Sound", sampling_rate=8000),
     metrics=kino.input.multiselect("Metrics", ["accuracy", "f1", "auc"], default=["f1"]),
+    data=kino.input.file("Data", accept=[".csv"]),
     submit="Send",
 )
 
@@ -208,6 +209,7 @@ def got(v):
         "small": list(small.shape),
         "sound": [int(sound.data.shape[0]), sound.sampling_rate, float(abs(sound.data).max())],
         "metrics": v["metrics"],
+        "data": [v["data"].name, v["data"].size, v["data"].open().readline().decode()],
     }))
 form
 """
@@ -219,6 +221,8 @@ def test_media_inputs_and_multiselect(lab, page, tmp_path):
     png.write_bytes(_png(8, 6, (2, 5), (255, 128, 0)))
     wav = tmp_path / "tone.wav"
     wav.write_bytes(_wav(8000, 0.25))
+    csv = tmp_path / "data.csv"
+    csv.write_text("step,loss\n" + "".join(f"{i},{1 / (i + 1):.4f}\n" for i in range(1000)))
     run_notebook(page, lab, "media-form.ipynb")
     form = page.locator(".kino-form").first
     form.wait_for()
@@ -232,6 +236,12 @@ def test_media_inputs_and_multiselect(lab, page, tmp_path):
     form.locator(".kino-media-status", has_text="dot.png · 6×8×3").wait_for()
     form.locator(".kino-media-status", has_text="dot.png · 3×4×1").wait_for()
     form.locator(".kino-media-status", has_text="tone.wav · 0.25 s at 8000 Hz").wait_for()
+    with page.expect_file_chooser() as chooser:
+        form.locator(".kino-field-file button").click()
+    assert chooser.value.element.get_attribute("accept") == ".csv"
+    chooser.value.set_files(str(csv))
+    note = f"data.csv · {csv.stat().st_size / 1024:.1f} KB"
+    form.locator(".kino-field-file .kino-field-note", has_text=note).wait_for()
     form.locator(".kino-chip", has_text="auc").click()
     form.locator(".kino-chip-on", has_text="auc").wait_for()
     form.locator(".kino-submit").click()
@@ -241,6 +251,7 @@ def test_media_inputs_and_multiselect(lab, page, tmp_path):
     samples, rate, peak = result["sound"]
     assert rate == 8000 and samples == 2000 and 0.4 < peak < 0.55
     assert result["metrics"] == ["f1", "auc"]
+    assert result["data"] == ["data.csv", csv.stat().st_size, "step,loss\n"]
     screenshot(page, "form-media", ".kino-form")
 
 

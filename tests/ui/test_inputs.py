@@ -268,6 +268,7 @@ def test_file_value_is_lazy_reader():
         assert fh.read() == payload[4:]
     assert up.text().startswith("a,b")
     assert isinstance(up.content, memoryview)  # the upload buffer itself, not a copy
+    assert f._status.value == "d.csv · 3.9 KB"
 
 
 def test_file_too_large_and_multiple():
