@@ -3,8 +3,8 @@
 Shared by ``kino.chart`` and ``kino.dashboard``. Python keeps the truth (a
 bounded deque of rows per dataset); the browser is told about changes as
 "keep the newest ``keep`` rows you have, then append these rows" operations,
-batched so that at most one message leaves every ``FLUSH_INTERVAL`` seconds
-however fast rows are pushed. A snapshot of all rows is published to a synced
+batched by a timer thread so that at most one message leaves every ``FLUSH_INTERVAL``
+seconds however fast rows are pushed. A snapshot of all rows is published to a synced
 trait shortly after the stream goes quiet (and at a bounded rate while it is
 busy), so saved notebooks, second views and reconnecting pages see the data.
 
@@ -205,11 +205,9 @@ class DataStream:
         return skipped + max(excess, 0)
 
     def _after_change(self) -> None:
-        now = time.monotonic()
-        if now - self._last_flush >= self.interval:
-            self.flush()
-        else:
-            self._schedule(self._last_flush + self.interval)
+        # The timer thread sends the batch: the pushing thread (a training loop)
+        # only appends rows, and encoding overlaps with its device work.
+        self._schedule(max(time.monotonic(), self._last_flush + self.interval))
 
     # -- delivery ----------------------------------------------------------
     def flush(self) -> None:

@@ -74,19 +74,25 @@ def test_push_coalesces_a_tight_loop_into_few_messages(comm_log, clock):
     before = len(comm_log.custom())
     for r in rows_of(10_000):
         c.push(r)
-    # the first push goes out at once, the other 9,999 wait for the timer
+    # pushing only appends: the timer thread sends the batch
+    assert len(comm_log.custom()) == before
+    c._stream._tick()
+    assert len(comm_log.custom()) - before == 1
+    c.push(rows_of(1))
+    c._stream._tick()  # less than FLUSH_INTERVAL later: nothing leaves yet
     assert len(comm_log.custom()) - before == 1
     clock.now += _stream.FLUSH_INTERVAL * 1.01
     c._stream._tick()
     assert len(comm_log.custom()) - before == 2
     page = Page().feed(comm_log)
-    assert page.data["data"] == rows_of(10_000)
-    assert c.rows() == rows_of(10_000)
+    assert page.data["data"] == rows_of(10_000) + rows_of(1)
+    assert c.rows() == rows_of(10_000) + rows_of(1)
 
 
 def test_pushes_between_flushes_arrive_in_order_in_one_message(comm_log, clock):
     c = kino.chart(LINE)
     c.push(rows_of(1))
+    c._stream._tick()
     n = len(comm_log.custom())
     for step in range(1, 50):
         c.push({"step": step, "loss": 0.5, "split": "val" if step % 2 else "train"})
@@ -172,9 +178,11 @@ def test_page_always_matches_python(actions):
 def test_replace_is_one_changeset_that_drops_the_old_rows(comm_log, clock):
     c = kino.chart(LINE)
     c.push(rows_of(5))
+    c._stream._tick()
     clock.now += 1
     n = len(comm_log.custom())
     c.replace(rows_of(2, "val"))
+    c._stream._tick()
     (msg,) = comm_log.custom()[n:]
     (op,) = msg.content["ops"]
     assert op["keep"] == 0
@@ -211,7 +219,11 @@ def test_state_holds_the_current_rows_for_saved_notebooks_and_new_views(comm_log
 def test_snapshot_follows_the_stream_after_it_goes_quiet(comm_log, clock):
     c = kino.chart(LINE)
     c.push(rows_of(3))
+    c._stream._tick()
     assert c._stream.snapshot_seq != c._stream.seq
+    clock.now += _stream.SNAPSHOT_QUIET / 2
+    c._stream._tick()
+    assert c._stream.snapshot_seq != c._stream.seq, "not yet quiet"
     clock.now += _stream.SNAPSHOT_QUIET
     c._stream._tick()
     assert c._stream.snapshot_seq == c._stream.seq
@@ -221,8 +233,10 @@ def test_snapshot_follows_the_stream_after_it_goes_quiet(comm_log, clock):
 def test_a_page_that_missed_messages_asks_for_a_snapshot(comm_log, clock):
     c = kino.chart(LINE)
     c.push(rows_of(4))
+    c._stream._tick()
     clock.now += 1
     c.push(rows_of(2))
+    c._stream._tick()
     n = len(comm_log.updates("_data"))
     c._handle_custom_msg({"type": "hello", "seq": 0}, [])
     assert len(comm_log.updates("_data")) == n + 1
