@@ -1,0 +1,133 @@
+"""kino.inspect in a real JupyterLab: slice sliders, planted values, tree expansion, themes."""
+
+from __future__ import annotations
+
+from tests.browser.harness import run_notebook, screenshot, set_theme, write_notebook
+
+PLANTED = (
+    "import numpy as np, kino\n"
+    "x = np.zeros((5, 20, 30), np.float32)\n"
+    "x[3, 7, 11] = 42.0\n"
+    "w = kino.inspect(x)\n"
+    "w"
+)
+
+PIXEL = """([row, col]) => {
+  const c = document.querySelector('.kino-inspect-canvas');
+  const d = c.getContext('2d').getImageData(col, row, 1, 1).data;
+  return [d[0], d[1], d[2]];
+}"""
+
+VIRIDIS_TOP = [253, 231, 37]
+
+
+def hover_cell(page, row: int, col: int) -> str:
+    """Hover the heatmap cell (row, col) and return the readout under the heatmap."""
+    canvas = page.locator(".kino-inspect-canvas").first
+    box = canvas.bounding_box()
+    rows = int(canvas.get_attribute("height"))
+    cols = int(canvas.get_attribute("width"))
+    canvas.hover(
+        position={
+            "x": (col + 0.5) * box["width"] / cols,
+            "y": (row + 0.5) * box["height"] / rows,
+        }
+    )
+    return page.locator(".kino-inspect-readout").first.inner_text()
+
+
+def test_slider_changes_the_heatmap_slice(lab, page):
+    write_notebook(lab, "inspect-slider.ipynb", [PLANTED])
+    run_notebook(page, lab, "inspect-slider.ipynb")
+    page.locator(".kino-inspect-canvas").first.wait_for()
+    assert hover_cell(page, 7, 11) == "[0, 7, 11] = 0"
+    assert page.evaluate(PIXEL, [7, 11]) != VIRIDIS_TOP
+    slider = page.locator("input.kino-inspect-slider[data-axis='0']")
+    slider.fill("3")
+    # The new slice arrives from the kernel: the planted maximum takes the top colour.
+    page.wait_for_function(f"() => ({PIXEL})([7, 11]).join() === '{','.join(map(str, VIRIDIS_TOP))}'")
+    assert hover_cell(page, 7, 11) == "[3, 7, 11] = 42"
+    assert hover_cell(page, 7, 12) == "[3, 7, 12] = 0"
+    # Show axes 0 and 2 instead: the slider is now for axis 1.
+    page.locator("select.kino-inspect-axis-rows").select_option("0")
+    page.locator("input.kino-inspect-slider[data-axis='1']").wait_for()
+    page.locator("input.kino-inspect-slider[data-axis='1']").fill("7")
+    page.wait_for_function(
+        f"() => document.querySelector('.kino-inspect-canvas').height === 5 && "
+        f"({PIXEL})([3, 11]).join() === '{','.join(map(str, VIRIDIS_TOP))}'"
+    )
+    assert hover_cell(page, 3, 11) == "[3, 7, 11] = 42"
+    screenshot(page, "inspect-slider", ".kino-inspect")
+
+
+MODEL = (
+    "import kino, jax.numpy as jnp\n"
+    "from flax import nnx\n"
+    "rngs = nnx.Rngs(0)\n"
+    "model = nnx.Sequential(nnx.Linear(784, 256, rngs=rngs), nnx.relu,\n"
+    "                       nnx.Dropout(0.4, rngs=rngs), nnx.Linear(256, 10, rngs=rngs))\n"
+    "model.layers[3].bias[...] = model.layers[3].bias[...].at[2].set(jnp.nan)\n"
+    "kino.inspect(model)"
+)
+
+
+def test_model_tree_expands_and_shows_leaf_statistics(lab, page):
+    write_notebook(lab, "inspect-tree.ipynb", [MODEL])
+    run_notebook(page, lab, "inspect-tree.ipynb")
+    tree = page.locator(".kino-inspect-tree").first
+    tree.wait_for()
+    assert tree.locator(".kino-inspect-total-params").inner_text() == "203,530 params"
+    assert tree.locator("tr[data-path='layers/0']").inner_text().startswith("▾")
+    # Nodes below depth 2 start collapsed: the Dropout's PRNG stream hides its leaves.
+    assert tree.locator("tr[data-path='layers/2/rngs/count']").count() == 0
+    tree.locator("tr[data-path='layers/2/rngs']").click()
+    tree.locator("tr[data-path='layers/2/rngs/count']").wait_for()
+    # Collapsing a layer hides its parameters; expanding shows them again.
+    tree.locator("tr[data-path='layers/0']").click()
+    assert tree.locator("tr[data-path='layers/0/kernel']").count() == 0
+    tree.locator("tr[data-path='layers/0']").click()
+    kernel = tree.locator("tr[data-path='layers/0/kernel']")
+    kernel.wait_for()
+    assert "(784, 256)" in kernel.inner_text() and "200,704" in kernel.inner_text()
+    # The NaN leaf and its ancestors are highlighted.
+    bad = tree.locator("tr[data-path='layers/3/bias']")
+    assert "kino-inspect-row-bad" in bad.get_attribute("class")
+    assert "1 NaN" in bad.inner_text()
+    assert "kino-inspect-row-bad" in tree.locator("tr[data-path='layers/3']").get_attribute("class")
+    kernel.click()
+    panel = tree.locator(".kino-inspect-leafpanel")
+    panel.wait_for()
+    assert "layers/0/kernel" in panel.inner_text() and "float32[784, 256]" in panel.inner_text()
+    screenshot(page, "inspect-tree", ".kino-inspect")
+
+
+THEMES = [
+    "import numpy as np, jax.numpy as jnp, kino\n"
+    "yy, xx = np.mgrid[-1:1:300j, -1:1:400j]\n"
+    "field = np.sin(6 * xx) * np.cos(4 * yy) + 0.2 * xx\n"
+    "field[40:44, 50:60] = np.nan\n"
+    "field[200, 300] = np.inf\n"
+    "kino.inspect(jnp.asarray(field, jnp.float32))",
+    "kino.inspect(jnp.cumsum(jnp.sin(jnp.linspace(0, 60, 20000))))",
+    "a = jnp.arange(24.0).reshape(4, 6)\nkino.inspect(a, a.at[1, 2].add(0.5))",
+    "img = np.zeros((64, 96, 3), np.uint8)\nimg[..., 0] = np.linspace(0, 255, 96)\n"
+    "img[..., 2] = np.linspace(0, 255, 64)[:, None]\nkino.inspect(img)",
+]
+
+
+def test_inspector_in_light_and_dark_themes(lab, page):
+    write_notebook(lab, "inspect-themes.ipynb", THEMES)
+    run_notebook(page, lab, "inspect-themes.ipynb")
+    widgets = page.locator(".kino-inspect")
+    widgets.nth(3).wait_for()
+    assert page.locator(".kino-inspect-canvas").count() == 2  # field and compare heatmaps
+    assert page.locator(".kino-inspect-image").count() == 1
+    assert page.locator(".kino-inspect-line").count() == 1
+    assert "NaN" in widgets.first.inner_text()
+    assert widgets.first.locator(".kino-inspect-bad").count() >= 2  # NaN and +inf counts
+    for theme in ("light", "dark"):
+        set_theme(page, theme)
+        for i, name in enumerate(("heatmap", "line", "compare", "image")):
+            widgets.nth(i).scroll_into_view_if_needed()
+            screenshot(page, f"inspect-{name}-{theme}", f".kino-inspect >> nth={i}")
+    set_theme(page, "light")
