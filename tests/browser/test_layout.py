@@ -21,7 +21,11 @@ def work():
     frame.append(kino.text("done", terminal=True))
 
 threading.Thread(target=work, daemon=True).start()
-frame
+ticks = kino.text("no tick yet")
+timer = kino.interval(50, times=4, start=False)
+timer.on_tick(lambda i: ticks.update(f"tick {i} of 4"))
+timer.start()
+kino.grid([frame, ticks])
 """
 
 
@@ -30,6 +34,7 @@ def test_frame_appended_from_background_thread_updates(lab, page):
     run_notebook(page, lab, "frame-thread.ipynb")
     frame = page.locator(".kino-frame").first
     frame.locator(".kino-terminal", has_text="done").wait_for()
+    page.locator(".kino-text", has_text="tick 3 of 4").wait_for()  # kino.interval ticked 4 times
     lines = frame.locator(".kino-text").all_inner_texts()
     assert lines == ["waiting", *[f"epoch {i}" for i in range(5)], "done"]
     table = frame.locator("table")  # a rich object goes through its own display (HTML)
