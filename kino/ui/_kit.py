@@ -8,7 +8,6 @@ carries as a hidden child, so the styles load in JupyterLab and in Voila alike.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -17,8 +16,6 @@ import ipywidgets
 import traitlets
 
 from kino.ui._widget import KinoWidget
-
-log = logging.getLogger("kino")
 
 
 class KitStyle(KinoWidget, bundle="kit"):
