@@ -34,7 +34,8 @@ MAX_ROWS = 100_000
 #: Width (pixels) of ``to_png``/``to_svg`` images of charts that fill their cell.
 EXPORT_WIDTH = 640
 
-_PLAIN = (str, int, float, bool, type(None))
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+_NUMERIC = frozenset((int, float, bool, type(None)))
 
 
 class Chart(KinoWidget, bundle="chart"):
@@ -243,7 +244,7 @@ class Chart(KinoWidget, bundle="chart"):
         return dataset
 
     def _rows(self, rows: Any, dataset: str, method: str) -> list[Row]:
-        if isinstance(rows, Mapping):
+        if type(rows) is dict or isinstance(rows, Mapping):
             items: Iterable[Any] = (rows,)
         elif hasattr(rows, "to_dicts") and callable(rows.to_dicts):  # polars
             items = rows.to_dicts()
@@ -259,16 +260,21 @@ class Chart(KinoWidget, bundle="chart"):
         fields = self._parsed.fields.get(dataset)
         out = [self._row(r, dataset, i, method) for i, r in enumerate(items)]
         if fields is not None and (fields.required or fields.quantitative):
+            required, quantitative = fields.required, fields.quantitative
             for i, r in enumerate(out):
-                for f, channel in fields.required.items():
+                if all(f in r for f in required) and all(
+                    type(r[f]) in _NUMERIC for f in quantitative
+                ):
+                    continue
+                for f, channel in required.items():
                     if f not in r:
                         raise ValueError(
                             f"kino.chart.{method}: row {i} has no field {f!r}, which the chart "
                             f"encodes as {channel}; the row has {sorted(r)}"
                         )
-                for f, channel in fields.quantitative.items():
+                for f, channel in quantitative.items():
                     v = r[f]
-                    if not (v is None or type(v) in (int, float, bool)):
+                    if type(v) not in _NUMERIC:
                         raise ValueError(
                             f"kino.chart.{method}: field {f!r} is quantitative ({channel}), "
                             f"so it must be a number, got {type(v).__name__} {v!r:.40} in row {i}"
@@ -277,19 +283,20 @@ class Chart(KinoWidget, bundle="chart"):
 
     @staticmethod
     def _row(row: Any, dataset: str, index: int, method: str = "push") -> Row:
-        if not isinstance(row, Mapping):
+        if type(row) is not dict and not isinstance(row, Mapping):
             raise TypeError(
                 f"kino.chart.{method}: each row must be a dict of field -> value, "
                 f"got {type(row).__name__} at position {index}"
             )
         out = dict(row)
         for key, value in out.items():
+            if type(value) in _PLAIN and type(key) is str:
+                continue
             if type(key) is not str:
                 raise TypeError(
                     f"kino.chart.{method}: field names must be str, got {key!r} in row {index}"
                 )
-            if type(value) not in _PLAIN:
-                out[key] = _plain(value, key, index, method)
+            out[key] = _plain(value, key, index, method)
         return out
 
     def _say_dropping(self, dataset: str) -> None:
