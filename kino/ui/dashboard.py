@@ -422,8 +422,16 @@ def dashboard(
     ``labels`` names the classes of the confusion matrix, which is added to
     classification loops (``confusion_matrix=False`` leaves the loop as it is).
 
-    >>> dash = kino.dashboard(loop)  # doctest: +SKIP
-    >>> run = loop.run(data, epochs=10, background=True)  # doctest: +SKIP
+    >>> import kino, numpy as np
+    >>> from flax import nnx
+    >>> from kino import train
+    >>> model = nnx.Linear(4, 3, rngs=nnx.Rngs(0))
+    >>> loop = train.trainer(model, "sparse_categorical_cross_entropy", "adam")
+    >>> dash = kino.dashboard(loop, text=False)  # in a notebook: end the cell with `dash`
+    >>> x, y = np.ones((64, 4), "float32"), np.zeros(64, "int32")
+    >>> run = loop.run((x, y), epochs=2, background=True)
+    >>> run.wait().status, dash.progress["status"], dash.metrics
+    ('completed', 'completed', ['loss'])
     """
     if not hasattr(loop, "handle") or not callable(loop.handle):
         raise TypeError(
