@@ -42,8 +42,10 @@ def run_ts(tmp_path: Path, source: str) -> object:
             """
         )
     )
-    subprocess.run([node, str(bundler)], check=True, capture_output=True, timeout=120)
-    result = subprocess.run([node, str(out)], check=True, capture_output=True, timeout=60)
+    for command in ([node, str(bundler)], [node, str(out)]):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            pytest.fail(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout)
 
 

@@ -156,6 +156,7 @@ class TableView {
   private cache = new Map<number, unknown[]>();
   private range: [number, number] = [0, 0];
   private searchTimer: number | undefined;
+  private shownQuery = "";
   private cleanups: (() => void)[] = [];
 
   constructor(model: Model, el: HTMLElement) {
@@ -480,6 +481,11 @@ class TableView {
         this.arrow = null;
         this.model.set("error", `could not read the page: ${String(error)}`);
       }
+    }
+    const shown = JSON.stringify(this.query());
+    if (shown !== this.shownQuery) {
+      this.scroller.scrollTop = 0; // a new page starts at its first row
+      this.shownQuery = shown;
     }
     const error = String(this.model.get("error") ?? "");
     this.errorEl.textContent = error;
