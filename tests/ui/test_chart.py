@@ -444,3 +444,21 @@ def test_threads_can_push_concurrently(comm_log):
 def test_chart_is_exported():
     assert kino.chart is not None and "chart" in kino.__all__
     assert isinstance(kino.chart(LINE), Chart)
+
+
+def test_follow_a_real_loop_pushes_every_nth_step(comm_log):
+    from flax import nnx
+
+    from kino import train
+
+    x = np.random.default_rng(0).normal(size=(256, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    loop = train.trainer(nnx.Linear(4, 2, rngs=nnx.Rngs(0)), "sparse_categorical_cross_entropy")
+    c = kino.chart(alt.Chart().mark_line().encode(x="step:Q", y="loss:Q"))
+    c.follow(loop, ["loss"], every=4)
+    result = loop.run((x, y), epochs=2, batch_size=32)
+    assert result.status == "completed"
+    assert [r["step"] for r in c.rows()] == list(range(4, 17, 4))
+    assert all(type(r["loss"]) is float for r in c.rows())
+    c.flush()
+    assert Page().feed(comm_log).data["data"] == c.rows()
