@@ -65,7 +65,7 @@ class _Monitor:
 
 
 class EarlyStopping(_Monitor):
-    """Halt when ``monitor`` has not improved for ``patience`` epochs; optionally restore the best state."""
+    """Halt when ``monitor`` has not improved for ``patience`` epochs; may restore the best."""
 
     def __init__(self, monitor, patience=5, mode="auto", min_delta=0.0, restore_best=True):
         super().__init__(monitor, mode, min_delta, patience)

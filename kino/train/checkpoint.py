@@ -107,7 +107,7 @@ class CheckpointStore:
             raise FileNotFoundError(
                 f"no complete checkpoint in {str(self.directory)!r} (epoch {epoch})"
             )
-        like_leaves, like_keys, treedef = _leaves(like)
+        like_leaves, _, treedef = _leaves(like)
         abstract = {
             k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=getattr(v, "sharding", None))
             for k, v in like_leaves.items()

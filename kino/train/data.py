@@ -29,7 +29,8 @@ def as_array(a, name: str):
     if isinstance(a, list | tuple):
         return np.asarray(a)
     raise TypeError(
-        f"{name} must be a numpy/jax array, a polars DataFrame/Series or a list, got {type(a).__name__}"
+        f"{name} must be a numpy/jax array, a polars DataFrame/Series or a list, "
+        f"got {type(a).__name__}"
     )
 
 
@@ -60,13 +61,15 @@ class Batches:
             raise ValueError("x and y must have a leading example axis")
         if self.x.shape[0] != self.y.shape[0]:
             raise ValueError(
-                f"x and y have different numbers of examples: {self.x.shape[0]} and {self.y.shape[0]}"
+                "x and y have different numbers of examples: "
+                f"{self.x.shape[0]} and {self.y.shape[0]}"
             )
         if self.x.shape[0] == 0:
             raise ValueError("data is empty: x and y have 0 examples")
         if drop_remainder and self.x.shape[0] < self.batch_size:
             raise ValueError(
-                f"data is empty after drop_remainder: {self.x.shape[0]} examples < batch_size {self.batch_size}"
+                f"data is empty after drop_remainder: {self.x.shape[0]} examples < "
+                f"batch_size {self.batch_size}"
             )
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
@@ -86,13 +89,13 @@ class Batches:
         return int(self.x.size * self.x.dtype.itemsize + self.y.size * self.y.dtype.itemsize)
 
     def order(self, epoch: int) -> np.ndarray:
-        """Example order for a (1-based) epoch: a permutation seeded by (seed, epoch) when shuffling."""
+        """Example order of a (1-based) epoch: permuted with seed (seed, epoch) if shuffling."""
         if not self.shuffle:
             return np.arange(self.size)
         return np.random.default_rng([self.seed, int(epoch)]).permutation(self.size)
 
     def index_matrix(self, epoch: int, multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """``(idx [batches, B], weight [batches, B])``; B is batch_size rounded up to ``multiple``."""
+        """``(idx [batches, B], weight [batches, B])``; B is batch_size rounded up to a multiple."""
         order = self.order(epoch)
         nb, b = len(self), self.batch_size
         width = -(-b // multiple) * multiple
@@ -116,7 +119,10 @@ class Batches:
             yield _take(self.x, rows), _take(self.y, rows)
 
     def __repr__(self) -> str:
-        return f"Batches({self.size} examples, batch_size={self.batch_size}, shuffle={self.shuffle}, seed={self.seed})"
+        return (
+            f"Batches({self.size} examples, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, seed={self.seed})"
+        )
 
 
 def _take(a, rows):
@@ -185,7 +191,9 @@ class DeviceSource:
     def example(self):
         rows = np.arange(min(self.b.batch_size, self.b.size))
         rows = np.resize(rows, self.placement.round(self.b.batch_size))
-        return np.asarray(jax.device_get(self.b.x[rows])), np.asarray(jax.device_get(self.b.y[rows]))
+        return np.asarray(jax.device_get(self.b.x[rows])), np.asarray(
+            jax.device_get(self.b.y[rows])
+        )
 
     def chunks(self, epoch: int, limit: int | None, k: int) -> Iterator[Chunk]:
         idx, w = self.b.index_matrix(epoch, self.placement.shards)
@@ -201,7 +209,7 @@ class DeviceSource:
 
 
 class HostSource:
-    """Any iterable of ``(x, y)`` batches (or Batches too large for the device), stacked per dispatch."""
+    """Any iterable of ``(x, y)`` batches (or Batches too big for the device), stacked."""
 
     indexed = False
 
@@ -211,7 +219,8 @@ class HostSource:
         self.one_shot = iter(data) is data if not isinstance(data, Batches) else False
         if self.one_shot and epochs > 1:
             raise TypeError(
-                "data is a one-shot iterator, so it cannot be replayed for several epochs; pass a list, "
+                "data is a one-shot iterator, so it cannot be replayed for several epochs; "
+                "pass a list, "
                 "train.batches(x, y, ...) or an object whose __iter__ starts over"
             )
         self._first = None

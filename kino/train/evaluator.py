@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
@@ -13,7 +14,10 @@ from kino.train import metrics as metrics_mod
 from kino.train.data import source, wrap
 from kino.train.run import Result, TrainState
 from kino.train.sharding import Placement
-from kino.train.steps import Program
+
+
+def _no_loss(y_pred, y_true):
+    return 0.0 * jnp.sum(y_pred)
 
 
 class Evaluator:
@@ -57,7 +61,7 @@ class Evaluator:
     def run(self, data, state: Result | TrainState | None = None, batch_size: int = 256) -> dict:
         """Metric values over ``data`` (``confusion_matrix`` as an int array) for ``state``
         (a Result, a TrainState, or None for the model's current state)."""
-        from kino.train.runner import graphdefs, output_struct
+        from kino.train.runner import eval_program_for, graphdefs, output_struct
 
         if not self.metrics and self.loss is None:
             raise ValueError("nothing to evaluate: add .metric(...) or pass loss=")
@@ -67,7 +71,8 @@ class Evaluator:
             state = state.state
         if state is not None and not isinstance(state, TrainState):
             raise TypeError(
-                f"state must be a train.Result, train.TrainState or None, got {type(state).__name__}"
+                "state must be a train.Result, train.TrainState or None, "
+                f"got {type(state).__name__}"
             )
         placement = Placement(self.devices)
         src = source(
@@ -81,12 +86,12 @@ class Evaluator:
         x, y = src.example()
         pred = output_struct(gd_eval, params, rest, x)
         y_struct = jax.ShapeDtypeStruct(y.shape, y.dtype)
-        loss = self.loss or losses.resolve(lambda p, t: 0.0 * p.sum(), from_logits=self.from_logits)
+        loss = self.loss or losses.resolve(_no_loss, from_logits=self.from_logits)
         if self.loss is not None:
             self.loss.check(pred, y_struct)
         for m in self.metrics:
             metrics_mod.check(m, pred, y_struct)
-        program = Program(gd_eval, gd_eval, loss, self.metrics, None, None, None, placement)
+        program = eval_program_for(gd_eval, loss, self.metrics, placement)
         params, rest = placement.replicate((params, rest))
         acc = program.evaluate(params, rest, src, program.zero_acc(pred, y_struct))
         values, cm = program.summarize(jax.device_get(acc))

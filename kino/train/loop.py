@@ -22,7 +22,8 @@ class Trainer:
         >>> from kino import train
         >>> model = nnx.Linear(3, 1, rngs=nnx.Rngs(0))
         >>> x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
-        >>> result = train.trainer(model, "mse", "sgd").metric("mae").run((x, x.sum(1, keepdims=True)), epochs=2)
+        >>> y = x.sum(1, keepdims=True)
+        >>> result = train.trainer(model, "mse", "sgd").metric("mae").run((x, y), epochs=2)
         >>> result.status, result.history.columns
         ('completed', ['epoch', 'loss', 'mean_absolute_error'])
     """
@@ -59,7 +60,7 @@ class Trainer:
 
     # ---- configuration ----------------------------------------------------
     def metric(self, metric: str | Callable, name: str | None = None) -> Trainer:
-        """Track a metric by name (see ``train.METRICS``) or ``fn(y_pred, y_true)``; returns the loop."""
+        """Track a metric, a name (``train.METRICS``) or ``fn(y_pred, y_true)``; returns loop."""
         m = metrics.resolve(metric, from_logits=self.from_logits, name=name)
         if m.name in {x.name for x in self.metrics} or m.name == "loss":
             raise ValueError(f"metric {m.name!r} is already tracked; pass name= to track it twice")
@@ -68,7 +69,7 @@ class Trainer:
         return self
 
     def validate(self, data, batch_size: int = 256) -> Trainer:
-        """Evaluate on ``data`` after every epoch: adds ``validation_loss`` and ``validation_<metric>``."""
+        """Evaluate on ``data`` after each epoch: adds validation_loss and validation_<metric>."""
         from kino.train.data import _check_batch_size, wrap
 
         self.validation_batch_size = _check_batch_size(batch_size)
@@ -78,7 +79,7 @@ class Trainer:
         return self
 
     def regularize(self, penalty: Callable) -> Trainer:
-        """Add ``penalty(model) -> scalar`` (e.g. an L2 term) to the training and validation loss."""
+        """Add ``penalty(model) -> scalar`` (e.g. an L2 term) to the training/validation loss."""
         if not callable(penalty):
             raise TypeError(
                 f"penalty must be a function penalty(model) -> scalar, got {type(penalty).__name__}"
@@ -88,7 +89,7 @@ class Trainer:
         return self
 
     def handle(self, event: str, fn: Callable, every: int = 1) -> Trainer:
-        """Call ``fn(state: LoopState)`` on ``event`` (every ``every``-th time); returns the loop."""
+        """Call ``fn(state: LoopState)`` on ``event``, every ``every``-th time; returns the loop."""
         self.handlers.add(Handler(event, fn, every))
         return self
 
@@ -114,7 +115,7 @@ class Trainer:
         min_lr: float = 0.0,
         cooldown: int = 0,
     ) -> Trainer:
-        """Multiply the learning rate by ``factor`` after ``patience`` epochs without improvement."""
+        """Multiply the learning rate by ``factor`` after ``patience`` epochs with no progress."""
         return self._builtin(
             ReduceLROnPlateau(monitor, factor, patience, mode, min_delta, min_lr, cooldown)
         )
@@ -127,7 +128,7 @@ class Trainer:
         mode: str = "auto",
         every: int = 1,
     ) -> Trainer:
-        """Write atomic orbax checkpoints to ``directory``; keep the ``keep`` best by ``monitor``."""
+        """Write atomic orbax checkpoints to ``directory``; keep the ``keep`` best by monitor."""
         store = CheckpointStore(directory, keep, monitor, resolve_mode(mode, monitor or "loss"))
         return self._builtin(Checkpoint(store, every))
 
@@ -145,7 +146,9 @@ class Trainer:
         """
         from kino.train.runner import graphdefs
 
-        store = CheckpointStore(directory, monitor=monitor, mode=resolve_mode(mode, monitor or "loss"))
+        store = CheckpointStore(
+            directory, monitor=monitor, mode=resolve_mode(mode, monitor or "loss")
+        )
         if epoch is None:
             epoch = store.best() if monitor is not None else store.latest()
         if epoch is None:
@@ -223,7 +226,8 @@ def trainer(
 
     Example:
         >>> from flax import nnx
-        >>> loop = trainer(nnx.Linear(4, 3, rngs=nnx.Rngs(0)), "sparse_categorical_cross_entropy", "adam")
+        >>> model = nnx.Linear(4, 3, rngs=nnx.Rngs(0))
+        >>> loop = trainer(model, "sparse_categorical_cross_entropy", "adam")
         >>> loop.metric("accuracy") is loop
         True
     """

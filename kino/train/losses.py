@@ -174,7 +174,7 @@ def check_labels(kind: str, y_pred, y_true) -> None:
                 f"sparse_categorical_cross_entropy needs integer class labels: {shapes}; "
                 "one-hot labels need 'categorical_cross_entropy'"
             )
-        if ys == ps[:-1] or ys == ps[:-1] + (1,):
+        if ys in (ps[:-1], (*ps[:-1], 1)):
             return
         raise ValueError(
             f"sparse_categorical_cross_entropy needs labels shaped {ps[:-1]}: {shapes}"

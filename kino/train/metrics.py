@@ -51,7 +51,8 @@ def _row_weights(w, per):
 
 @dataclass(frozen=True)
 class Metric:
-    """A named metric: ``init(y_pred, y_true)``, ``update(state, y_pred, y_true, w)``, ``compute(state)``."""
+    """A named metric: ``init(y_pred, y_true)``, ``update(state, y_pred, y_true, w)``,
+    ``compute(state)``. States are sums, so batch states add up to the epoch state."""
 
     name: str
     init: Callable
@@ -96,7 +97,7 @@ def _confusion(from_logits):
 
 
 def _prf(which, from_logits):
-    """precision / recall / f1: binary for one output unit, macro-averaged over classes otherwise."""
+    """precision / recall / f1: binary for one output unit (or two classes), else macro-averaged."""
 
     def init(p, t):
         c = _classes(p)
@@ -246,19 +247,20 @@ def check(metric: Metric, y_pred, y_true) -> None:
         ok = tuple(y_true.shape) in (
             tuple(y_pred.shape),
             tuple(y_pred.shape[:-1]),
-            tuple(y_pred.shape[:-1]) + (1,),
+            (*y_pred.shape[:-1], 1),
         )
         if not ok:
             raise ValueError(
-                f"metric {metric.name!r}: labels of shape {tuple(y_true.shape)} match neither one-hot "
+                f"metric {metric.name!r}: labels of shape {tuple(y_true.shape)} match neither "
+                "one-hot "
                 f"{tuple(y_pred.shape)} nor class indices {tuple(y_pred.shape[:-1])}"
             )
-    if metric.needs == "regression":
-        if int(np.prod(y_true.shape)) != int(np.prod(y_pred.shape)):
-            raise ValueError(
-                f"metric {metric.name!r} needs labels with as many values as the output "
-                f"{tuple(y_pred.shape)}, got shape {tuple(y_true.shape)}"
-            )
+    sizes = int(np.prod(y_true.shape)), int(np.prod(y_pred.shape))
+    if metric.needs == "regression" and sizes[0] != sizes[1]:
+        raise ValueError(
+            f"metric {metric.name!r} needs labels with as many values as the output "
+            f"{tuple(y_pred.shape)}, got shape {tuple(y_true.shape)}"
+        )
     try:
         jax.eval_shape(
             lambda p, t: metric.batch_value(p, t, jnp.ones(p.shape[0], jnp.float32)), y_pred, y_true

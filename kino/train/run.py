@@ -39,7 +39,7 @@ class TrainState:
         return cls(params, rest, graphdef=graphdef)
 
     def model(self) -> nnx.Module:
-        """A new model object holding this state."""
+        """A new model object holding this state (in training mode: call ``.eval()`` to predict)."""
         return nnx.merge(self.graphdef, self.params, self.rest)
 
     def apply_to(self, model: nnx.Module) -> nnx.Module:
@@ -68,11 +68,14 @@ class Result:
         return 0 if self.state is None else self.state.epoch
 
     def __repr__(self) -> str:
-        return f"Result(status={self.status!r}, reason={self.reason!r}, epoch={self.epoch}, step={self.step})"
+        return (
+            f"Result(status={self.status!r}, reason={self.reason!r}, "
+            f"epoch={self.epoch}, step={self.step})"
+        )
 
 
 class Run:
-    """Handle of a (possibly background) run: ``stop()``, ``wait()``, ``status``, ``progress``, ``done``."""
+    """Handle of a (possibly background) run: stop(), wait(), status, progress, done."""
 
     def __init__(self):
         self._stop = threading.Event()
@@ -84,7 +87,7 @@ class Run:
         self.thread: threading.Thread | None = None
 
     def stop(self) -> None:
-        """Ask the run to end at the next dispatch boundary (thread-safe); status becomes "stopped"."""
+        """End the run at the next dispatch boundary (thread-safe); its status becomes "stopped"."""
         self._stop.set()
 
     @property

@@ -60,8 +60,8 @@ def output_struct(gd, params, rest, x):
         ) from exc
 
 
-PROGRAM_CACHE_SIZE = 8
-"""Compiled programs kept across trainers (a re-run notebook cell with the same model reuses them)."""
+PROGRAM_CACHE_SIZE = 16
+"""Compiled programs kept across trainers (a re-run cell with the same model reuses them)."""
 
 _programs: OrderedDict = OrderedDict()
 
@@ -69,7 +69,8 @@ _programs: OrderedDict = OrderedDict()
 def program_for(loop, gd_train, gd_eval, placement) -> Program:
     """The cached Program for this configuration (same graph, loss, metrics, optimizer, devices)."""
     opt = loop.optimizer
-    opt_key = (opt.name, opt.learning_rate) if opt.name != "custom" and not callable(opt.learning_rate) else opt.tx
+    # a named optimizer keeps a numeric learning rate in its state, so it is not part of the key
+    opt_key = opt.name if opt.name != "custom" and not callable(opt.learning_rate) else opt.tx
     key = (
         gd_train,
         gd_eval,
@@ -82,13 +83,33 @@ def program_for(loop, gd_train, gd_eval, placement) -> Program:
     program = _programs.get(key)
     if program is None:
         program = Program(
-            gd_train, gd_eval, loop.loss, loop.metrics, opt.tx, opt.learning_rate, loop.penalty, placement
+            gd_train,
+            gd_eval,
+            loop.loss,
+            loop.metrics,
+            opt.tx,
+            opt.learning_rate,
+            loop.penalty,
+            placement,
         )
         _programs[key] = program
         while len(_programs) > PROGRAM_CACHE_SIZE:
             _programs.popitem(last=False)
     _programs.move_to_end(key)
     loop._program = program
+    return program
+
+
+def eval_program_for(gd_eval, loss, metrics, placement) -> Program:
+    """The cached evaluation-only Program."""
+    key = ("eval", gd_eval, loss, tuple(m.key or m for m in metrics), tuple(placement.devices))
+    program = _programs.get(key)
+    if program is None:
+        program = Program(gd_eval, gd_eval, loss, metrics, None, None, None, placement)
+        _programs[key] = program
+        while len(_programs) > PROGRAM_CACHE_SIZE:
+            _programs.popitem(last=False)
+    _programs.move_to_end(key)
     return program
 
 
@@ -111,7 +132,7 @@ class Runner:
         self.src = data_mod.source(wrapped, self.placement, self.epochs)
         self.val_src = None
         if loop.validation is not None:
-            self.val_src = data_mod.source(loop.validation, self.placement, 1)
+            self.val_src = data_mod.source(loop.validation, self.placement, self.epochs)
         self._prepare(resume)
 
     # ---- preparation: every check happens here, before any compilation -------
@@ -138,7 +159,8 @@ class Runner:
             monitor = cb.monitor
             if monitor is not None and monitor not in produced:
                 raise ValueError(
-                    f"monitor {monitor!r} is not produced by this loop; available: {', '.join(produced)}"
+                    f"monitor {monitor!r} is not produced by this loop; "
+                    f"available: {', '.join(produced)}"
                     + (
                         ""
                         if self.val_src is not None
@@ -187,7 +209,8 @@ class Runner:
             self.callback_states = meta.get("callbacks")
         if self.start_epoch >= self.epochs:
             raise ValueError(
-                f"epochs={self.epochs}, but the state to resume already finished epoch {self.start_epoch}; "
+                f"epochs={self.epochs}, but the state to resume already finished epoch "
+                f"{self.start_epoch}; "
                 "epochs counts from the start of training"
             )
         return got
@@ -201,7 +224,9 @@ class Runner:
     def scale_learning_rate(self, factor: float, min_lr: float) -> None:
         opt_state = self.carry["opt_state"]
         old = float(jax.device_get(optim.factor(opt_state)))
-        lr = float(jax.device_get(optim.learning_rate(opt_state, self.loop.optimizer.learning_rate)))
+        lr = float(
+            jax.device_get(optim.learning_rate(opt_state, self.loop.optimizer.learning_rate))
+        )
         new = old * factor
         if min_lr > 0 and lr > 0:
             new = max(new, old * min_lr / lr)
@@ -244,10 +269,9 @@ class Runner:
         return LoopState(**fields)
 
     def fire(self, event: str, **kw) -> Halt | None:
-        halt = self.loop.handlers.fire(event, lambda: self._state(event, **kw))
-        if self.handlers_may_progress:
-            self.run_handle.progress = self._state(event, **kw)
-        return halt
+        state = self._state(event, **kw)
+        self.run_handle.progress = state
+        return self.loop.handlers.fire(event, lambda: state)
 
     def _frame(self) -> pl.DataFrame:
         if not self.history:
@@ -276,7 +300,8 @@ class Runner:
             loss = float(host["loss"][j])
             if not math.isfinite(loss):
                 self.nan = (
-                    f"loss became {loss} at step {self.step + 1} (epoch {self.epoch}, iteration {self.iteration + 1}); "
+                    f"loss became {loss} at step {self.step + 1} "
+                    f"(epoch {self.epoch}, iteration {self.iteration + 1}); "
                     f"the state is the last finite one, after step {self.step}"
                 )
                 return Halt(HALT_LOOP, self.nan)
@@ -292,6 +317,9 @@ class Runner:
                     and (strongest is None or halt.action == HALT_LOOP)
                 ):
                     strongest = halt
+        if not listen:
+            last = {n: float(host[n][k - 1]) for n in self.scalar_names}
+            self.run_handle.progress = self._state("iteration_completed", metrics=last)
         return strongest
 
     def _flags(self) -> str | None:
@@ -345,10 +373,11 @@ class Runner:
         self.best = None
         self.epoch_metrics: dict = {}
         self.confusion = None
-        self.handlers_may_progress = True
         self.history_frame = self._frame()
         self.lr = float(
-            jax.device_get(optim.learning_rate(self.carry["opt_state"], loop.optimizer.learning_rate))
+            jax.device_get(
+                optim.learning_rate(self.carry["opt_state"], loop.optimizer.learning_rate)
+            )
         )
         loop.handlers.reset()
         for cb in loop._builtins:
@@ -478,7 +507,6 @@ class Runner:
         if self.status != "completed":
             self.fire("halted")
         self.fire("completed")
-        self.handlers_may_progress = False
         return Result(
             self.status,
             self.reason,
@@ -489,4 +517,4 @@ class Runner:
         )
 
 
-__all__ = ["Runner", "Checkpoint", "graphdefs"]
+__all__ = ["Checkpoint", "Runner", "graphdefs"]

@@ -176,7 +176,7 @@ class Program:
         return acc
 
     def summarize(self, acc_host) -> tuple[dict[str, float], object]:
-        """Epoch values from accumulators already fetched to the host: (scalars, confusion matrix)."""
+        """Epoch values from accumulators fetched to the host: (scalars, confusion matrix)."""
         import numpy as np
 
         out = {}

@@ -14,12 +14,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def dropout_loop():
-    return train.trainer(mlp(seed=1, dropout=0.3), "sparse_categorical_cross_entropy", "adam", learning_rate=0.01)
+    return train.trainer(
+        mlp(seed=1, dropout=0.3), "sparse_categorical_cross_entropy", "adam", learning_rate=0.01
+    )
 
 
 def leaves(state):
-    return [np.asarray(jax.random.key_data(a) if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key) else a)
-            for a in jax.tree.leaves((state.params, state.rest, state.opt_state))]
+    return [
+        np.asarray(
+            jax.random.key_data(a) if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key) else a
+        )
+        for a in jax.tree.leaves((state.params, state.rest, state.opt_state))
+    ]
 
 
 def test_resume_two_plus_three_epochs_equals_five(tmp_path):
@@ -66,7 +72,8 @@ KILLED_MID_WRITE = textwrap.dedent(
     finalize = atomicity.AtomicRenameTemporaryPath.finalize
 
     async def dying_finalize(self, *args, **kwargs):
-        if self.get_final().name == "epoch_000002":  # its data is written, not yet renamed into place
+        # the second checkpoint's data is written, the directory not yet renamed into place
+        if self.get_final().name == "epoch_000002":
             os.kill(os.getpid(), signal.SIGKILL)
         return await finalize(self, *args, **kwargs)
 

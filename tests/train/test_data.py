@@ -55,7 +55,11 @@ def test_bad_batches(kwargs, error, message):
 
 
 def test_iterables_of_batches_are_stacked_and_padded():
-    batches = [(np.ones((3, 2)), np.ones(3)), (np.ones((3, 2)), np.ones(3)), (np.ones((2, 2)), np.ones(2))]
+    batches = [
+        (np.ones((3, 2)), np.ones(3)),
+        (np.ones((3, 2)), np.ones(3)),
+        (np.ones((2, 2)), np.ones(2)),
+    ]
     src = source(batches, Placement(), 2)
     assert isinstance(src, HostSource)
     chunks = list(src.chunks(1, None, 2))

@@ -25,10 +25,14 @@ def test_categorical_matches_optax_and_probabilities_match_logits():
 def test_sparse_categorical_matches_optax_both_ways():
     ref = optax.softmax_cross_entropy_with_integer_labels(LOGITS, LABELS)
     np.testing.assert_allclose(
-        losses.resolve("sparse_categorical_cross_entropy").per_example(LOGITS, LABELS), ref, rtol=1e-6
+        losses.resolve("sparse_categorical_cross_entropy").per_example(LOGITS, LABELS),
+        ref,
+        rtol=1e-6,
     )
     probs = jax.nn.softmax(LOGITS)
-    got = losses.resolve("sparse_categorical_crossentropy", from_logits=False).per_example(probs, LABELS)
+    got = losses.resolve("sparse_categorical_crossentropy", from_logits=False).per_example(
+        probs, LABELS
+    )
     np.testing.assert_allclose(got, ref, rtol=1e-5)
 
 
@@ -36,7 +40,9 @@ def test_binary_cross_entropy_accepts_labels_without_unit_axis():
     logits = LOGITS[:, :1]
     y = jnp.asarray([0, 1, 1, 0, 1, 0], jnp.float32)
     ref = optax.sigmoid_binary_cross_entropy(logits[:, 0], y)
-    np.testing.assert_allclose(losses.resolve("binary_cross_entropy").per_example(logits, y), ref, rtol=1e-6)
+    np.testing.assert_allclose(
+        losses.resolve("binary_cross_entropy").per_example(logits, y), ref, rtol=1e-6
+    )
     p = jax.nn.sigmoid(logits)
     got = losses.resolve("binary_cross_entropy", from_logits=False).per_example(p, y)
     np.testing.assert_allclose(got, ref, rtol=1e-4)
@@ -53,7 +59,9 @@ def test_binary_cross_entropy_accepts_labels_without_unit_axis():
 )
 def test_regression_losses(name, fn):
     t = jnp.asarray(rng.normal(size=(6, 4)), jnp.float32)
-    np.testing.assert_allclose(losses.resolve(name).per_example(LOGITS, t), fn(LOGITS, t), rtol=1e-5)
+    np.testing.assert_allclose(
+        losses.resolve(name).per_example(LOGITS, t), fn(LOGITS, t), rtol=1e-5
+    )
 
 
 def test_kl_divergence_and_hinge_run():
@@ -70,7 +78,9 @@ def test_custom_scalar_loss_becomes_per_example():
 
 
 def test_unknown_loss_lists_allowed_names():
-    with pytest.raises(ValueError, match="unknown loss 'cross_entropy'.*categorical_cross_entropy"):
+    with pytest.raises(
+        ValueError, match=r"unknown loss 'cross_entropy'.*categorical_cross_entropy"
+    ):
         losses.resolve("cross_entropy")
     with pytest.raises(TypeError, match="loss must be"):
         losses.resolve(3)

@@ -63,20 +63,26 @@ BIN = (SCORES[:, 0] + rng.normal(size=60) > 0).astype("float32")
 def test_binary_metrics_match_sklearn(name, ref):
     assert accumulate(metrics.resolve(name), SCORES, BIN) == pytest.approx(ref, abs=1e-6)
     probs = jax.nn.sigmoid(SCORES)
-    assert accumulate(metrics.resolve(name, from_logits=False), probs, BIN) == pytest.approx(ref, abs=1e-6)
+    assert accumulate(metrics.resolve(name, from_logits=False), probs, BIN) == pytest.approx(
+        ref, abs=1e-6
+    )
 
 
 def test_roc_auc_binary_matches_sklearn():
     ref = skm.roc_auc_score(BIN, SCORES[:, 0])
     assert accumulate(metrics.resolve("roc_auc"), SCORES, BIN) == pytest.approx(ref, abs=0.01)
     probs = np.asarray(jax.nn.sigmoid(SCORES))
-    assert accumulate(metrics.resolve("auc", from_logits=False), probs, BIN) == pytest.approx(ref, abs=0.01)
+    assert accumulate(metrics.resolve("auc", from_logits=False), probs, BIN) == pytest.approx(
+        ref, abs=0.01
+    )
 
 
 def test_roc_auc_rejects_multiclass_output():
     m = metrics.resolve("roc_auc")
     with pytest.raises(ValueError, match="binary classification"):
-        metrics.check(m, jax.ShapeDtypeStruct((8, 4), jnp.float32), jax.ShapeDtypeStruct((8,), jnp.int32))
+        metrics.check(
+            m, jax.ShapeDtypeStruct((8, 4), jnp.float32), jax.ShapeDtypeStruct((8,), jnp.int32)
+        )
 
 
 def test_confusion_matrix_matches_sklearn():
@@ -111,6 +117,6 @@ def test_custom_metric_is_averaged_over_examples():
 
 
 def test_unknown_metric_lists_allowed_names():
-    with pytest.raises(ValueError, match="unknown metric 'acc'.*accuracy.*roc_auc"):
+    with pytest.raises(ValueError, match=r"unknown metric 'acc'.*accuracy.*roc_auc"):
         metrics.resolve("acc")
     assert set(train.METRICS) >= {"accuracy", "precision", "recall", "f1", "roc_auc", "r2"}

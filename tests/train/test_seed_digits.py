@@ -46,7 +46,9 @@ def test_seed_training_example_reaches_95_percent(digits):
     test_data = train.batches(x_test, y_test, batch_size=32, shuffle=False)
 
     result = (
-        train.trainer(model, "categorical_cross_entropy", "adam", learning_rate=1e-3, from_logits=False)
+        train.trainer(
+            model, "categorical_cross_entropy", "adam", learning_rate=1e-3, from_logits=False
+        )
         .regularize(l2)
         .metric("accuracy")
         .validate(val_data)
@@ -56,7 +58,9 @@ def test_seed_training_example_reaches_95_percent(digits):
 
     assert result.status in ("completed", "halted")
     if result.status == "halted":
-        assert result.reason.startswith("early stopping: validation_loss did not improve for 5 epochs")
+        assert result.reason.startswith(
+            "early stopping: validation_loss did not improve for 5 epochs"
+        )
     assert result.history.columns == [
         "epoch",
         "loss",

@@ -36,9 +36,18 @@ EIGHT_DEVICES = textwrap.dedent(
 
 
 def test_eight_cpu_devices_match_one_device():
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
+    }
     proc = subprocess.run(
-        [sys.executable, "-c", EIGHT_DEVICES], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", EIGHT_DEVICES],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "MATCH" in proc.stdout

@@ -1,4 +1,4 @@
-"""Tiny data and models shared by the kino.train tests (same shapes, so compiled programs are reused)."""
+"""Tiny data and models shared by the kino.train tests (one shape: compiled programs are reused)."""
 
 import numpy as np
 from flax import nnx
@@ -21,5 +21,3 @@ def mlp(seed=0, dropout=0.0):
         layers.append(nnx.Dropout(dropout, rngs=rngs))
     layers.append(nnx.Linear(8, CLASSES, rngs=rngs))
     return nnx.Sequential(*layers)
-
-

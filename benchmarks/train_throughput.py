@@ -1,0 +1,258 @@
+"""Training throughput: kino.train against hand-written JAX and Keras 3, in one process.
+
+An MNIST-shaped MLP (784-256-128-10, batch 128, Adam 1e-3, 60,000 synthetic
+samples), trained four ways:
+
+  (a) a hand-written ``jax.jit`` + optax step, one dispatch per step;
+  (b) a hand-written ``lax.scan`` fusing 32 steps per dispatch;
+  (c) kino's trainer with the accuracy metric and an ``iteration_completed``
+      handler that receives every step's metrics;
+  (d) Keras 3 on the JAX backend (``model.fit``), when keras is installed.
+
+All four share the machine at the same time: kino runs 1 + E epochs, and
+between its epochs (from an ``epoch_completed`` handler) one epoch of (a), (b)
+and (d) runs, so load drift on a shared machine hits all of them alike. The
+first epoch of each (compilation) is not timed. Peak memory is the largest
+resident-set growth over the variant's start, sampled every 10 ms (on a GPU,
+also the device's peak bytes in use). Prints steps/s and memory for each, and
+the ratios last.
+
+    .venv/bin/python benchmarks/train_throughput.py [--quick] [--epochs E]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from kino import train
+
+N, FEATURES, CLASSES, BATCH, FUSED = 60_000, 784, 10, 128, 32
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class Memory:
+    """Peak RSS growth per named window, sampled by a thread."""
+
+    def __init__(self):
+        self.peak: dict[str, int] = {}
+        self.name = None
+        self.base = 0
+        self.stop = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self):
+        while not self.stop.wait(0.01):
+            if self.name is not None:
+                grown = rss() - self.base
+                self.peak[self.name] = max(self.peak.get(self.name, 0), grown)
+
+    def window(self, name):
+        self.base = rss()
+        self.name = name
+
+    def close(self):
+        self.name = None
+
+
+def mlp(seed=0):
+    rngs = nnx.Rngs(seed)
+    return nnx.Sequential(
+        nnx.Linear(FEATURES, 256, rngs=rngs),
+        nnx.relu,
+        nnx.Linear(256, 128, rngs=rngs),
+        nnx.relu,
+        nnx.Linear(128, CLASSES, rngs=rngs),
+    )
+
+
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(N, FEATURES)).astype("float32")
+    w = rng.normal(size=(FEATURES, CLASSES)).astype("float32")
+    y = np.argmax(x @ w + rng.normal(size=(N, CLASSES)), axis=1).astype("int32")
+    return x, y
+
+
+class HandWritten:
+    """(a) and (b): nnx.split once, a plain jax.jit step over pure state (flax's guide)."""
+
+    def __init__(self, x, y, fused: bool):
+        graphdef, params = nnx.split(mlp())
+        tx = optax.adam(1e-3)
+        self.state = (params, tx.init(params))
+        self.x, self.y = jnp.asarray(x), jnp.asarray(y)
+        self.steps = N // BATCH
+        self.epoch = 0
+
+        def step(state, xb, yb):
+            params, opt_state = state
+
+            def loss_fn(p):
+                logits = nnx.merge(graphdef, p)(xb)
+                return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+
+            loss, grads = jax.value_and_grad(loss_fn)(params)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), loss
+
+        def one(state, xs, ys, i):
+            return step(state, xs[i], ys[i])
+
+        def chunk(state, xs, ys):
+            return jax.lax.scan(lambda s, b: step(s, *b), state, (xs, ys))
+
+        self.one = jax.jit(one, donate_argnums=0)
+        self.chunk = jax.jit(chunk, donate_argnums=0)
+        self.fused = fused
+        self.shuffle = jax.jit(
+            lambda x, y, key: (
+                jnp.take(
+                    x, p := jax.random.permutation(key, N)[: self.steps * BATCH], axis=0
+                ).reshape(self.steps, BATCH, FEATURES),
+                jnp.take(y, p, axis=0).reshape(self.steps, BATCH),
+            )
+        )
+
+    def run_epoch(self) -> int:
+        self.epoch += 1
+        xs, ys = self.shuffle(self.x, self.y, jax.random.key(self.epoch))
+        if self.fused:
+            for start in range(0, self.steps, FUSED):
+                self.state, _ = self.chunk(
+                    self.state, xs[start : start + FUSED], ys[start : start + FUSED]
+                )
+        else:
+            for i in range(self.steps):
+                self.state, _ = self.one(self.state, xs, ys, i)
+        jax.block_until_ready(self.state)
+        return self.steps
+
+
+class KerasFit:
+    """(d): Keras 3 on the JAX backend, model.fit one epoch per call."""
+
+    def __init__(self, x, y):
+        import keras
+
+        self.keras = keras
+        self.model = keras.Sequential(
+            [
+                keras.Input((FEATURES,)),
+                keras.layers.Dense(256, activation="relu"),
+                keras.layers.Dense(128, activation="relu"),
+                keras.layers.Dense(CLASSES),
+            ]
+        )
+        self.model.compile(
+            optimizer=keras.optimizers.Adam(1e-3),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+        self.x, self.y = x, y
+
+    def run_epoch(self) -> int:
+        self.model.fit(self.x, self.y, batch_size=BATCH, epochs=1, shuffle=True, verbose=0)
+        return -(-N // BATCH)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="one timed epoch each (about a minute)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="timed epochs per variant (default 3)"
+    )
+    args = parser.parse_args()
+    epochs = args.epochs or (1 if args.quick else 3)
+    print(f"devices: {jax.devices()}  jax {jax.__version__}  cpus: {os.cpu_count()}")
+    x, y = data()
+    mem = Memory()
+    baselines = {"a": HandWritten(x, y, fused=False), "b": HandWritten(x, y, fused=True)}
+    try:
+        baselines["d"] = KerasFit(x, y)
+    except ImportError:
+        print("(d) skipped: keras is not installed")
+    timings: dict[str, list[tuple[int, float]]] = {k: [] for k in ["a", "b", "c", *baselines]}
+    timings = {k: [] for k in sorted(timings)}
+    seen = []
+    marks = {}
+
+    def kino_epoch_started(s):
+        mem.window("c")
+        marks["t"] = time.perf_counter()
+
+    def kino_epoch_completed(s):
+        elapsed = time.perf_counter() - marks["t"]
+        mem.close()
+        if s.epoch > 1:
+            timings["c"].append((s.iterations, elapsed))
+
+    def run_baselines(s):
+        for name, b in baselines.items():
+            mem.window(name)
+            t = time.perf_counter()
+            steps = b.run_epoch()
+            elapsed = time.perf_counter() - t
+            mem.close()
+            if s.epoch > 1:
+                timings[name].append((steps, elapsed))
+        rates = ", ".join(f"{k}: {v[-1][0] / v[-1][1]:.0f}" for k, v in timings.items() if v)
+        print(f"epoch {s.epoch}/{s.epochs}: {rates} steps/s")
+
+    loop = (
+        train.trainer(mlp(), "sparse_categorical_cross_entropy", "adam", learning_rate=1e-3)
+        .metric("accuracy")
+        .handle("epoch_started", kino_epoch_started)
+        .handle("iteration_completed", lambda s: seen.append(s.metrics))
+        .handle("epoch_completed", kino_epoch_completed)
+        .handle("epoch_completed", run_baselines)
+    )
+    result = loop.run(
+        train.batches(x, y, batch_size=BATCH, seed=0), epochs=1 + epochs, steps_per_dispatch=FUSED
+    )
+    mem.stop.set()
+    assert result.status == "completed", result
+    assert len(seen) == (1 + epochs) * -(-N // BATCH) and set(seen[0]) == {"loss", "accuracy"}
+    labels = {
+        "a": "(a) jax.jit + optax, 1 step/dispatch",
+        "b": f"(b) lax.scan, {FUSED} steps/dispatch",
+        "c": "(c) kino trainer + accuracy + per-step handler",
+        "d": "(d) Keras 3 (JAX backend) fit",
+    }
+    rate = {}
+    print(f"\n{'variant':52s} {'steps/s':>9s} {'peak RSS growth':>16s}")
+    for name, rows in timings.items():
+        rate[name] = sum(s for s, _ in rows) / sum(t for _, t in rows)
+        print(f"{labels[name]:52s} {rate[name]:9.0f} {mem.peak.get(name, 0) / 2**20:13.0f} MiB")
+    stats = jax.devices()[0].memory_stats() or {}
+    if "peak_bytes_in_use" in stats:
+        print(
+            f"device peak bytes in use (whole process): {stats['peak_bytes_in_use'] / 2**20:.0f}"
+            " MiB"
+        )
+    print(f"final kino training accuracy: {result.history['accuracy'][-1]:.3f}")
+    print(f"\nratio (c)/(a) = {rate['c'] / rate['a']:.2f}")
+    if "d" in rate:
+        print(f"ratio (b)/(d) = {rate['b'] / rate['d']:.2f}")
+        print(f"ratio (c)/(d) = {rate['c'] / rate['d']:.2f}   (target >= 1.5 on CPU, >= 3 on GPU)")
+    print(f"ratio (c)/(b) = {rate['c'] / rate['b']:.2f}   (target >= 0.95)")
+
+
+if __name__ == "__main__":
+    main()
