@@ -141,3 +141,21 @@ def test_spec_errors_are_shown_in_the_output(lab, page):
     error.wait_for()
     assert "kino.chart: the Vega-Lite spec cannot be shown" in error.inner_text()
     page.kino_guard.take()  # Vega also logs the error to the console: that is expected here
+
+
+VOILA_CHART = """
+import altair as alt, kino
+c = kino.chart(alt.Chart().mark_line().encode(x="step:Q", y="loss:Q"))
+for i in range(5000):
+    c.push({"step": i, "loss": 1 / (i + 1)}, window=300)
+c
+"""
+
+
+def test_voila_page_shows_rows_pushed_before_it_connected(voila, voila_page):
+    # Voila renders widgets after the notebook ran: every push happened before the
+    # page had a view, so the rows come from the chart's state (and its snapshot).
+    write_notebook(voila, "voila-chart.ipynb", [VOILA_CHART])
+    voila_page.goto(voila.url("voila/render/voila-chart.ipynb"))
+    voila_page.locator(".kino-chart-plot").first.wait_for(timeout=120_000)
+    wait_steps(voila_page, list(range(4_700, 5_000)))
