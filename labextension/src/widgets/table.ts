@@ -778,13 +778,17 @@ class TableView {
     this.popover.hidden = false;
     const width = this.popover.offsetWidth;
     const left = Math.max(4, Math.min(box.left - root.left, root.width - width - 4));
+    const top = box.bottom - root.top + 4;
     this.popover.style.left = `${left}px`;
-    this.popover.style.top = `${box.bottom - root.top + 4}px`;
+    this.popover.style.top = `${top}px`;
+    // Grow the widget while the popover is open, so no output area clips it.
+    this.root.style.minHeight = `${top + this.popover.offsetHeight + 8}px`;
   }
 
   private closePopover() {
     this.popover.hidden = true;
     this.popover.replaceChildren();
+    this.root.style.minHeight = "";
   }
 
   private openDetail(anchor: HTMLElement, column: string, text: string, kind: string) {
