@@ -6,15 +6,18 @@
    confusion matrix the dashboard adds to classification loops). The two loops
    run alternately (A B A B ...), each for 1 + E epochs; the first epoch of
    each run is not timed. Target: dashboard / plain >= 0.98.
-2. Messages per second the dashboard sent while training, and the Python time
-   its step handler took per step.
+2. Messages per second the dashboard sent while training, the Python time its
+   step handler took per step during training, and the same handler alone
+   (fed ready LoopStates, no training thread competing for the interpreter).
 3. ``kino.chart``: Python cost per pushed point and messages per second for a
    tight loop of single-row pushes (with a window).
 
 Widget messages go through a comm that serialises them to JSON (as a kernel
 would) and counts them; there is no browser.
 
-    .venv/bin/python benchmarks/chart_overhead.py [--quick] [--epochs E] [--rounds R]
+    .venv/bin/python -P benchmarks/chart_overhead.py [--quick] [--epochs E] [--rounds R]
+
+(``-P``: benchmarks/ holds a module named like a standard library one.)
 """
 
 from __future__ import annotations
@@ -111,6 +114,36 @@ def chart_push_cost(points: int) -> tuple[float, float, int]:
     return elapsed / points, sent / elapsed, sent
 
 
+def handler_cost(steps: int) -> float:
+    """Seconds per step of the dashboard's step handler alone, fed ready LoopStates."""
+
+    class NoLoop:
+        def handle(self, *args, **kwargs):
+            return self
+
+    dash = dashboard_module.Dashboard(NoLoop())
+    states = [
+        train.LoopState(
+            event="iteration_completed",
+            epoch=1,
+            epochs=1,
+            iteration=i,
+            iterations=steps,
+            step=i,
+            total_steps=steps,
+            metrics={"loss": 1.0 / i, "accuracy": 0.5},
+            learning_rate=1e-3,
+            elapsed=1.0,
+            steps_per_second=600.0,
+        )
+        for i in range(1, steps + 1)
+    ]
+    t = time.perf_counter()
+    for state in states:
+        dash._iteration(state)
+    return (time.perf_counter() - t) / steps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="16,384 samples, 2 epochs, 2 rounds")
@@ -152,11 +185,13 @@ def main() -> None:
     plain_rate, dash_rate = rate_of(plain_t), rate_of(dash_t)
     per_step = TimedDashboard.handler_seconds / max(TimedDashboard.handler_calls, 1)
     cost, push_rate, push_messages = chart_push_cost(200_000)
+    isolated = handler_cost(50_000)
     print(f"\n{'':44s} {'value':>12s}")
     print(f"{'plain trainer + accuracy (steps/s)':44s} {plain_rate:12.0f}")
     print(f"{'with kino.dashboard (steps/s)':44s} {dash_rate:12.0f}")
     print(f"{'dashboard messages/s while training':44s} {dash_messages / dash_seconds:12.1f}")
     print(f"{'dashboard handler, Python us per step':44s} {per_step * 1e6:12.1f}")
+    print(f"{'dashboard handler alone, us per step':44s} {isolated * 1e6:12.1f}")
     print(f"{'chart.push, Python us per point':44s} {cost * 1e6:12.2f}")
     print(f"{'chart.push tight loop, messages/s':44s} {push_rate:12.1f}")
     print(f"{'chart.push tight loop, messages per 200k pts':44s} {push_messages:12d}")
