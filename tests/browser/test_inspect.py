@@ -19,6 +19,7 @@ PIXEL = """([row, col]) => {
 }"""
 
 VIRIDIS_TOP = [253, 231, 37]
+TOP = ",".join(map(str, VIRIDIS_TOP))
 
 
 def hover_cell(page, row: int, col: int) -> str:
@@ -45,7 +46,7 @@ def test_slider_changes_the_heatmap_slice(lab, page):
     slider = page.locator("input.kino-inspect-slider[data-axis='0']")
     slider.fill("3")
     # The new slice arrives from the kernel: the planted maximum takes the top colour.
-    page.wait_for_function(f"() => ({PIXEL})([7, 11]).join() === '{','.join(map(str, VIRIDIS_TOP))}'")
+    page.wait_for_function(f"() => ({PIXEL})([7, 11]).join() === '{TOP}'")
     assert hover_cell(page, 7, 11) == "[3, 7, 11] = 42"
     assert hover_cell(page, 7, 12) == "[3, 7, 12] = 0"
     # Show axes 0 and 2 instead: the slider is now for axis 1.
@@ -54,7 +55,7 @@ def test_slider_changes_the_heatmap_slice(lab, page):
     page.locator("input.kino-inspect-slider[data-axis='1']").fill("7")
     page.wait_for_function(
         f"() => document.querySelector('.kino-inspect-canvas').height === 5 && "
-        f"({PIXEL})([3, 11]).join() === '{','.join(map(str, VIRIDIS_TOP))}'"
+        f"({PIXEL})([3, 11]).join() === '{TOP}'"
     )
     assert hover_cell(page, 3, 11) == "[3, 7, 11] = 42"
     screenshot(page, "inspect-slider", ".kino-inspect")

@@ -1,0 +1,106 @@
+"""What ``kino.inspect`` costs on a 1e8-element float32 jax array, against one jitted pass.
+
+Timed in one process, interleaved (baseline, kino, baseline, kino, ...), best of R:
+
+1. baseline: a hand-written ``jax.jit`` pass computing mean and std of the array;
+2. kino summary: ``array_stats`` (min, max, mean, std, exact NaN/+inf/-inf/zero
+   counts and the histogram; sampled above ``HISTOGRAM_EXACT_MAX`` on CPU);
+3. the whole ``kino.inspect(x)`` (summary, sharding, the downsampled heatmap and
+   the widget), and the heatmap payload in bytes;
+4. for the record: the same summary with an exact (not sampled) histogram, and
+   with a NaN planted (the masked path).
+
+The ratio printed last is kino summary / baseline (target <= 1.5).
+
+    .venv/bin/python benchmarks/inspect.py [--quick] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path and its name would
+# shadow the standard library's ``inspect`` (which jax imports): drop the folder.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import argparse
+import time
+import warnings
+
+import jax
+import jax.numpy as jnp
+
+import kino
+from kino.ui import inspect_stats as S
+
+
+def best(fn, rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="1e7 elements instead of 1e8")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    side = 3163 if args.quick else 10_000
+    warnings.simplefilter("ignore")  # the widget warns when the front end is not built
+
+    x = jax.random.normal(jax.random.key(0), (side, side), jnp.float32)
+    jax.block_until_ready(x)
+    print(f"array: float32[{side}, {side}] ({x.size:,} elements, {x.nbytes / 2**20:.0f} MiB)")
+    print(f"device: {jax.devices()[0]}")
+
+    baseline = jax.jit(lambda a: (jnp.mean(a), jnp.std(a)))
+
+    def summary():
+        return S.array_stats(x)
+
+    def whole():
+        return kino.inspect(x)
+
+    jax.block_until_ready(baseline(x))
+    summary()
+    w = whole()  # compile everything once
+    base_t, summary_t, whole_t = [], [], []
+    for _ in range(args.rounds):
+        base_t.append(best(lambda: baseline(x), 1))
+        summary_t.append(best(summary, 1))
+        whole_t.append(best(whole, 1))
+    b, s, t = min(base_t), min(summary_t), min(whole_t)
+    payload = len(w.view_data)
+
+    exact_kernel = jax.jit(
+        lambda a, k: S._stats_kernel(a, k, sampled=False, bins=S.HISTOGRAM_BINS, masked=False)
+    )
+    key = jax.random.key(0)
+    jax.block_until_ready(exact_kernel(x, key))
+    exact = best(lambda: exact_kernel(x, key), args.rounds)
+    with_nan = x.at[7, 7].set(jnp.nan)
+    S.array_stats(with_nan)
+    masked = best(lambda: S.array_stats(with_nan), args.rounds)
+
+    sampled = w.summary["stats"]["parts"]["value"]["histogram"]["sampled"]
+
+    def runs(values: list[float]) -> str:
+        return ", ".join(f"{v:.3f}" for v in values)
+
+    print(f"baseline jitted mean+std pass:      {b:.3f} s  (runs: {runs(base_t)})")
+    print(f"kino summary (stats + histogram):   {s:.3f} s  (runs: {runs(summary_t)})")
+    print(f"  histogram sampled:                {sampled}")
+    print(f"kino.inspect(x) (summary + view):   {t:.3f} s")
+    print(f"summary with exact histogram:       {exact:.3f} s")
+    print(f"summary with a NaN (masked path):   {masked:.3f} s")
+    print(f"heatmap payload:                    {payload:,} bytes (limit {S.MAX_PAYLOAD_BYTES:,})")
+    print(f"ratio kino summary / baseline pass: {s / b:.2f}")
+
+
+if __name__ == "__main__":
+    main()
