@@ -29,7 +29,8 @@ test: install ## Install what the tests need and run them all
 	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks $(PYTEST_ARGS)
 
 dashboard: install ## Serve notebooks/dashboards/ with standalone Voila
-	$(VENV)/bin/voila notebooks/dashboards --no-browser --Voila.ip=127.0.0.1 --port=$(DASHBOARD_PORT)
+	$(VENV)/bin/voila notebooks/dashboards --template=kino --no-browser --Voila.ip=127.0.0.1 \
+		--port=$(DASHBOARD_PORT)
 
 bench: install ## Time kino against its baselines (see benchmarks/RESULTS.md)
 	$(PIP) install --quiet -e ".[bench]" --no-build-isolation
@@ -37,7 +38,7 @@ bench: install ## Time kino against its baselines (see benchmarks/RESULTS.md)
 
 build: $(STAMPS)/frontend ## Build the widgets' ES modules and the JupyterLab extension
 
-install: $(STAMPS)/python $(STAMPS)/labextension-link
+install: $(STAMPS)/python
 
 lint:
 	$(VENV)/bin/ruff check kino tests benchmarks
@@ -65,12 +66,14 @@ $(STAMPS)/frontend: $(STAMPS)/node-modules $(STAMPS)/build-tools $(FRONTEND_SOUR
 	cd $(LABEXT) && npm run build
 	@touch $@
 
-$(STAMPS)/python: pyproject.toml $(STAMPS)/frontend
+# The editable install copies the built lab extension and the Voila template into
+# .venv/share/jupyter (a copy, not a `develop` symlink: Voila refuses to serve
+# files through a symlink that leaves its data directory). It reruns whenever the
+# front end was rebuilt.
+$(STAMPS)/python: pyproject.toml $(STAMPS)/frontend $(wildcard kino/voila_templates/kino/*)
+	@if [ -L $(VENV)/share/jupyter/labextensions/jupyter-kino ]; then \
+		rm $(VENV)/share/jupyter/labextensions/jupyter-kino; fi
 	$(PIP) install --quiet --no-build-isolation -e ".[test]"
-	@touch $@
-
-$(STAMPS)/labextension-link: $(STAMPS)/python
-	$(VENV)/bin/jupyter-builder develop --overwrite .
 	@touch $@
 
 clean:

@@ -160,7 +160,8 @@ def start_voila(root: Path, home: Path, notebook_dir: str = ".") -> Server:
     log = home / "voila.log"
     home.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "voila", notebook_dir, "--no-browser", "--Voila.ip=127.0.0.1",
+        sys.executable, "-m", "voila", notebook_dir, "--template=kino", "--no-browser",
+        "--Voila.ip=127.0.0.1",
         f"--port={port}", "--show_tracebacks=True",
     ]  # fmt: skip
     process = subprocess.Popen(

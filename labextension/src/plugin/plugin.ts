@@ -28,6 +28,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     launcher: ILauncher | null,
     palette: ICommandPalette | null,
   ) => {
+    // Hosts without a launcher or palette (Voila) have nothing for this plugin to
+    // do, and may not serve the contents API it reads.
+    if (!launcher && !palette) return;
     let notebooks: CuratedNotebook[] = [];
     const ready = app.serviceManager.contents
       ? findCuratedNotebooks(app.serviceManager.contents).then((found) => (notebooks = found))
