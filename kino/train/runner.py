@@ -192,9 +192,13 @@ class Runner:
 
     def _resume(self, resume, params, rest, opt_state):
         if isinstance(resume, Result):
+            if resume.state is None:
+                raise ValueError(f"resume: that run ended without a state ({resume.reason})")
+            self.history = resume.history.to_dicts()
             resume = resume.state
         if isinstance(resume, TrainState):
-            tree = self.placement.replicate((resume.params, resume.rest, resume.opt_state))
+            opt = opt_state if resume.opt_state is None else resume.opt_state
+            tree = self.placement.replicate((resume.params, resume.rest, opt))
             self.start_epoch, self.start_step = resume.epoch, resume.step
             got = tree
         else:
@@ -389,6 +393,8 @@ class Runner:
             for cb in loop._builtins:
                 if isinstance(cb, EarlyStopping | ReduceLROnPlateau):
                     cb.best, cb.best_epoch, cb.wait = None, 0, 0
+                if isinstance(cb, ReduceLROnPlateau):
+                    cb.cooling = 0
         try:
             self._epochs()
         except KeyboardInterrupt:
@@ -504,9 +510,10 @@ class Runner:
             nnx.update(loop.model, params, rest)
         elif self.reason is not None:
             self.reason += " (the state was lost: the interrupt arrived during a dispatch)"
+        last = {"metrics": dict(self.epoch_metrics), "confusion_matrix": self.confusion}
         if self.status != "completed":
-            self.fire("halted")
-        self.fire("completed")
+            self.fire("halted", **last)
+        self.fire("completed", **last)
         return Result(
             self.status,
             self.reason,

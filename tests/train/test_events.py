@@ -85,6 +85,7 @@ def test_loop_state_fields(data, val_data):
     assert states["validated"].metrics == end.metrics
     done = states["completed"]
     assert done.status == "completed" and done.history.height == 2
+    assert done.metrics == result.metrics and set(done.metrics) == set(end.metrics)
     assert result.confusion_matrix.sum() == 24
 
 

@@ -284,3 +284,13 @@ def test_bad_input_fails_before_compiling(data, make, error, message):
     with pytest.raises(error, match=message):
         make(data)
     assert len(runner._programs) == before
+
+
+def test_resume_from_a_result_in_memory(data):
+    batches = train.batches(*data, batch_size=BATCH)
+    first = sparse().run(batches, epochs=2)
+    more = sparse().run(batches, epochs=4, resume=first)
+    assert (more.state.epoch, more.state.step) == (4, 12)
+    assert more.history["epoch"].to_list() == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="already finished epoch 4"):
+        sparse().run(batches, epochs=4, resume=more)
