@@ -143,6 +143,89 @@ def _count(ind: jax.Array) -> jax.Array:
     return jnp.sum(jnp.sum(ind, axis=axes).astype(jnp.int32))
 
 
+def _is_zero(v: jax.Array) -> jax.Array:
+    """1 for zero, 0 for any other finite value, in float arithmetic only.
+
+    Two clamped products lift the smallest subnormal to 1 (the inner clamp
+    keeps XLA from folding big * big into inf).
+    """
+    big = jnp.asarray(2.0 ** (jnp.finfo(v.dtype).maxexp - 1), v.dtype)
+    return 1 - jnp.minimum(jnp.minimum(jnp.abs(v) * big, 1) * big, 1)
+
+
+ROWS_GATHERED = 64
+"""Rows with NaN or inf that the row-wise statistics pass handles itself.
+
+Large arrays are reduced row by row (over their own trailing axes) with plain
+reductions; up to this many rows holding NaN or inf (and at most 2**22 of their
+elements) are gathered and reduced with masks in the same jitted call, so a few
+bad values cost almost nothing. More bad rows than that fall back to the fully
+masked pass.
+"""
+
+
+def _row_stats(v: jax.Array, axes: tuple[int, ...]) -> dict[str, jax.Array]:
+    """Statistics of a large array per row (its trailing ``axes``), masking only bad rows."""
+    dtype = v.dtype
+    lead = v.shape[: v.ndim - len(axes)]
+    m = math.prod(lead)
+    k = math.prod(v.shape[v.ndim - len(axes) :])
+    gathered = max(1, min(ROWS_GATHERED, m, (1 << 22) // k))
+    row_sum = jnp.sum(v, axis=axes).reshape(m)
+    row_min = jnp.min(v, axis=axes).reshape(m)
+    row_max = jnp.max(v, axis=axes).reshape(m)
+    row_zeros = jnp.sum(_is_zero(v), axis=axes).reshape(m)
+    bad = ~jnp.isfinite(row_sum)
+    clean = ~bad
+    n_bad = jnp.sum(bad.astype(jnp.int32))
+    _, idx = lax.top_k(bad.astype(jnp.float32), gathered)
+    picked = bad[idx]
+    rows = v.reshape(m, k)[idx]  # (gathered, k): the rows with NaN or inf first
+    fin = jnp.isfinite(rows)
+    zero = jnp.zeros((), dtype)
+
+    def picked_sum(per_row):
+        return jnp.sum(jnp.where(picked, per_row, 0))
+
+    def picked_count(pred):
+        return jnp.sum(jnp.where(picked, jnp.sum(pred, axis=1, dtype=jnp.int32), 0))
+
+    def clean_count(per_row):
+        return jnp.sum(jnp.where(clean, per_row, 0).astype(jnp.int32))
+
+    finite = clean_count(jnp.full((m,), k, jnp.float32)) + picked_count(fin)
+    denom = jnp.maximum(finite, 1).astype(dtype)
+    total = jnp.sum(jnp.where(clean, row_sum, 0)) + picked_sum(
+        jnp.sum(jnp.where(fin, rows, zero), axis=1)
+    )
+    mean = total / denom
+    row_sq = jnp.sum(jnp.square(v - mean), axis=axes).reshape(m)
+    sq = jnp.sum(jnp.where(clean, row_sq, 0)) + picked_sum(
+        jnp.sum(jnp.where(fin, jnp.square(rows - mean), zero), axis=1)
+    )
+    lo = jnp.minimum(
+        jnp.min(jnp.where(clean, row_min, jnp.inf)),
+        jnp.min(jnp.where(picked[:, None] & fin, rows, jnp.inf)),
+    )
+    hi = jnp.maximum(
+        jnp.max(jnp.where(clean, row_max, -jnp.inf)),
+        jnp.max(jnp.where(picked[:, None] & fin, rows, -jnp.inf)),
+    )
+    missing = jnp.asarray(jnp.nan, dtype)
+    return {
+        "all_finite": (n_bad <= gathered) & jnp.isfinite(total),
+        "nan": picked_count(jnp.isnan(rows)),
+        "posinf": picked_count(rows == jnp.inf),
+        "neginf": picked_count(rows == -jnp.inf),
+        "zeros": clean_count(row_zeros) + picked_count(rows == 0),
+        "finite": finite,
+        "min": jnp.where(finite > 0, lo, missing),
+        "max": jnp.where(finite > 0, hi, missing),
+        "mean": jnp.where(finite > 0, mean, missing),
+        "std": jnp.where(finite > 0, jnp.sqrt(sq / denom), missing),
+    }
+
+
 def _fast_stats(v: jax.Array) -> dict[str, jax.Array]:
     """Statistics of a real float array assuming every element is finite.
 
@@ -150,22 +233,22 @@ def _fast_stats(v: jax.Array) -> dict[str, jax.Array]:
     on CPU (reductions over predicates are several times slower there). The sum
     doubles as the probe: it is NaN or infinite exactly when some element is
     (or when the finite sum overflows); then ``"all_finite"`` is False, the other
-    results are meaningless and ``_masked_stats`` must be used.
+    results are meaningless and ``_masked_stats`` must be used. Arrays of more
+    than 2**24 elements with trailing axes of at most 2**24 go row by row
+    (``_row_stats``), which also handles a few rows holding NaN or inf.
     """
     n = v.size
-    dtype = v.dtype
-    big = jnp.asarray(2.0 ** (jnp.finfo(dtype).maxexp - 1), dtype)
+    axes = _count_axes(v.shape)
+    if 0 < len(axes) < v.ndim:
+        return _row_stats(v, axes)
     total = jnp.sum(v)
     mean = total / n
-    # 1 for zero, 0 for any other finite value: two clamped products lift the
-    # smallest subnormal to 1 (the inner clamp keeps XLA from folding big * big).
-    is_zero = 1 - jnp.minimum(jnp.minimum(jnp.abs(v) * big, 1) * big, 1)
     return {
         "all_finite": jnp.isfinite(total),
         "nan": jnp.int32(0),
         "posinf": jnp.int32(0),
         "neginf": jnp.int32(0),
-        "zeros": _count(is_zero),
+        "zeros": _count(_is_zero(v)),
         "finite": jnp.int32(n),
         "min": jnp.min(v),
         "max": jnp.max(v),
@@ -371,6 +454,7 @@ def array_stats(x: jax.Array, *, seed: int = 0) -> dict[str, Any]:
                 counts = [int(stats["zeros"]), finite - int(stats["zeros"])]
             counts = counts[:used]
             edges = [first + width * i for i in range(used + 1)]
+            edges[-1] = max(edges[-1], hi)  # float32 width * bins may round below max
         else:
             counts, edges = [], []
         result["parts"][name] = {
