@@ -34,11 +34,14 @@ Several hosts: start every process with the same script and call
 ``jax.distributed.initialize()`` (coordinator address, process count and id;
 on Cloud TPU and SLURM they are detected) before creating the trainer. After
 that ``jax.devices()`` lists the devices of all processes, so the default mesh
-spans them; every process must pass the same data and seed (each process's
-copy is placed on its own devices, and the batch index of each step is the
-same everywhere), and only process 0 should write checkpoints
-(``jax.process_index() == 0``) to a shared directory unless the directory is
-per process. The multi-host path is documented, not tested here.
+spans them. Every process must pass the same data and seed: each places its
+copy on its own devices, and the batch indices of every step are computed
+identically everywhere, so each device trains on its slice of the same global
+batch. Handlers run in every process (guard side effects such as printing with
+``jax.process_index() == 0``). Checkpoints go through orbax, which all
+processes call together and which coordinates the write, so the checkpoint
+directory must be storage that every host sees. The multi-host path is
+documented here, not tested (the tests cover 8 devices in one process).
 """
 
 from kino.train.callbacks import EarlyStopping, ReduceLROnPlateau

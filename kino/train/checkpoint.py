@@ -144,6 +144,8 @@ class CheckpointStore:
         return -value if self.mode == "min" else value
 
     def _prune(self) -> None:
+        if jax.process_index() != 0:  # one process removes; orbax coordinated the write
+            return
         epochs = self.epochs()
         if len(epochs) <= self.keep:
             return
@@ -167,6 +169,8 @@ class CheckpointStore:
         shutil.rmtree(doomed, ignore_errors=True)
 
     def _remove_stale(self) -> None:
+        if jax.process_index() != 0:
+            return
         for p in self.directory.iterdir():
             if p.is_dir() and not PATTERN.match(p.name) and p.name.startswith("epoch_"):
                 shutil.rmtree(p, ignore_errors=True)
