@@ -294,3 +294,19 @@ def test_resume_from_a_result_in_memory(data):
     assert more.history["epoch"].to_list() == [1, 2, 3, 4]
     with pytest.raises(ValueError, match="already finished epoch 4"):
         sparse().run(batches, epochs=4, resume=more)
+
+
+def test_data_too_big_for_the_device_streams_from_the_host_with_the_same_result(data, monkeypatch):
+    from kino.train import data as data_mod
+
+    batches = train.batches(*data, batch_size=BATCH, seed=5)
+    on_device = sparse().run(batches, epochs=2)
+    monkeypatch.setattr(data_mod, "MAX_DEVICE_BYTES", 0)
+    chunks = []
+    original = Runner._dispatch
+    monkeypatch.setattr(Runner, "_dispatch", lambda self, c: chunks.append(c) or original(self, c))
+    streamed = sparse().run(batches, epochs=2)
+    assert chunks and all(c.idx is None and c.xs.shape == (3, BATCH, 4) for c in chunks)
+    for a, b in zip(params_of(on_device.state), params_of(streamed.state), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert streamed.history.equals(on_device.history)
