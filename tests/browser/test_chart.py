@@ -124,6 +124,12 @@ def test_chart_follows_the_theme(lab, page):
         assert canvas.first.bounding_box()["width"] > 400, "the chart fills the cell's width"
         page.wait_for_timeout(200)
         screenshot(page, f"chart-{theme}", ".kino-chart")
+    # the chart follows its cell's width (ResizeObserver), not only window resizes
+    page.evaluate("() => { document.querySelector('.kino-chart').style.width = '420px'; }")
+    page.wait_for_function(
+        "() => { const c = document.querySelector('.kino-chart-plot canvas');"
+        " return c && c.getBoundingClientRect().width <= 420; }"
+    )
 
 
 def test_spec_errors_are_shown_in_the_output(lab, page):

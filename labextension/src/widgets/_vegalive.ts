@@ -271,6 +271,7 @@ export class LiveView {
     private spec: Record<string, any>,
     private onError: (message: string) => void,
     private onReady: (view: View) => void = () => {},
+    private renderer: "canvas" | "svg" = "canvas",
   ) {
     this.names = datasetNames(spec);
     if (spec.width === "container" && typeof ResizeObserver !== "undefined") {
@@ -295,8 +296,8 @@ export class LiveView {
       result = await embed(stage, themed(this.spec, isDarkTheme()) as any, {
         mode: "vega-lite",
         actions: { export: true, source: false, compiled: false, editor: false },
-        renderer: "canvas",
-        logLevel: 1,
+        renderer: this.renderer,
+        logger: this.logger(generation),
       });
     } catch (err) {
       stage.remove();
@@ -325,6 +326,34 @@ export class LiveView {
     await result.view.runAsync();
     this.container.dataset.kinoReady = "1";
     this.onReady(result.view);
+  }
+
+  /**
+   * Vega's logger for this view: errors (also those raised while the dataflow
+   * runs, after embedding) are shown in the output area, warnings go to the console.
+   */
+  private logger(generation: number): any {
+    let level = 2;
+    const logger = {
+      level(value?: number): any {
+        if (value === undefined) return level;
+        level = value;
+        return logger;
+      },
+      error: (...args: unknown[]) => {
+        if (generation === this.generation) {
+          this.onError(args.map((a) => (a instanceof Error ? a.message : String(a))).join(" "));
+        }
+        return logger;
+      },
+      warn: (...args: unknown[]) => {
+        if (level >= 2) console.warn("kino chart:", ...args);
+        return logger;
+      },
+      info: () => logger,
+      debug: () => logger,
+    };
+    return logger;
   }
 
   /** Applies a store change (or reloads every dataset when `change` is null). */

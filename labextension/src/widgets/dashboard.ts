@@ -234,7 +234,8 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
       panel.key === CONFUSION
         ? confusionSpec((model.get("progress") as Progress)?.confusion?.classes ?? 10, dark)
         : metricSpec(panel.key, !!model.get("log_scale"), dark);
-    panel.live = new LiveView(panel.host, store, spec, onError);
+    // SVG: a few small curves per panel, crisp at any zoom
+    panel.live = new LiveView(panel.host, store, spec, onError, () => {}, "svg");
     panel.live.embed();
   };
 
