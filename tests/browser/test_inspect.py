@@ -103,7 +103,9 @@ def test_model_tree_expands_and_shows_leaf_statistics(lab, page):
 
 
 THEMES = [
-    "import numpy as np, jax.numpy as jnp, kino\n"
+    "import os\n"
+    "os.environ['XLA_FLAGS'] = '--xla_force_host_platform_device_count=8'  # before jax starts\n"
+    "import numpy as np, jax, jax.numpy as jnp, kino\n"
     "yy, xx = np.mgrid[-1:1:300j, -1:1:400j]\n"
     "field = np.sin(6 * xx) * np.cos(4 * yy) + 0.2 * xx\n"
     "field[40:44, 50:60] = np.nan\n"
@@ -113,6 +115,10 @@ THEMES = [
     "a = jnp.arange(24.0).reshape(4, 6)\nkino.inspect(a, a.at[1, 2].add(0.5))",
     "img = np.zeros((64, 96, 3), np.uint8)\nimg[..., 0] = np.linspace(0, 255, 96)\n"
     "img[..., 2] = np.linspace(0, 255, 64)[:, None]\nkino.inspect(img)",
+    "from jax.sharding import Mesh, NamedSharding, PartitionSpec as P\n"
+    "mesh = Mesh(np.array(jax.devices()).reshape(4, 2), ('a', 'b'))\n"
+    "grid = jnp.sin(jnp.arange(64.0 * 48).reshape(64, 48) / 50)\n"
+    "kino.inspect(jax.device_put(grid, NamedSharding(mesh, P('a', 'b'))))",
 ]
 
 
@@ -120,15 +126,17 @@ def test_inspector_in_light_and_dark_themes(lab, page):
     write_notebook(lab, "inspect-themes.ipynb", THEMES)
     run_notebook(page, lab, "inspect-themes.ipynb")
     widgets = page.locator(".kino-inspect")
-    widgets.nth(3).wait_for()
-    assert page.locator(".kino-inspect-canvas").count() == 2  # field and compare heatmaps
+    widgets.nth(4).wait_for()
+    assert page.locator(".kino-inspect-canvas").count() == 3  # field, compare, sharded
+    shards = widgets.nth(4).locator(".kino-inspect-shardmap .kino-inspect-shard")
+    assert shards.count() == 8 and "8 devices" in widgets.nth(4).inner_text()
     assert page.locator(".kino-inspect-image").count() == 1
     assert page.locator(".kino-inspect-line").count() == 1
     assert "NaN" in widgets.first.inner_text()
     assert widgets.first.locator(".kino-inspect-bad").count() >= 2  # NaN and +inf counts
     for theme in ("light", "dark"):
         set_theme(page, theme)
-        for i, name in enumerate(("heatmap", "line", "compare", "image")):
+        for i, name in enumerate(("heatmap", "line", "compare", "image", "sharded")):
             widgets.nth(i).scroll_into_view_if_needed()
             screenshot(page, f"inspect-{name}-{theme}", f".kino-inspect >> nth={i}")
     set_theme(page, "light")
