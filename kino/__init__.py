@@ -8,8 +8,8 @@ from kino import datasets, train
 from kino.display import disable, enable, register_display
 from kino.ui import inputs as input
 from kino.ui.chart import chart
-from kino.ui.dashboard import dashboard
 from kino.ui.controls import button, interval, listen
+from kino.ui.dashboard import dashboard
 from kino.ui.form import form
 from kino.ui.inspect import inspect
 from kino.ui.layout import download, frame, grid, image, tabs, text, tree
