@@ -16,23 +16,17 @@ Run: ``.venv/bin/python benchmarks/table.py [--rows N] [--no-browser]``. Ratios 
 
 from __future__ import annotations
 
+import argparse
+import gc
+import statistics
 import sys
+import tempfile
+import time
+import warnings
 from pathlib import Path
 
-# Python puts this script's folder first on sys.path; sibling scripts there (such as
-# benchmarks/inspect.py) would shadow standard modules numpy imports. Nothing here
-# imports a sibling, so the folder comes off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
+import numpy as np
+import polars as pl
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))

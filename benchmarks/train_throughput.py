@@ -20,16 +20,10 @@ the ratios last.
     .venv/bin/python benchmarks/train_throughput.py [--quick] [--epochs E]
 """
 
-# ruff: noqa: E402  (the path and KERAS_BACKEND are set before the imports)
 from __future__ import annotations
 
 import os
-import sys
 
-# benchmarks/ may hold scripts named like standard modules (inspect.py): keep it off the path
-sys.path[:] = [
-    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
-]
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import argparse

@@ -13,18 +13,10 @@ Timed in one process, interleaved (baseline, kino, baseline, kino, ...), best of
 
 The ratio printed last is kino summary / baseline (target <= 1.5).
 
-    .venv/bin/python benchmarks/inspect.py [--quick] [--rounds R]
+    .venv/bin/python benchmarks/inspect_summary.py [--quick] [--rounds R]
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and its name would
-# shadow the standard library's ``inspect`` (which jax imports): drop the folder.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
 
 import argparse
 import time
