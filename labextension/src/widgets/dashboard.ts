@@ -214,6 +214,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
   el.appendChild(root);
 
   const panels = new Map<string, Panel>();
+  let stopRequested = false;
   let confusionPanel: Panel | null = null;
   let errorBox: HTMLElement | null = null;
   const onError = (message: string) => {
@@ -294,8 +295,10 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
     status.className = `kino-dash-status is-${state}`;
     status.title = p.reason ?? "";
     const running = state === "running";
-    stop.disabled = !running;
-    stop.textContent = state === "stopping" ? "Stopping…" : "Stop";
+    if (!running && state !== "stopping") stopRequested = false;
+    const stopping = state === "stopping" || (running && stopRequested);
+    stop.disabled = !running || stopping;
+    stop.textContent = stopping ? "Stopping…" : "Stop";
 
     const steps = p.total_steps ?? null;
     let fraction = 0;
@@ -347,6 +350,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
     model.save_changes();
   });
   stop.addEventListener("click", () => {
+    stopRequested = true;
     stop.disabled = true;
     stop.textContent = "Stopping…";
     model.send({ type: "stop" });
