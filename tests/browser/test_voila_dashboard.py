@@ -1,0 +1,111 @@
+"""The train-and-predict dashboard served by standalone Voila (as `make dashboard` does).
+
+One test trains through the form and gets a prediction for an uploaded digit; another
+checks that Voila refuses code sent over the kernel websocket (execute_request).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import numpy as np
+import pytest
+
+from kino import datasets
+from kino.ui.layout import encode_png
+from tests.browser.harness import screenshot
+
+pytestmark = pytest.mark.browser
+
+DASHBOARD = "voila/render/train-and-predict.ipynb"
+
+
+def open_dashboard(voila, voila_page):
+    """Open the dashboard and return the kernel websocket URL the page connected to."""
+    sockets: list[str] = []
+    voila_page.on("websocket", lambda ws: sockets.append(ws.url))
+    voila_page.set_viewport_size({"width": 1300, "height": 1100})
+    voila_page.goto(voila.url(DASHBOARD))
+    voila_page.locator(".kino-form").first.wait_for(timeout=180_000)
+    voila_page.locator(".kino-media-zone").first.wait_for(timeout=60_000)
+    channels = [u for u in sockets if re.search(r"/api/kernels/[^/]+/channels", u)]
+    assert channels, f"the page opened no kernel websocket: {sockets}"
+    return channels[0]
+
+
+def test_train_through_the_form_then_predict_an_uploaded_digit(voila, voila_page, tmp_path):
+    open_dashboard(voila, voila_page)
+    form = voila_page.locator(".kino-form").first
+    form.locator("button.kino-submit").click()
+
+    # The live dashboard replaces the placeholder and the run ends with a ready model.
+    voila_page.locator(".kino-dash").first.wait_for(timeout=60_000)
+    voila_page.locator(".kino-markdown", has_text="Model ready").wait_for(timeout=300_000)
+    assert "completed" in voila_page.locator(".kino-markdown", has_text="Model ready").inner_text()
+    screenshot(voila_page, "voila-dashboard-trained", ".kino-dash")
+
+    # A test digit the network never trained on, enlarged to 64x64 like a photo would be.
+    _, (x_test, y_test) = datasets.digits()
+    index = 3
+    pixels = np.kron(x_test[index], np.ones((8, 8)))
+    picture = tmp_path / "digit.png"
+    picture.write_bytes(encode_png(np.round(pixels * 255).astype(np.uint8)[:, :, None]))
+    voila_page.locator(".kino-media-zone input[type=file]").first.set_input_files(str(picture))
+
+    answer = voila_page.locator(".kino-markdown", has_text="It looks like a")
+    answer.wait_for(timeout=60_000)
+    predicted = int(re.search(r"It looks like a (\d)", answer.inner_text()).group(1))
+    assert predicted == int(y_test[index])
+    bars = voila_page.locator(".kino-chart").last
+    bars.locator("svg, canvas").first.wait_for(timeout=30_000)
+    screenshot(voila_page, "voila-dashboard-prediction")
+
+
+SEND_EXECUTE = """
+async ([url, code, executeId, infoId]) => {
+  const ws = new WebSocket(url);
+  const received = [];
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  const message = (id, type, content) => JSON.stringify({
+    header: { msg_id: id, msg_type: type, username: "test", session: "test-session",
+              date: new Date().toISOString(), version: "5.3" },
+    parent_header: {}, metadata: {}, content, channel: "shell", buffers: [],
+  });
+  const done = new Promise((resolve, reject) => {
+    setTimeout(() => reject(new Error("no kernel_info_reply in 60 s: " + JSON.stringify(received))),
+               60000);
+    ws.onmessage = (event) => {
+      const msg = JSON.parse(event.data);
+      received.push({ type: msg.header.msg_type, parent: msg.parent_header.msg_id || null });
+      if (msg.header.msg_type === "kernel_info_reply" && msg.parent_header.msg_id === infoId) {
+        resolve();
+      }
+    };
+  });
+  ws.send(message(executeId, "execute_request", {
+    code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false,
+    stop_on_error: true }));
+  // The shell channel is handled in order: had the execute_request reached the kernel,
+  // its reply (and its busy/execute_input on iopub) would come before this reply.
+  ws.send(message(infoId, "kernel_info_request", {}));
+  await done;
+  ws.close();
+  return received;
+}
+"""
+
+
+def test_voila_refuses_execute_requests_over_the_kernel_websocket(voila, voila_page):
+    channels = open_dashboard(voila, voila_page)
+    # A connection of our own (its own session id: reusing the page's would replace its socket).
+    own = channels.split("?")[0] + f"?session_id={uuid.uuid4()}"
+    marker = voila.root / f"executed-{uuid.uuid4().hex}.txt"
+    code = f"open({str(marker)!r}, 'w').write('the kernel ran code sent by the page')"
+    execute_id, info_id = f"exec-{uuid.uuid4().hex}", f"info-{uuid.uuid4().hex}"
+    received = voila_page.evaluate(SEND_EXECUTE, [own, code, execute_id, info_id])
+
+    assert {"type": "kernel_info_reply", "parent": info_id} in received  # the socket works
+    assert not [m for m in received if m["parent"] == execute_id], received
+    assert not marker.exists()
+    assert re.search(r"execute_request.*not allowed", voila.log.read_text())
