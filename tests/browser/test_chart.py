@@ -1,6 +1,19 @@
 """kino.chart in JupyterLab: streamed pushes, replace without re-embedding, themes, errors."""
 
-from tests.browser.harness import lab_command, run_notebook, screenshot, set_theme, write_notebook
+import base64
+import time
+
+import pytest
+
+from tests.browser.harness import (
+    lab_command,
+    run_notebook,
+    screenshot,
+    set_theme,
+    widget_state_of,
+    write_notebook,
+)
+from tests.ui._vegastream import decode_block, put_buffers
 
 SETUP = (
     "import altair as alt, kino\n"
@@ -165,3 +178,46 @@ def test_voila_page_shows_rows_pushed_before_it_connected(voila, voila_page):
     voila_page.goto(voila.url("voila/render/voila-chart.ipynb"))
     voila_page.locator(".kino-chart-plot").first.wait_for(timeout=120_000)
     wait_steps(voila_page, list(range(4_700, 5_000)))
+
+
+@pytest.fixture
+def save_widget_state(lab):
+    """Turn on JupyterLab's "save widget state in notebooks" for one test."""
+    settings = lab.log.parent / "settings" / "@jupyter-widgets" / "jupyterlab-manager"
+    settings.mkdir(parents=True, exist_ok=True)
+    file = settings / "plugin.jupyterlab-settings"
+    file.write_text('{"saveState": true}')
+    yield
+    file.unlink()
+
+
+def test_saved_notebook_keeps_the_final_rows_in_its_widget_state(lab, page, save_widget_state):
+    path = write_notebook(
+        lab,
+        "chart-saved.ipynb",
+        [
+            SETUP,
+            "for i in range(1_000):\n"
+            "    c.push({'step': i, 'loss': 1 / (i + 1), 'split': 'train'}, window=300)\n"
+            "c.flush()",
+        ],
+    )
+    run_notebook(page, lab, "chart-saved.ipynb")
+    wait_steps(page, list(range(700, 1_000)))
+    lab_command(page, "docmanager:save")
+    deadline = time.monotonic() + 60
+    saved = None
+    while time.monotonic() < deadline and saved is None:
+        for model in widget_state_of(path).get("state", {}).values():
+            if "_data" in model.get("state", {}) and model["state"].get("spec"):
+                saved = model
+        page.wait_for_timeout(500)
+    assert saved is not None, "the notebook was saved without the chart's widget state"
+    buffers = saved.get("buffers", [])
+    state = put_buffers(
+        saved["state"],
+        [b["path"] for b in buffers],
+        [base64.b64decode(b["data"]) for b in buffers],
+    )
+    rows = decode_block(state["_data"]["datasets"]["data"], [])
+    assert [r["step"] for r in rows] == list(range(700, 1_000))

@@ -91,7 +91,16 @@ export class LiveStore {
       }
     });
     model.on("msg:custom", (msg: any, buffers: unknown[]) => this.onMessage(msg, buffers));
-    model.send({ type: "hello", seq: this.seq });
+    this.hello();
+  }
+
+  /** Tells Python which rows this page has; it answers with a snapshot if stale. */
+  private hello(): void {
+    try {
+      this.model.send({ type: "hello", seq: this.seq });
+    } catch {
+      // a notebook reopened without a kernel: the saved state is all there is
+    }
   }
 
   subscribe(fn: (change: Change) => void): () => void {
@@ -121,7 +130,7 @@ export class LiveStore {
       // a snapshot, which arrives in order after everything sent so far.
       if (!this.resyncing) {
         this.resyncing = true;
-        this.model.send({ type: "hello", seq: this.seq });
+        this.hello();
       }
       return;
     }
