@@ -342,7 +342,7 @@ export class LiveView {
    * runs, after embedding) are shown in the output area, warnings go to the console.
    */
   private logger(generation: number): any {
-    let level = 2;
+    let level = 1; // vega.Error: warnings (e.g. an empty chart's extent) stay quiet
     const logger = {
       level(value?: number): any {
         if (value === undefined) return level;

@@ -174,7 +174,7 @@ function confusionSpec(classes: number, dark: boolean) {
   return {
     data: { name: CONFUSION },
     width: "container",
-    padding: { left: 2, top: 2, right: 2, bottom: 8 },
+    padding: { left: 6, top: 2, right: 2, bottom: 10 },
     height: Math.max(132, Math.min(260, classes * 22)),
     autosize: { type: "fit-x", contains: "padding" },
     encoding: {
