@@ -297,45 +297,54 @@ def open_notebook(page: Any, server: Server, name: str, timeout: float = 90_000)
     )
 
 
+_CELL_ERRORS = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const out = [];
+    for (const cell of panel.content.widgets) {
+        if (cell.model.type !== 'code') continue;
+        for (const o of cell.model.outputs.toJSON()) {
+            if (o.output_type === 'error') out.push(o.ename + ': ' + o.evalue);
+        }
+    }
+    return out;
+}"""
+
+
 def run_all(page: Any, timeout: float = 180_000) -> None:
-    """Run every cell of the open notebook and wait until each code cell has executed."""
+    """Run every cell of the open notebook and wait until each code cell has executed.
+
+    Run All stops at the first cell that raises, so that cell's error ends the wait
+    at once and fails the call with the error text.
+    """
     lab_command(page, "notebook:run-all-cells")
     page.wait_for_function(
-        """() => {
+        f"""() => {{
             const panel = window.jupyterapp.shell.currentWidget;
             if (!panel || !panel.content) return false;
+            const idle = panel.sessionContext.session.kernel.status === 'idle';
+            if (idle && ({_CELL_ERRORS})().length > 0) return true;
             const cells = panel.content.widgets.filter(c => c.model.type === 'code');
-            const busy = panel.sessionContext.session.kernel.status !== 'idle';
-            return !busy && cells.every(c => c.model.executionCount !== null
+            return idle && cells.every(c => c.model.executionCount !== null
                 && !c.node.querySelector('.jp-InputArea-prompt')?.textContent?.includes('*'));
-        }""",
+        }}""",
         timeout=timeout,
     )
+    failed = page.evaluate(_CELL_ERRORS)
+    if failed:
+        raise AssertionError(f"cells raised: {failed}")
 
 
 def run_notebook(page: Any, server: Server, name: str, timeout: float = 180_000) -> None:
     """Open ``name`` in JupyterLab, run all cells and wait for them to finish.
 
-    Cell errors fail the call with the traceback text, so a test never waits on a
+    Cell errors fail the call with the error text, so a test never waits on a
     widget that a failed cell never displayed.
     """
     open_notebook(page, server, name, timeout=timeout)
-    run_all(page, timeout=timeout)
-    failed = page.evaluate(
-        """() => {
-            const panel = window.jupyterapp.shell.currentWidget;
-            const out = [];
-            for (const cell of panel.content.widgets) {
-                if (cell.model.type !== 'code') continue;
-                for (const o of cell.model.outputs.toJSON()) {
-                    if (o.output_type === 'error') out.push(o.ename + ': ' + o.evalue);
-                }
-            }
-            return out;
-        }"""
-    )
-    if failed:
-        raise AssertionError(f"cells of {name} raised: {failed}")
+    try:
+        run_all(page, timeout=timeout)
+    except AssertionError as error:
+        raise AssertionError(f"{name}: {error}") from None
 
 
 def copy_notebooks(destination: Path) -> Path:

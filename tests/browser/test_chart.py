@@ -221,3 +221,32 @@ def test_saved_notebook_keeps_the_final_rows_in_its_widget_state(lab, page, save
     )
     rows = decode_block(state["_data"]["datasets"]["data"], [])
     assert [r["step"] for r in rows] == list(range(700, 1_000))
+
+
+def test_fixed_width_chart_makes_room_for_labels_and_legend(lab, page):
+    """Rows arrive after the first layout: the layout is redone so labels are not clipped."""
+    write_notebook(
+        lab,
+        "chart-fixed.ipynb",
+        [
+            "import altair as alt, kino, polars as pl\n"
+            "df = pl.DataFrame({'x': [170.0, 230.0], 'y': [3000.0, 6000.0],"
+            " 's': ['Adelie', 'Chinstrap']})\n"
+            "kino.chart(alt.Chart(df).mark_circle().encode(x='x:Q', y='y:Q', color='s:N')"
+            ".properties(width=420, height=200))"
+        ],
+    )
+    run_notebook(page, lab, "chart-fixed.ipynb")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('.kino-chart-plot')?.kinoView;"
+        " return v && v.data('data_0') !== undefined || (v && v.origin()[0] > 0); }"
+    )
+    page.wait_for_timeout(500)
+    origin_x, canvas_width = page.evaluate(
+        "() => { const e = document.querySelector('.kino-chart-plot');"
+        " const c = e.querySelector('canvas, svg');"
+        " return [e.kinoView.origin()[0], c.getBoundingClientRect().width]; }"
+    )
+    # "6,000" at 11 px needs ~30 px left of the axis; the legend's labels widen the canvas.
+    assert origin_x >= 30, origin_x
+    assert canvas_width >= 420 + 30 + 60, canvas_width

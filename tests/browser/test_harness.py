@@ -1,5 +1,7 @@
 """The harness must not pass silently: it has to see broken widgets and escapes."""
 
+import pytest
+
 from tests.browser.harness import run_notebook, write_notebook
 
 BROKEN_WIDGET = '''
@@ -39,3 +41,9 @@ def test_harness_blocks_requests_that_leave_the_machine(lab, page, guard):
     page.wait_for_timeout(1000)
     problems = guard.take()
     assert any("request blocked: http://198.51.100.7/beacon" in p for p in problems), problems
+
+
+def test_harness_fails_at_once_when_a_cell_raises(lab, page):
+    write_notebook(lab, "harness-raises.ipynb", ["raise ValueError('kino-planted')", "1 + 1"])
+    with pytest.raises(AssertionError, match="ValueError: kino-planted"):
+        run_notebook(page, lab, "harness-raises.ipynb", timeout=60_000)

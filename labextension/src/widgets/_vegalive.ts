@@ -239,7 +239,13 @@ function merge(base: Record<string, any>, over: Record<string, any> | undefined)
 
 /** The spec with the theme's config under the user's own config. */
 export function themed(spec: Record<string, any>, dark: boolean): Record<string, any> {
-  return { ...spec, config: merge(themeConfig(dark), spec.config) };
+  const out: Record<string, any> = { ...spec, config: merge(themeConfig(dark), spec.config) };
+  // Rows arrive after the first layout (changesets), so the layout must be redone
+  // on every update: without `resize`, Vega keeps the room it measured for the
+  // empty chart and clips axis labels, titles and legend labels.
+  if (typeof spec.autosize === "string") out.autosize = { type: spec.autosize, resize: true };
+  else out.autosize = { ...(spec.autosize ?? {}), resize: true };
+  return out;
 }
 
 let resizeQueued = false;
