@@ -87,3 +87,17 @@ def test_labextension_metadata_points_at_a_built_bundle():
     meta = json.loads((folder / "package.json").read_text())
     assert meta["name"] == entry["dest"] == "jupyter-kino"
     assert (folder / meta["jupyterlab"]["_build"]["load"]).is_file()
+
+
+def test_widget_state_is_saved_with_notebooks_by_default(binder_lab, binder_page):
+    page = binder_page
+    page.goto(binder_lab.url("lab/workspaces/settings-test"))
+    wait_for_app(page)
+    fetch = """() => window.jupyterapp.serviceManager.settings
+        .fetch('@jupyter-widgets/jupyterlab-manager:plugin')
+        .then(s => s.settings ? s.settings.saveState : undefined)"""
+    for _ in range(40):
+        if page.evaluate(fetch) is True:
+            break
+        page.wait_for_timeout(250)
+    assert page.evaluate(fetch) is True

@@ -3,6 +3,7 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/application";
 import { ICommandPalette } from "@jupyterlab/apputils";
 import { ILauncher } from "@jupyterlab/launcher";
+import { ISettingRegistry } from "@jupyterlab/settingregistry";
 import { LabIcon } from "@jupyterlab/ui-components";
 import { findCuratedNotebooks, type CuratedNotebook } from "./learning-path";
 
@@ -18,19 +19,40 @@ export const COMMANDS = {
   openLearningPath: "kino:open-learning-path",
 } as const;
 
+const WIDGET_MANAGER_PLUGIN = "@jupyter-widgets/jupyterlab-manager:plugin";
+
+/**
+ * kino widgets keep their last state (final chart, table page, summary) in the
+ * notebook's saved widget state, which JupyterLab only writes when the widget
+ * manager's "saveState" setting is on; it is off by default. Turn it on unless
+ * the user chose a value themselves.
+ */
+export async function saveWidgetStateByDefault(settings: ISettingRegistry): Promise<void> {
+  try {
+    const widgetSettings = await settings.load(WIDGET_MANAGER_PLUGIN);
+    if (widgetSettings.user.saveState === undefined) {
+      await widgetSettings.set("saveState", true);
+    }
+  } catch {
+    // No widget manager in this host: nothing to save.
+  }
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: "jupyter-kino:plugin",
   description: "kino's Launcher section and learning-path command",
   autoStart: true,
-  optional: [ILauncher, ICommandPalette],
+  optional: [ILauncher, ICommandPalette, ISettingRegistry],
   activate: (
     app: JupyterFrontEnd,
     launcher: ILauncher | null,
     palette: ICommandPalette | null,
+    settings: ISettingRegistry | null,
   ) => {
     // Hosts without a launcher or palette (Voila) have nothing for this plugin to
     // do, and may not serve the contents API it reads.
     if (!launcher && !palette) return;
+    if (settings) void saveWidgetStateByDefault(settings);
     let notebooks: CuratedNotebook[] = [];
     const ready = app.serviceManager.contents
       ? findCuratedNotebooks(app.serviceManager.contents).then((found) => (notebooks = found))
