@@ -23,8 +23,8 @@ lab: install ## Install into .venv, build the front end and start JupyterLab on 
 		--ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 test: install ## Install what the tests need and run them all
-	$(VENV)/bin/ruff check kino tests benchmarks
-	$(VENV)/bin/ruff format --check kino tests benchmarks
+	$(VENV)/bin/ruff check kino tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check kino tests benchmarks notebooks
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 	$(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks $(PYTEST_ARGS)
 
@@ -41,12 +41,12 @@ build: $(STAMPS)/frontend ## Build the widgets' ES modules and the JupyterLab ex
 install: $(STAMPS)/python
 
 lint:
-	$(VENV)/bin/ruff check kino tests benchmarks
-	$(VENV)/bin/ruff format --check kino tests benchmarks
+	$(VENV)/bin/ruff check kino tests benchmarks notebooks
+	$(VENV)/bin/ruff format --check kino tests benchmarks notebooks
 
 format:
-	$(VENV)/bin/ruff check --fix kino tests benchmarks
-	$(VENV)/bin/ruff format kino tests benchmarks
+	$(VENV)/bin/ruff check --fix kino tests benchmarks notebooks
+	$(VENV)/bin/ruff format kino tests benchmarks notebooks
 
 $(PY):
 	python3 -m venv $(VENV)
