@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -26,15 +27,21 @@ HISTOGRAM_BINS = 64
 HISTOGRAM_EXACT_MAX = 1 << 22
 """On CPU, arrays with more elements than this get their histogram from a sample.
 
-Scatter-add binning is slow on CPU (1.3 s for 1e8 elements against 0.3 s for
+Scatter-add binning is slow on CPU (0.5 s for 1e8 elements against 0.03 s for
 the whole statistics pass), so above 4,194,304 elements the histogram is drawn
-from ``HISTOGRAM_SAMPLE_SIZE`` elements picked uniformly at random (each axis
-index drawn independently, with a fixed seed) and the view says "sampled".
-Statistics and counts are always exact. On GPU and TPU the histogram is exact.
+from ``HISTOGRAM_SAMPLE_SIZE`` elements picked uniformly at random with a fixed
+seed (``sample_positions``) and the view says "sampled". Statistics and counts
+are always exact. On GPU and TPU the histogram is exact.
 """
 
-HISTOGRAM_SAMPLE_SIZE = 1 << 20
-"""Elements in the histogram sample of a large array on CPU (1,048,576)."""
+HISTOGRAM_SAMPLE_SIZE = 1 << 17
+"""Elements in the histogram sample of a large array on CPU (131,072).
+
+About 2,000 draws per bin of a 64-bin histogram: the bars' sampling noise is a
+few percent, below what the small chart shows, and the gather (in ascending
+position order) costs a few percent of the statistics pass; a 1,048,576-element
+sample cost a third of it.
+"""
 
 MAX_PAYLOAD_BYTES = 256_000
 """Upper bound of the binary view data sent to the browser for one view."""
@@ -164,60 +171,188 @@ masked pass.
 """
 
 
-def _row_stats(v: jax.Array, axes: tuple[int, ...]) -> dict[str, jax.Array]:
-    """Statistics of a large array per row (its trailing ``axes``), masking only bad rows."""
+def _row_extremes(v2: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Each row's minimum, maximum and smallest magnitude, in one variadic reduction.
+
+    XLA on CPU runs a variadic min/max reduction as one pass over the data, as
+    fast as a single ``jnp.min`` (variadic *sums* are several times slower).
+    """
+    inf = jnp.asarray(jnp.inf, v2.dtype)
+
+    def pick(a, b):
+        return jnp.minimum(a[0], b[0]), jnp.maximum(a[1], b[1]), jnp.minimum(a[2], b[2])
+
+    return lax.reduce((v2, v2, jnp.abs(v2)), (inf, -inf, inf), pick, (1,))
+
+
+REASSOCIATE = {
+    "xla_cpu_enable_fast_math": True,
+    "xla_cpu_fast_math_honor_nans": True,
+    "xla_cpu_fast_math_honor_infs": True,
+    "xla_cpu_fast_math_honor_division": True,
+    "xla_cpu_fast_math_honor_functions": True,
+}
+"""XLA:CPU options for ``_fused_row_pass``: float sums may be reordered, nothing else.
+
+A variadic reduction whose sums must keep their order runs as a scalar loop
+(five times slower than one ``jnp.sum``); allowed to reorder them, XLA
+vectorises it and computes all five results in one pass at the cost of one
+plain reduction. NaN, infinities, division and library functions keep IEEE
+semantics, so a NaN or inf still reaches its row's sums.
+"""
+
+
+@functools.partial(jax.jit, static_argnames=("rows",), compiler_options=REASSOCIATE)
+def _fused_row_pass(x: jax.Array, shift: jax.Array, *, rows: tuple[int, int]) -> tuple:
+    """Per row of ``x`` viewed as ``rows`` (m, k), in one pass on CPU.
+
+    Returns the sum and the sum of squares of ``x - shift``, the minimum, the
+    maximum and the smallest magnitude, each of shape (m,), in the float dtype
+    statistics use.
+    """
+    v2 = x.reshape(rows).astype(_float_dtype(x.dtype))
+    d = v2 - shift.astype(v2.dtype)
+    zero, inf = jnp.zeros((), v2.dtype), jnp.asarray(jnp.inf, v2.dtype)
+
+    def combine(a, b):
+        return (
+            a[0] + b[0],
+            a[1] + b[1],
+            jnp.minimum(a[2], b[2]),
+            jnp.maximum(a[3], b[3]),
+            jnp.minimum(a[4], b[4]),
+        )
+
+    init = (zero, zero, inf, -inf, inf)
+    return lax.reduce((d, d * d, v2, v2, jnp.abs(v2)), init, combine, (1,))
+
+
+def _row_stats(
+    v: jax.Array, axes: tuple[int, ...], cpu: bool = False, fused: dict | None = None
+) -> dict[str, jax.Array]:
+    """Statistics of a large array per row (its trailing ``axes``), masking only bad rows.
+
+    On CPU every pass over the data counts (XLA there runs each reduction as its
+    own loop). With ``fused`` (from ``_fused_row_pass``: per-row sums and sums of
+    squares around a shift, minimum, maximum and smallest magnitude, all in one
+    pass) nothing here reads the data again unless it must. Without it, the rows
+    are read three times: row sums as a matrix-vector product, the extremes in
+    one variadic reduction, and row sums of squares. Either way the variance comes
+    from the sum of squares unless the mean lies far from the shift against the
+    spread (then a centred pass keeps it exact), and zeros are counted only when
+    the smallest magnitude is zero. Elsewhere (GPU, TPU) XLA fuses plain
+    reductions of the same input, so they are used as is. Rows holding NaN or
+    inf are gathered and masked only when there are some.
+    """
     dtype = v.dtype
-    lead = v.shape[: v.ndim - len(axes)]
-    m = math.prod(lead)
+    m = math.prod(v.shape[: v.ndim - len(axes)])
     k = math.prod(v.shape[v.ndim - len(axes) :])
+    v2 = v.reshape(m, k)
     gathered = max(1, min(ROWS_GATHERED, m, (1 << 22) // k))
-    row_sum = jnp.sum(v, axis=axes).reshape(m)
-    row_min = jnp.min(v, axis=axes).reshape(m)
-    row_max = jnp.max(v, axis=axes).reshape(m)
-    row_zeros = jnp.sum(_is_zero(v), axis=axes).reshape(m)
+    zero = jnp.zeros((), dtype)
+    shift = zero
+    if fused is not None:
+        shift = fused["shift"].astype(dtype)
+        row_sum, row_sq, row_min, row_max, row_minabs = fused["rows"]
+    elif cpu:
+        row_sum = v2 @ jnp.ones((k,), dtype)  # a GEMV: the fastest pass over the data on CPU
+        row_min, row_max, row_minabs = _row_extremes(v2)
+        row_sq = jnp.einsum("ij,ij->i", v2, v2)
+    else:
+        row_sum = jnp.sum(v2, axis=1)
+        row_min = jnp.min(v2, axis=1)
+        row_max = jnp.max(v2, axis=1)
     bad = ~jnp.isfinite(row_sum)
+    if cpu:
+        bad = bad | ~jnp.isfinite(row_sq)
     clean = ~bad
     n_bad = jnp.sum(bad.astype(jnp.int32))
-    _, idx = lax.top_k(bad.astype(jnp.float32), gathered)
-    picked = bad[idx]
-    rows = v.reshape(m, k)[idx]  # (gathered, k): the rows with NaN or inf first
-    fin = jnp.isfinite(rows)
-    zero = jnp.zeros((), dtype)
 
-    def picked_sum(per_row):
-        return jnp.sum(jnp.where(picked, per_row, 0))
+    def bad_rows():
+        """The gathered rows (those with NaN or inf first), which are bad, which elements count."""
+        _, idx = lax.top_k(bad.astype(jnp.float32), gathered)
+        rows = v2[idx]
+        picked = bad[idx][:, None]
+        return rows, picked, picked & jnp.isfinite(rows)
 
-    def picked_count(pred):
-        return jnp.sum(jnp.where(picked, jnp.sum(pred, axis=1, dtype=jnp.int32), 0))
+    def bad_part():
+        rows, picked, keep = bad_rows()
+
+        def count(pred):
+            return jnp.sum(picked & pred, dtype=jnp.int32)
+
+        return {
+            "finite": jnp.sum(keep, dtype=jnp.int32),
+            "total": jnp.sum(jnp.where(keep, rows - shift, zero)),
+            "raw": jnp.sum(jnp.where(keep, jnp.square(rows - shift), zero)),
+            "nan": count(jnp.isnan(rows)),
+            "posinf": count(rows == jnp.inf),
+            "neginf": count(rows == -jnp.inf),
+            "zeros": count(rows == 0),
+            "lo": jnp.min(jnp.where(keep, rows, jnp.inf)),
+            "hi": jnp.max(jnp.where(keep, rows, -jnp.inf)),
+        }
+
+    def no_bad_part():
+        none, inf = jnp.int32(0), jnp.asarray(jnp.inf, dtype)
+        return {
+            "finite": none,
+            "total": zero,
+            "raw": zero,
+            "nan": none,
+            "posinf": none,
+            "neginf": none,
+            "zeros": none,
+            "lo": inf,
+            "hi": -inf,
+        }
+
+    part = lax.cond(n_bad > 0, bad_part, no_bad_part)
+
+    def clean_sum(per_row):
+        return jnp.sum(jnp.where(clean, per_row, 0))
 
     def clean_count(per_row):
         return jnp.sum(jnp.where(clean, per_row, 0).astype(jnp.int32))
 
-    finite = clean_count(jnp.full((m,), k, jnp.float32)) + picked_count(fin)
+    def clean_zeros():
+        return clean_count(jnp.sum(_is_zero(v2), axis=1))
+
+    finite = clean_count(jnp.full((m,), k, jnp.float32)) + part["finite"]
     denom = jnp.maximum(finite, 1).astype(dtype)
-    total = jnp.sum(jnp.where(clean, row_sum, 0)) + picked_sum(
-        jnp.sum(jnp.where(fin, rows, zero), axis=1)
-    )
-    mean = total / denom
-    row_sq = jnp.sum(jnp.square(v - mean), axis=axes).reshape(m)
-    sq = jnp.sum(jnp.where(clean, row_sq, 0)) + picked_sum(
-        jnp.sum(jnp.where(fin, jnp.square(rows - mean), zero), axis=1)
-    )
-    lo = jnp.minimum(
-        jnp.min(jnp.where(clean, row_min, jnp.inf)),
-        jnp.min(jnp.where(picked[:, None] & fin, rows, jnp.inf)),
-    )
-    hi = jnp.maximum(
-        jnp.max(jnp.where(clean, row_max, -jnp.inf)),
-        jnp.max(jnp.where(picked[:, None] & fin, rows, -jnp.inf)),
-    )
+    total = clean_sum(row_sum) + part["total"]  # around the shift
+    mean = shift + total / denom
+
+    def centred():
+        sq = clean_sum(jnp.sum(jnp.square(v2 - mean), axis=1))
+
+        def bad_sq():
+            rows, _, keep = bad_rows()
+            return jnp.sum(jnp.where(keep, jnp.square(rows - mean), zero))
+
+        return sq + lax.cond(n_bad > 0, bad_sq, lambda: zero)
+
+    if cpu:
+        off = total / denom  # the mean's distance from the shift
+        spread = clean_sum(row_sq) + part["raw"] - denom * jnp.square(off)
+        # sum((x - shift)**2) - n * off**2 loses precision as off**2 grows against
+        # the variance; up to |off| = 2 std the loss stays within a few float32 ulps.
+        exact = ~(spread > 0) | (denom * jnp.square(off) > 4 * spread)
+        sq = lax.cond(exact, centred, lambda: spread)
+        any_zero = jnp.min(jnp.where(clean, row_minabs, jnp.inf)) == 0
+        zeros = lax.cond(any_zero, clean_zeros, lambda: jnp.int32(0))
+    else:
+        sq = centred()
+        zeros = clean_zeros()
+    lo = jnp.minimum(jnp.min(jnp.where(clean, row_min, jnp.inf)), part["lo"])
+    hi = jnp.maximum(jnp.max(jnp.where(clean, row_max, -jnp.inf)), part["hi"])
     missing = jnp.asarray(jnp.nan, dtype)
     return {
         "all_finite": (n_bad <= gathered) & jnp.isfinite(total),
-        "nan": picked_count(jnp.isnan(rows)),
-        "posinf": picked_count(rows == jnp.inf),
-        "neginf": picked_count(rows == -jnp.inf),
-        "zeros": clean_count(row_zeros) + picked_count(rows == 0),
+        "nan": part["nan"],
+        "posinf": part["posinf"],
+        "neginf": part["neginf"],
+        "zeros": zeros + part["zeros"],
         "finite": finite,
         "min": jnp.where(finite > 0, lo, missing),
         "max": jnp.where(finite > 0, hi, missing),
@@ -226,7 +361,7 @@ def _row_stats(v: jax.Array, axes: tuple[int, ...]) -> dict[str, jax.Array]:
     }
 
 
-def _fast_stats(v: jax.Array) -> dict[str, jax.Array]:
+def _fast_stats(v: jax.Array, cpu: bool = False, fused: dict | None = None) -> dict[str, jax.Array]:
     """Statistics of a real float array assuming every element is finite.
 
     Uses only plain float arithmetic and reductions, which XLA vectorises well
@@ -240,7 +375,7 @@ def _fast_stats(v: jax.Array) -> dict[str, jax.Array]:
     n = v.size
     axes = _count_axes(v.shape)
     if 0 < len(axes) < v.ndim:
-        return _row_stats(v, axes)
+        return _row_stats(v, axes, cpu, fused)
     total = jnp.sum(v)
     mean = total / n
     return {
@@ -290,9 +425,9 @@ def _masked_stats(v: jax.Array) -> dict[str, jax.Array]:
     }
 
 
-def _int_stats(x: jax.Array) -> dict[str, jax.Array]:
+def _int_stats(x: jax.Array, cpu: bool = False) -> dict[str, jax.Array]:
     """Statistics of an integer array: exact min/max, float mean/std, counts."""
-    stats = _fast_stats(x.astype(jnp.float32))
+    stats = _fast_stats(x.astype(jnp.float32), cpu)
     stats["min"] = jnp.min(x)
     stats["max"] = jnp.max(x)
     return stats
@@ -325,39 +460,80 @@ def _histogram(
     return counts, first, width
 
 
-def _sample(x: jax.Array, key: jax.Array, size: int) -> jax.Array:
-    """``size`` elements of ``x`` drawn uniformly at random, with replacement.
+@functools.lru_cache(maxsize=8)
+def sample_positions(shape: tuple[int, ...], size: int, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """Positions of ``size`` elements of an array of ``shape``, uniform, with replacement.
 
-    A flat index when the array has fewer than 2**31 elements (one fast gather);
-    otherwise an independent index per axis, which is uniform over elements too.
+    One flat index when the array has fewer than 2**31 elements; otherwise an
+    independent index per axis, which is uniform over elements too. Drawn on
+    the host once per shape and seed (cached), so inspecting arrays of one shape
+    again, as a training run does, pays only the gather.
+
+    >>> [p.shape for p in sample_positions((1000, 1000), 8)]
+    [(8,)]
     """
-    if x.size < 1 << 31:
-        return x.reshape(-1)[jax.random.randint(key, (size,), 0, x.size)]
-    keys = jax.random.split(key, x.ndim)
-    idx = tuple(jax.random.randint(k, (size,), 0, n) for k, n in zip(keys, x.shape, strict=True))
-    return x[idx]
+    rng = np.random.default_rng(seed)
+    n = math.prod(shape)
+    if n < 1 << 31:
+        # Ascending positions read memory in order: a quarter faster to gather.
+        return (np.sort(rng.integers(0, n, size, dtype=np.int32)),)
+    return tuple(rng.integers(0, d, size, dtype=np.int32) for d in shape)
 
 
-@functools.partial(jax.jit, static_argnames=("sampled", "bins", "masked"))
+def _sample(x: jax.Array, positions: tuple[jax.Array, ...]) -> jax.Array:
+    """The elements of ``x`` at ``positions`` (from ``sample_positions``)."""
+    if len(positions) == 1:
+        return x.reshape(-1)[positions[0]]
+    return x[positions]
+
+
+def _views(dtype: Any) -> dict[str, Callable[[jax.Array], jax.Array]]:
+    """The real-valued views statistics are computed of, by name."""
+    kind = kind_of(dtype)
+    if kind == "complex":
+        return {"abs": jnp.abs, "angle": jnp.angle}
+    if kind == "bool":
+        return {"value": lambda a: a.astype(jnp.float32)}
+    return {"value": lambda a: a}
+
+
+@jax.jit
+def _take_sample(x: jax.Array, positions: tuple[jax.Array, ...]) -> tuple[jax.Array, jax.Array]:
+    """The histogram sample of ``x`` and, for float data, the mean of its finite values.
+
+    That mean is the shift the fused pass sums squares around: within a small
+    fraction of a standard deviation of the true mean, so the variance taken
+    from the sums of squares keeps nearly all its digits.
+    """
+    sample = _sample(x, positions)
+    if kind_of(x.dtype) != "float":
+        return sample, jnp.zeros((), jnp.float32)
+    f = sample.astype(_float_dtype(x.dtype))
+    fin = jnp.isfinite(f)
+    return sample, jnp.sum(jnp.where(fin, f, 0)) / jnp.maximum(jnp.sum(fin), 1)
+
+
+@functools.partial(jax.jit, static_argnames=("bins", "masked", "cpu"))
 def _stats_kernel(
-    x: jax.Array, key: jax.Array, *, sampled: bool, bins: int, masked: bool
+    x: jax.Array,
+    sample: jax.Array | None,
+    fused: dict | None,
+    *,
+    bins: int,
+    masked: bool,
+    cpu: bool = False,
 ) -> dict[str, Any]:
     kind = kind_of(x.dtype)
     out: dict[str, Any] = {}
-    if kind == "complex":
-        views = {"abs": jnp.abs(x), "angle": jnp.angle(x)}
-    elif kind == "bool":
-        views = {"value": x.astype(jnp.float32)}
-    else:
-        views = {"value": x}
-    for name, view in views.items():
+    for name, view_of in _views(x.dtype).items():
+        view = view_of(x)
         if kind == "int":
-            stats = _int_stats(view)
+            stats = _int_stats(view, cpu)
         elif masked:
             stats = _masked_stats(view.astype(_float_dtype(view.dtype)))
         else:
-            stats = _fast_stats(view.astype(_float_dtype(view.dtype)))
-        source = _sample(view, key, HISTOGRAM_SAMPLE_SIZE) if sampled else view.reshape(-1)
+            stats = _fast_stats(view.astype(_float_dtype(view.dtype)), cpu, fused)
+        source = view.reshape(-1) if sample is None else view_of(sample)
         counts, first, width = _histogram(
             source, stats["min"], stats["max"], integer=kind in ("int", "bool"), bins=bins
         )
@@ -429,12 +605,19 @@ def array_stats(x: jax.Array, *, seed: int = 0) -> dict[str, Any]:
             }
         return result
     sampled = should_sample(x)
-    key = jax.random.key(seed)
-    raw = jax.device_get(_stats_kernel(x, key, sampled=sampled, bins=HISTOGRAM_BINS, masked=False))
+    cpu = _platform(x) == "cpu"
+    sample = fused = None
+    if sampled:
+        sample, shift = _take_sample(x, sample_positions(x.shape, HISTOGRAM_SAMPLE_SIZE, seed))
+        axes = _count_axes(x.shape)
+        if cpu and kind == "float" and 0 < len(axes) < x.ndim:
+            k = math.prod(x.shape[x.ndim - len(axes) :])
+            rows = _fused_row_pass(x, shift, rows=(count // k, k))
+            fused = {"rows": rows, "shift": shift}
+    opts = {"bins": HISTOGRAM_BINS, "cpu": cpu}
+    raw = jax.device_get(_stats_kernel(x, sample, fused, masked=False, **opts))
     if not all(bool(stats["all_finite"]) for stats in raw.values()):
-        raw = jax.device_get(
-            _stats_kernel(x, key, sampled=sampled, bins=HISTOGRAM_BINS, masked=True)
-        )
+        raw = jax.device_get(_stats_kernel(x, sample, None, masked=True, **opts))
     for name, stats in raw.items():
         num_kind = "int" if kind == "int" and name == "value" else "float"
         minmax_kind = "bool" if kind == "bool" else num_kind

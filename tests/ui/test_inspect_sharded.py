@@ -28,12 +28,20 @@ SCRIPT = textwrap.dedent(
     w = kino.inspect(x)
     w.select(axes=(0, 1), index={2: 3})
     replicated = kino.inspect(jax.device_put(host[:, :, 0], NamedSharding(mesh, P("a"))))
+    # Above 2**24 elements: the one-pass CPU reduction, partitioned over the mesh.
+    big = np.random.default_rng(4).normal(size=(4104, 4096)).astype(np.float32) + 5
+    big[100, 7] = np.nan
+    big[2000, 9] = 0.0
+    big_stats = kino.ui.inspect_stats.array_stats(
+        jax.device_put(big, NamedSharding(mesh, P("a", "b")))
+    )["parts"]["value"]
     print(json.dumps({
         "summary": w.summary,
         "view": w.view,
         "grid": np.frombuffer(bytes(w.view_data), "<f4").tolist(),
         "replicated_blocks": replicated.summary["sharding"]["blocks"],
         "line": kino.ui.inspect.summary_line(x),
+        "big": big_stats,
     }))
     """
 )
@@ -83,3 +91,15 @@ def test_heatmap_of_sharded_array_reads_planted_value(sharded):
     view = sharded["view"]
     grid = np.array(sharded["grid"], np.float32).reshape(view["rows"], view["cols"])
     assert grid.shape == (40, 30) and grid[12, 20] == 77.0
+
+
+def test_sharded_statistics_of_a_large_array_match_numpy(sharded):
+    big = np.random.default_rng(4).normal(size=(4104, 4096)).astype(np.float32) + 5
+    big[100, 7] = np.nan
+    big[2000, 9] = 0.0
+    fin = big[np.isfinite(big)].astype(np.float64)
+    part = sharded["big"]
+    assert part["nan"] == 1 and part["zeros"] == 1 and part["finite"] == fin.size
+    assert part["min"] == pytest.approx(fin.min()) and part["max"] == pytest.approx(fin.max())
+    assert part["mean"] == pytest.approx(fin.mean(), rel=1e-5)
+    assert part["std"] == pytest.approx(fin.std(), rel=1e-4)

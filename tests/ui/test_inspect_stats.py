@@ -160,6 +160,61 @@ def test_row_wise_statistics_of_large_arrays_with_bad_rows(bad_rows):
     check(S.array_stats(jnp.asarray(host))["parts"]["value"], host, rtol=1e-4)
 
 
+def fused_calls(monkeypatch) -> list:
+    """Record the calls of the one-pass CPU reduction, so a test knows it ran."""
+    calls: list = []
+    real = S._fused_row_pass
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["rows"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(S, "_fused_row_pass", spy)
+    return calls
+
+
+def test_fused_pass_keeps_std_of_data_far_from_zero(monkeypatch):
+    # Above 2**24 elements on CPU one reassociating pass sums squares around the
+    # sample mean; data centred at 1000 with unit spread keeps its std.
+    calls = fused_calls(monkeypatch)
+    host = (1000 + RNG.normal(size=(4100, 4100))).astype(np.float32)
+    host[3, 3] = 0
+    check(S.array_stats(jnp.asarray(host))["parts"]["value"], host, rtol=1e-4)
+    assert calls == [(4100, 4100)]
+
+
+def test_fused_pass_falls_back_to_a_centred_pass_when_the_shift_is_far_off():
+    # The shift (normally the sample's mean) lies 10,000 standard deviations from
+    # the mean: the sums of squares around it have lost the variance, so it is
+    # recomputed around the mean itself.
+    host = RNG.normal(size=(4100, 4100)).astype(np.float32)
+    host[1, 2] = np.nan
+    x = jnp.asarray(host)
+    shift = jnp.float32(1e4)
+    fused = {"rows": S._fused_row_pass(x, shift, rows=x.shape), "shift": shift}
+    stats = jax.jit(lambda a, f: S._row_stats(a, (1,), True, f))(x, fused)
+    fin = host[np.isfinite(host)].astype(np.float64)
+    assert float(stats["std"]) == pytest.approx(fin.std(), rel=1e-4)
+    # The mean keeps float32 precision relative to the shift: 1e4 * 2**-24 per term.
+    assert float(stats["mean"]) == pytest.approx(fin.mean(), abs=2e-3)
+    assert int(stats["nan"]) == 1 and int(stats["finite"]) == fin.size
+
+
+def test_fused_pass_of_a_constant_array_has_zero_std(monkeypatch):
+    calls = fused_calls(monkeypatch)
+    part = S.array_stats(jnp.full((4100, 4100), 3.0, jnp.float32))["parts"]["value"]
+    assert (part["min"], part["max"], part["mean"], part["std"]) == (3.0, 3.0, 3.0, 0.0)
+    assert part["zeros"] == 0 and part["finite"] == 4100 * 4100 and calls
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_fused_pass_of_half_precision_arrays(monkeypatch, dtype):
+    calls = fused_calls(monkeypatch)
+    x = jnp.asarray(RNG.normal(size=(4100, 4100)) * 3 - 1, dtype).at[7, 7].set(jnp.nan)
+    check(S.array_stats(x)["parts"]["value"], np.asarray(x, np.float32), rtol=1e-3)
+    assert calls
+
+
 def test_large_arrays_on_cpu_get_a_sampled_histogram(monkeypatch):
     monkeypatch.setattr(S, "HISTOGRAM_EXACT_MAX", 1000)
     host = RNG.normal(size=(71, 73)).astype(np.float32)
