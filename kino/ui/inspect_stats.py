@@ -166,8 +166,9 @@ ROWS_GATHERED = 64
 Large arrays are reduced row by row (over their own trailing axes) with plain
 reductions; up to this many rows holding NaN or inf (and at most 2**22 of their
 elements) are gathered and reduced with masks in the same jitted call, so a few
-bad values cost almost nothing. More bad rows than that fall back to the fully
-masked pass.
+bad values cost almost nothing. More bad rows than that take a masked pass: on
+CPU the masked ``_fused_row_pass`` (one pass, several times slower than the
+plain one), elsewhere masked whole-array reductions.
 """
 
 
@@ -202,29 +203,89 @@ semantics, so a NaN or inf still reaches its row's sums.
 """
 
 
-@functools.partial(jax.jit, static_argnames=("rows",), compiler_options=REASSOCIATE)
-def _fused_row_pass(x: jax.Array, shift: jax.Array, *, rows: tuple[int, int]) -> tuple:
+@functools.partial(jax.jit, static_argnames=("rows", "masked"), compiler_options=REASSOCIATE)
+def _fused_row_pass(
+    x: jax.Array, shift: jax.Array, *, rows: tuple[int, int], masked: bool = False
+) -> tuple:
     """Per row of ``x`` viewed as ``rows`` (m, k), in one pass on CPU.
 
     Returns the sum and the sum of squares of ``x - shift``, the minimum, the
     maximum and the smallest magnitude, each of shape (m,), in the float dtype
-    statistics use.
+    statistics use. With ``masked`` these are over the finite elements only, and
+    three more per-row results follow: how many elements are not finite, how
+    many are +inf and how many -inf (exact: a row has at most 2**24 elements).
+    The masked pass costs several plain passes on CPU (compare and select keep
+    it from vectorising well), still a fraction of masked whole-array reductions.
     """
     v2 = x.reshape(rows).astype(_float_dtype(x.dtype))
-    d = v2 - shift.astype(v2.dtype)
-    zero, inf = jnp.zeros((), v2.dtype), jnp.asarray(jnp.inf, v2.dtype)
+    zero, one = jnp.zeros((), v2.dtype), jnp.ones((), v2.dtype)
+    inf = jnp.asarray(jnp.inf, v2.dtype)
+    if masked:
+        fin = jnp.isfinite(v2)
+        d = jnp.where(fin, v2 - shift.astype(v2.dtype), zero)
+        values = (
+            d,
+            d * d,
+            jnp.where(fin, v2, inf),
+            jnp.where(fin, v2, -inf),
+            jnp.where(fin, jnp.abs(v2), inf),
+            jnp.where(fin, zero, one),
+            jnp.where(v2 == inf, one, zero),
+            jnp.where(v2 == -inf, one, zero),
+        )
+    else:
+        d = v2 - shift.astype(v2.dtype)
+        values = (d, d * d, v2, v2, jnp.abs(v2))
+    kinds = ("sum", "sum", "min", "max", "min", "sum", "sum", "sum")[: len(values)]
+    init = {"sum": zero, "min": inf, "max": -inf}
 
     def combine(a, b):
-        return (
-            a[0] + b[0],
-            a[1] + b[1],
-            jnp.minimum(a[2], b[2]),
-            jnp.maximum(a[3], b[3]),
-            jnp.minimum(a[4], b[4]),
-        )
+        ops = {"sum": jnp.add, "min": jnp.minimum, "max": jnp.maximum}
+        return tuple(ops[kind](p, q) for kind, p, q in zip(kinds, a, b, strict=True))
 
-    init = (zero, zero, inf, -inf, inf)
-    return lax.reduce((d, d * d, v2, v2, jnp.abs(v2)), init, combine, (1,))
+    return lax.reduce(values, tuple(init[kind] for kind in kinds), combine, (1,))
+
+
+def _masked_row_stats(v: jax.Array, fused: dict) -> dict[str, jax.Array]:
+    """Statistics from a masked ``_fused_row_pass`` of ``v`` (any number of NaN or inf)."""
+    dtype = v.dtype
+    rows = fused["rows"]
+    m, k = rows[0].shape[0], v.size // rows[0].shape[0]
+    v2 = v.reshape(m, k)
+    row_sum, row_sq, row_min, row_max, row_minabs, row_bad, row_pinf, row_ninf = rows
+    shift = fused["shift"].astype(dtype)
+
+    def count(per_row):
+        return jnp.sum(per_row.astype(jnp.int32))
+
+    bad, posinf, neginf = count(row_bad), count(row_pinf), count(row_ninf)
+    finite = count(k - row_bad)
+    denom = jnp.maximum(finite, 1).astype(dtype)
+    off = jnp.sum(row_sum) / denom  # the mean's distance from the shift
+    mean = shift + off
+    spread = jnp.sum(row_sq) - denom * jnp.square(off)
+
+    def centred():
+        keep = jnp.isfinite(v2)
+        return jnp.sum(jnp.where(keep, jnp.square(v2 - mean), jnp.zeros((), dtype)))
+
+    sq = lax.cond(~(spread > 0) | (denom * jnp.square(off) > 4 * spread), centred, lambda: spread)
+    zeros = lax.cond(
+        jnp.min(row_minabs) == 0, lambda: jnp.sum(v2 == 0, dtype=jnp.int32), lambda: jnp.int32(0)
+    )
+    missing = jnp.asarray(jnp.nan, dtype)
+    return {
+        "all_finite": jnp.bool_(True),
+        "nan": bad - posinf - neginf,
+        "posinf": posinf,
+        "neginf": neginf,
+        "zeros": zeros,
+        "finite": finite,
+        "min": jnp.where(finite > 0, jnp.min(row_min), missing),
+        "max": jnp.where(finite > 0, jnp.max(row_max), missing),
+        "mean": jnp.where(finite > 0, mean, missing),
+        "std": jnp.where(finite > 0, jnp.sqrt(sq / denom), missing),
+    }
 
 
 def _row_stats(
@@ -529,6 +590,8 @@ def _stats_kernel(
         view = view_of(x)
         if kind == "int":
             stats = _int_stats(view, cpu)
+        elif masked and fused is not None:
+            stats = _masked_row_stats(view.astype(_float_dtype(view.dtype)), fused)
         elif masked:
             stats = _masked_stats(view.astype(_float_dtype(view.dtype)))
         else:
@@ -606,18 +669,20 @@ def array_stats(x: jax.Array, *, seed: int = 0) -> dict[str, Any]:
         return result
     sampled = should_sample(x)
     cpu = _platform(x) == "cpu"
-    sample = fused = None
+    sample = fused = layout = None
     if sampled:
         sample, shift = _take_sample(x, sample_positions(x.shape, HISTOGRAM_SAMPLE_SIZE, seed))
         axes = _count_axes(x.shape)
         if cpu and kind == "float" and 0 < len(axes) < x.ndim:
             k = math.prod(x.shape[x.ndim - len(axes) :])
-            rows = _fused_row_pass(x, shift, rows=(count // k, k))
-            fused = {"rows": rows, "shift": shift}
+            layout = (count // k, k)
+            fused = {"rows": _fused_row_pass(x, shift, rows=layout), "shift": shift}
     opts = {"bins": HISTOGRAM_BINS, "cpu": cpu}
     raw = jax.device_get(_stats_kernel(x, sample, fused, masked=False, **opts))
     if not all(bool(stats["all_finite"]) for stats in raw.values()):
-        raw = jax.device_get(_stats_kernel(x, sample, None, masked=True, **opts))
+        if layout is not None:  # many rows with NaN or inf: the masked one-pass reduction
+            fused = {"rows": _fused_row_pass(x, shift, rows=layout, masked=True), "shift": shift}
+        raw = jax.device_get(_stats_kernel(x, sample, fused, masked=True, **opts))
     for name, stats in raw.items():
         num_kind = "int" if kind == "int" and name == "value" else "float"
         minmax_kind = "bool" if kind == "bool" else num_kind

@@ -151,7 +151,7 @@ def test_counts_stay_exact_above_float32_integer_range():
 @pytest.mark.parametrize("bad_rows", [3, S.ROWS_GATHERED + 5])
 def test_row_wise_statistics_of_large_arrays_with_bad_rows(bad_rows):
     # More than 2**24 elements: reduced row by row; a few bad rows are gathered and
-    # masked in the same pass, many fall back to the masked pass. Same answers.
+    # masked in the same pass, many take the masked one-pass reduction. Same answers.
     host = RNG.normal(size=(4100, 4100)).astype(np.float32)
     host[0, :5] = 0
     for r in range(bad_rows):
@@ -166,7 +166,7 @@ def fused_calls(monkeypatch) -> list:
     real = S._fused_row_pass
 
     def spy(*args, **kwargs):
-        calls.append(kwargs["rows"])
+        calls.append((kwargs["rows"], "masked") if kwargs.get("masked") else kwargs["rows"])
         return real(*args, **kwargs)
 
     monkeypatch.setattr(S, "_fused_row_pass", spy)
@@ -180,7 +180,7 @@ def test_fused_pass_keeps_std_of_data_far_from_zero(monkeypatch):
     host = (1000 + RNG.normal(size=(4100, 4100))).astype(np.float32)
     host[3, 3] = 0
     check(S.array_stats(jnp.asarray(host))["parts"]["value"], host, rtol=1e-4)
-    assert calls == [(4100, 4100)]
+    assert calls == [(4100, 4100)]  # one pass, no masked retry
 
 
 def test_fused_pass_falls_back_to_a_centred_pass_when_the_shift_is_far_off():
@@ -198,6 +198,24 @@ def test_fused_pass_falls_back_to_a_centred_pass_when_the_shift_is_far_off():
     # The mean keeps float32 precision relative to the shift: 1e4 * 2**-24 per term.
     assert float(stats["mean"]) == pytest.approx(fin.mean(), abs=2e-3)
     assert int(stats["nan"]) == 1 and int(stats["finite"]) == fin.size
+
+
+def test_masked_fused_pass_when_every_row_has_nan_or_inf(monkeypatch):
+    # More bad rows than ROWS_GATHERED: the masked one-pass reduction, exact counts.
+    calls = fused_calls(monkeypatch)
+    host = (5 + RNG.normal(size=(4100, 4100)) * 2).astype(np.float32)
+    host[:, 3] = np.nan
+    host[::2, 9] = np.inf
+    host[1::3, 11] = -np.inf
+    host[7, 100:110] = 0
+    check(S.array_stats(jnp.asarray(host))["parts"]["value"], host, rtol=1e-4)
+    assert calls == [(4100, 4100), ((4100, 4100), "masked")]
+
+
+def test_all_nan_large_array_has_no_finite_statistics():
+    part = S.array_stats(jnp.full((4100, 4100), jnp.nan, jnp.float32))["parts"]["value"]
+    assert part["nan"] == 4100 * 4100 and part["finite"] == 0
+    assert part["min"] is None and part["std"] is None and part["histogram"]["counts"] == []
 
 
 def test_fused_pass_of_a_constant_array_has_zero_std(monkeypatch):
