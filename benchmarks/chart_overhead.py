@@ -29,15 +29,14 @@ import json
 import time
 
 import comm
-import numpy as np
 from comm.base_comm import BaseComm
-from flax import nnx
+from train_throughput import data, mlp  # the same model and data (run from benchmarks/)
 
 import kino
 from kino import train
 from kino.ui import dashboard as dashboard_module
 
-FEATURES, CLASSES, BATCH, FUSED = 784, 10, 128, 32
+BATCH, FUSED = 128, 32
 
 
 class CountingComm(BaseComm):
@@ -63,25 +62,6 @@ class TimedDashboard(dashboard_module.Dashboard):
         super()._iteration(state)
         TimedDashboard.handler_seconds += time.perf_counter() - t
         TimedDashboard.handler_calls += 1
-
-
-def mlp(seed=0):
-    rngs = nnx.Rngs(seed)
-    return nnx.Sequential(
-        nnx.Linear(FEATURES, 256, rngs=rngs),
-        nnx.relu,
-        nnx.Linear(256, 128, rngs=rngs),
-        nnx.relu,
-        nnx.Linear(128, CLASSES, rngs=rngs),
-    )
-
-
-def data(n):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, FEATURES)).astype("float32")
-    w = rng.normal(size=(FEATURES, CLASSES)).astype("float32")
-    y = np.argmax(x @ w + rng.normal(size=(n, CLASSES)), axis=1).astype("int32")
-    return x, y
 
 
 def timed_loop(timings: list[tuple[int, float]], per_step_handler: bool):

@@ -71,6 +71,7 @@ class Memory:
 
 
 def mlp(seed=0):
+    """The benchmarked MLP: 784-256-128-10 with ReLU, producing logits."""
     rngs = nnx.Rngs(seed)
     return nnx.Sequential(
         nnx.Linear(FEATURES, 256, rngs=rngs),
@@ -81,11 +82,12 @@ def mlp(seed=0):
     )
 
 
-def data():
+def data(n: int = N):
+    """Synthetic MNIST-shaped samples whose labels a linear map of the inputs decides."""
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(N, FEATURES)).astype("float32")
+    x = rng.normal(size=(n, FEATURES)).astype("float32")
     w = rng.normal(size=(FEATURES, CLASSES)).astype("float32")
-    y = np.argmax(x @ w + rng.normal(size=(N, CLASSES)), axis=1).astype("int32")
+    y = np.argmax(x @ w + rng.normal(size=(n, CLASSES)), axis=1).astype("int32")
     return x, y
 
 

@@ -647,8 +647,27 @@ class CheckboxInput(Input):
 
 # dates and colours ------------------------------------------------------------
 class _Bounded(Input):
+    """A date, time or datetime picker with optional bounds; the value may be None."""
+
     _type: type = object
     _type_name = ""
+    _picker: type = ipywidgets.DatePicker
+    _kind = ""
+
+    def __init__(
+        self,
+        label: str,
+        default: Any = None,
+        *,
+        min: Any = None,
+        max: Any = None,
+        required: bool = False,
+        validate: Validator | None = None,
+    ) -> None:
+        self._setup_bounds(default, min, max)
+        self._required = bool(required)
+        control = self._picker(value=default, min=min, max=max)
+        super().__init__(label, control, validate=validate, kind=self._kind)
 
     def _check(self, value: Any) -> Any:
         if value is not None and (
@@ -696,21 +715,8 @@ class DateInput(_Bounded):
     _func = "kino.input.date"
     _type = dt.date
     _type_name = "datetime.date"
-
-    def __init__(
-        self,
-        label: str,
-        default: dt.date | None = None,
-        *,
-        min: dt.date | None = None,
-        max: dt.date | None = None,
-        required: bool = False,
-        validate: Validator | None = None,
-    ) -> None:
-        self._setup_bounds(default, min, max)
-        self._required = bool(required)
-        control = ipywidgets.DatePicker(value=default, min=min, max=max)
-        super().__init__(label, control, validate=validate, kind="date")
+    _picker = ipywidgets.DatePicker
+    _kind = "date"
 
 
 class TimeInput(_Bounded):
@@ -719,21 +725,8 @@ class TimeInput(_Bounded):
     _func = "kino.input.time"
     _type = dt.time
     _type_name = "datetime.time"
-
-    def __init__(
-        self,
-        label: str,
-        default: dt.time | None = None,
-        *,
-        min: dt.time | None = None,
-        max: dt.time | None = None,
-        required: bool = False,
-        validate: Validator | None = None,
-    ) -> None:
-        self._setup_bounds(default, min, max)
-        self._required = bool(required)
-        control = ipywidgets.TimePicker(value=default, min=min, max=max)
-        super().__init__(label, control, validate=validate, kind="time")
+    _picker = ipywidgets.TimePicker
+    _kind = "time"
 
 
 class DatetimeInput(_Bounded):
@@ -742,21 +735,8 @@ class DatetimeInput(_Bounded):
     _func = "kino.input.datetime"
     _type = dt.datetime
     _type_name = "datetime.datetime without tzinfo"
-
-    def __init__(
-        self,
-        label: str,
-        default: dt.datetime | None = None,
-        *,
-        min: dt.datetime | None = None,
-        max: dt.datetime | None = None,
-        required: bool = False,
-        validate: Validator | None = None,
-    ) -> None:
-        self._setup_bounds(default, min, max)
-        self._required = bool(required)
-        control = ipywidgets.NaiveDatetimePicker(value=default, min=min, max=max)
-        super().__init__(label, control, validate=validate, kind="datetime")
+    _picker = ipywidgets.NaiveDatetimePicker
+    _kind = "datetime"
 
     def _check(self, value: Any) -> Any:
         value = super()._check(value)
