@@ -537,8 +537,12 @@ def sample_positions(shape: tuple[int, ...], size: int, seed: int = 0) -> tuple[
     n = math.prod(shape)
     if n < 1 << 31:
         # Ascending positions read memory in order: a quarter faster to gather.
-        return (np.sort(rng.integers(0, n, size, dtype=np.int32)),)
-    return tuple(rng.integers(0, d, size, dtype=np.int32) for d in shape)
+        positions: tuple[np.ndarray, ...] = (np.sort(rng.integers(0, n, size, dtype=np.int32)),)
+    else:
+        positions = tuple(rng.integers(0, d, size, dtype=np.int32) for d in shape)
+    for p in positions:
+        p.flags.writeable = False  # shared by every caller through the cache
+    return positions
 
 
 def _sample(x: jax.Array, positions: tuple[jax.Array, ...]) -> jax.Array:
