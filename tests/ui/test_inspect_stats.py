@@ -233,6 +233,29 @@ def test_fused_pass_of_half_precision_arrays(monkeypatch, dtype):
     assert calls
 
 
+@pytest.mark.parametrize("bad_rows", [0, 3, S.ROWS_GATHERED + 5])
+def test_gpu_formulation_of_row_statistics_matches_numpy(bad_rows):
+    # GPU and TPU take plain reductions (XLA fuses them there), not the CPU passes;
+    # no accelerator here, so run that formulation on the CPU and check its answers.
+    host = RNG.normal(size=(4100, 4100)).astype(np.float32) + 3
+    host[0, :5] = 0
+    for r in range(bad_rows):
+        host[r * 7 + 1, r] = (np.nan, np.inf, -np.inf)[r % 3]
+    x = jnp.asarray(host)
+    raw = S._stats_kernel(x, None, None, bins=S.HISTOGRAM_BINS, masked=False, cpu=False)
+    if not bool(raw["value"]["all_finite"]):
+        raw = S._stats_kernel(x, None, None, bins=S.HISTOGRAM_BINS, masked=True, cpu=False)
+    stats = jax.device_get(raw["value"])
+    want = expected(host)
+    for key in ("nan", "posinf", "neginf", "zeros", "finite"):
+        assert int(stats[key]) == want[key], key
+    for key in ("min", "max"):
+        assert float(stats[key]) == pytest.approx(want[key], rel=1e-6), key
+    assert float(stats["mean"]) == pytest.approx(want["mean"], rel=1e-4)
+    assert float(stats["std"]) == pytest.approx(want["std"], rel=1e-4)
+    assert int(np.sum(stats["hist_counts"])) == want["finite"]  # exact histogram off CPU
+
+
 def test_large_arrays_on_cpu_get_a_sampled_histogram(monkeypatch):
     monkeypatch.setattr(S, "HISTOGRAM_EXACT_MAX", 1000)
     host = RNG.normal(size=(71, 73)).astype(np.float32)
