@@ -140,3 +140,25 @@ def test_inspector_in_light_and_dark_themes(lab, page):
             widgets.nth(i).scroll_into_view_if_needed()
             screenshot(page, f"inspect-{name}-{theme}", f".kino-inspect >> nth={i}")
     set_theme(page, "light")
+
+
+LARGE = (
+    "import jax, jax.numpy as jnp, kino\n"
+    "x = jax.random.normal(jax.random.key(0), (4100, 4100)).at[:, 3].set(jnp.nan)\n"
+    "x = x.at[5, 5].set(jnp.inf)\n"
+    "kino.inspect(x)"
+)
+
+
+def test_large_array_has_exact_counts_and_a_labelled_sampled_histogram(lab, page):
+    # 16,810,000 elements: the one-pass CPU reduction (masked: a NaN in every row)
+    # and a histogram drawn from a sample, which the panel says.
+    write_notebook(lab, "inspect-large.ipynb", [LARGE])
+    run_notebook(page, lab, "inspect-large.ipynb")
+    label = page.locator(".kino-inspect-sampled").first
+    label.wait_for()
+    assert label.inner_text() == "sampled: 131,072 of 16,810,000 elements (statistics are exact)"
+    stats = page.locator(".kino-inspect-stats").first.inner_text()
+    assert "NaN\n4,100" in stats and "+inf\n1" in stats, stats
+    assert page.locator(".kino-inspect-bar").count() == 64
+    screenshot(page, "inspect-large", ".kino-inspect")
