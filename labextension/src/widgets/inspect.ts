@@ -115,27 +115,34 @@ function header(s: Summary, title?: string): HTMLElement {
   );
 }
 
+/** A label/value grid; a row marked bad shows its value in the warning colour. */
+function statGrid(rows: [string, unknown, boolean?][], extraClass = ""): HTMLElement {
+  const grid = h("div", { class: `kino-inspect-grid${extraClass}` });
+  for (const [label, value, bad] of rows) {
+    grid.append(
+      h("span", { class: "kino-inspect-label" }, label),
+      h("span", { class: `kino-inspect-num${bad ? " kino-inspect-bad" : ""}` }, fmt(value)),
+    );
+  }
+  return grid;
+}
+
 /** Statistics (one column per part) and the histogram. */
 function statsPanel(s: Summary): HTMLElement {
   const parts = Object.keys(s.stats.parts);
   const box = h("div", { class: "kino-inspect-stats" });
   for (const name of parts) {
     const p = s.stats.parts[name];
-    const grid = h("div", { class: "kino-inspect-grid" });
-    const add = (label: string, value: unknown, bad = false) => {
-      grid.append(
-        h("span", { class: "kino-inspect-label" }, label),
-        h("span", { class: `kino-inspect-num${bad ? " kino-inspect-bad" : ""}` }, fmt(value)),
-      );
-    };
-    add("min", p.min);
-    add("max", p.max);
-    add("mean", p.mean);
-    add("std", p.std);
-    add("NaN", p.nan, p.nan > 0);
-    add("+inf", p.posinf, p.posinf > 0);
-    add("−inf", p.neginf, p.neginf > 0);
-    add("zeros", p.zeros);
+    const grid = statGrid([
+      ["min", p.min],
+      ["max", p.max],
+      ["mean", p.mean],
+      ["std", p.std],
+      ["NaN", p.nan, p.nan > 0],
+      ["+inf", p.posinf, p.posinf > 0],
+      ["−inf", p.neginf, p.neginf > 0],
+      ["zeros", p.zeros],
+    ]);
     const col = h(
       "div",
       { class: "kino-inspect-part" },
@@ -498,18 +505,17 @@ function arraySection(model: Model): { el: HTMLElement; draw: () => void } {
 
 function compareSection(model: Model): HTMLElement {
   const c = model.get("compare") ?? {};
-  const grid = h("div", { class: "kino-inspect-grid kino-inspect-grid-wide" });
-  const add = (label: string, value: unknown, bad = false) =>
-    grid.append(
-      h("span", { class: "kino-inspect-label" }, label),
-      h("span", { class: `kino-inspect-num${bad ? " kino-inspect-bad" : ""}` }, fmt(value)),
-    );
-  add("max |a − b|", c.max_abs);
-  add("mean |a − b|", c.mean_abs);
-  add("max relative", c.max_rel);
-  add("elements differing", c.not_equal);
-  add("NaN in one only", c.nan_mismatch, c.nan_mismatch > 0);
-  add("non-finite differences", c.nonfinite_diff, c.nonfinite_diff > 0);
+  const grid = statGrid(
+    [
+      ["max |a − b|", c.max_abs],
+      ["mean |a − b|", c.mean_abs],
+      ["max relative", c.max_rel],
+      ["elements differing", c.not_equal],
+      ["NaN in one only", c.nan_mismatch, c.nan_mismatch > 0],
+      ["non-finite differences", c.nonfinite_diff, c.nonfinite_diff > 0],
+    ],
+    " kino-inspect-grid-wide",
+  );
   const box = h(
     "div",
     { class: "kino-inspect-compare" },
