@@ -172,20 +172,6 @@ plain one), elsewhere masked whole-array reductions.
 """
 
 
-def _row_extremes(v2: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Each row's minimum, maximum and smallest magnitude, in one variadic reduction.
-
-    XLA on CPU runs a variadic min/max reduction as one pass over the data, as
-    fast as a single ``jnp.min`` (variadic *sums* are several times slower).
-    """
-    inf = jnp.asarray(jnp.inf, v2.dtype)
-
-    def pick(a, b):
-        return jnp.minimum(a[0], b[0]), jnp.maximum(a[1], b[1]), jnp.minimum(a[2], b[2])
-
-    return lax.reduce((v2, v2, jnp.abs(v2)), (inf, -inf, inf), pick, (1,))
-
-
 REASSOCIATE = {
     "xla_cpu_enable_fast_math": True,
     "xla_cpu_fast_math_honor_nans": True,
@@ -203,21 +189,28 @@ semantics, so a NaN or inf still reaches its row's sums.
 """
 
 
-@functools.partial(jax.jit, static_argnames=("rows", "masked"), compiler_options=REASSOCIATE)
+@functools.partial(
+    jax.jit, static_argnames=("rows", "part", "masked"), compiler_options=REASSOCIATE
+)
 def _fused_row_pass(
-    x: jax.Array, shift: jax.Array, *, rows: tuple[int, int], masked: bool = False
+    x: jax.Array,
+    shift: jax.Array,
+    *,
+    rows: tuple[int, int],
+    part: str = "value",
+    masked: bool = False,
 ) -> tuple:
-    """Per row of ``x`` viewed as ``rows`` (m, k), in one pass on CPU.
+    """Per row of ``part`` of ``x`` (see ``_part``) viewed as ``rows`` (m, k), in one pass on CPU.
 
-    Returns the sum and the sum of squares of ``x - shift``, the minimum, the
-    maximum and the smallest magnitude, each of shape (m,), in the float dtype
-    statistics use. With ``masked`` these are over the finite elements only, and
+    Returns the sum and the sum of squares of the values minus ``shift``, the
+    minimum, the maximum and the smallest magnitude, each of shape (m,), in the
+    float dtype statistics use. With ``masked`` these are over the finite elements only, and
     three more per-row results follow: how many elements are not finite, how
     many are +inf and how many -inf (exact: a row has at most 2**24 elements).
     The masked pass costs several plain passes on CPU (compare and select keep
     it from vectorising well), still a fraction of masked whole-array reductions.
     """
-    v2 = x.reshape(rows).astype(_float_dtype(x.dtype))
+    v2 = _part(x.reshape(rows), part)
     zero, one = jnp.zeros((), v2.dtype), jnp.ones((), v2.dtype)
     inf = jnp.asarray(jnp.inf, v2.dtype)
     if masked:
@@ -289,21 +282,20 @@ def _masked_row_stats(v: jax.Array, fused: dict) -> dict[str, jax.Array]:
 
 
 def _row_stats(
-    v: jax.Array, axes: tuple[int, ...], cpu: bool = False, fused: dict | None = None
+    v: jax.Array, axes: tuple[int, ...], fused: dict | None = None
 ) -> dict[str, jax.Array]:
     """Statistics of a large array per row (its trailing ``axes``), masking only bad rows.
 
     On CPU every pass over the data counts (XLA there runs each reduction as its
-    own loop). With ``fused`` (from ``_fused_row_pass``: per-row sums and sums of
-    squares around a shift, minimum, maximum and smallest magnitude, all in one
-    pass) nothing here reads the data again unless it must. Without it, the rows
-    are read three times: row sums as a matrix-vector product, the extremes in
-    one variadic reduction, and row sums of squares. Either way the variance comes
-    from the sum of squares unless the mean lies far from the shift against the
-    spread (then a centred pass keeps it exact), and zeros are counted only when
-    the smallest magnitude is zero. Elsewhere (GPU, TPU) XLA fuses plain
-    reductions of the same input, so they are used as is. Rows holding NaN or
-    inf are gathered and masked only when there are some.
+    own loop), so ``fused`` brings the per-row results of ``_fused_row_pass``
+    (sums and sums of squares around a shift, minimum, maximum and smallest
+    magnitude, all from one pass) and nothing here reads the data again unless
+    it must: the variance comes from the sums of squares unless the mean lies far
+    from the shift against the spread (then a centred pass keeps it exact), and
+    zeros are counted only when the smallest magnitude is zero. Without
+    ``fused`` (GPU, TPU, where XLA fuses plain reductions of one input) the rows
+    are reduced with plain reductions. Rows holding NaN or inf are gathered and
+    masked only when there are some.
     """
     dtype = v.dtype
     m = math.prod(v.shape[: v.ndim - len(axes)])
@@ -315,16 +307,12 @@ def _row_stats(
     if fused is not None:
         shift = fused["shift"].astype(dtype)
         row_sum, row_sq, row_min, row_max, row_minabs = fused["rows"]
-    elif cpu:
-        row_sum = v2 @ jnp.ones((k,), dtype)  # a GEMV: the fastest pass over the data on CPU
-        row_min, row_max, row_minabs = _row_extremes(v2)
-        row_sq = jnp.einsum("ij,ij->i", v2, v2)
     else:
         row_sum = jnp.sum(v2, axis=1)
         row_min = jnp.min(v2, axis=1)
         row_max = jnp.max(v2, axis=1)
     bad = ~jnp.isfinite(row_sum)
-    if cpu:
+    if fused is not None:
         bad = bad | ~jnp.isfinite(row_sq)
     clean = ~bad
     n_bad = jnp.sum(bad.astype(jnp.int32))
@@ -393,7 +381,7 @@ def _row_stats(
 
         return sq + lax.cond(n_bad > 0, bad_sq, lambda: zero)
 
-    if cpu:
+    if fused is not None:
         off = total / denom  # the mean's distance from the shift
         spread = clean_sum(row_sq) + part["raw"] - denom * jnp.square(off)
         # sum((x - shift)**2) - n * off**2 loses precision as off**2 grows against
@@ -422,7 +410,7 @@ def _row_stats(
     }
 
 
-def _fast_stats(v: jax.Array, cpu: bool = False, fused: dict | None = None) -> dict[str, jax.Array]:
+def _fast_stats(v: jax.Array, fused: dict | None = None) -> dict[str, jax.Array]:
     """Statistics of a real float array assuming every element is finite.
 
     Uses only plain float arithmetic and reductions, which XLA vectorises well
@@ -436,7 +424,7 @@ def _fast_stats(v: jax.Array, cpu: bool = False, fused: dict | None = None) -> d
     n = v.size
     axes = _count_axes(v.shape)
     if 0 < len(axes) < v.ndim:
-        return _row_stats(v, axes, cpu, fused)
+        return _row_stats(v, axes, fused)
     total = jnp.sum(v)
     mean = total / n
     return {
@@ -486,9 +474,9 @@ def _masked_stats(v: jax.Array) -> dict[str, jax.Array]:
     }
 
 
-def _int_stats(x: jax.Array, cpu: bool = False) -> dict[str, jax.Array]:
+def _int_stats(x: jax.Array, fused: dict | None = None) -> dict[str, jax.Array]:
     """Statistics of an integer array: exact min/max, float mean/std, counts."""
-    stats = _fast_stats(x.astype(jnp.float32), cpu)
+    stats = _fast_stats(x.astype(jnp.float32), fused)
     stats["min"] = jnp.min(x)
     stats["max"] = jnp.max(x)
     return stats
@@ -563,22 +551,25 @@ def _views(dtype: Any) -> dict[str, Callable[[jax.Array], jax.Array]]:
 
 
 @jax.jit
-def _take_sample(x: jax.Array, positions: tuple[jax.Array, ...]) -> tuple[jax.Array, jax.Array]:
-    """The histogram sample of ``x`` and, for float data, the mean of its finite values.
+def _take_sample(
+    x: jax.Array, positions: tuple[jax.Array, ...]
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """The histogram sample of ``x`` and, per view, the mean of its finite values.
 
     That mean is the shift the fused pass sums squares around: within a small
     fraction of a standard deviation of the true mean, so the variance taken
     from the sums of squares keeps nearly all its digits.
     """
     sample = _sample(x, positions)
-    if kind_of(x.dtype) != "float":
-        return sample, jnp.zeros((), jnp.float32)
-    f = sample.astype(_float_dtype(x.dtype))
-    fin = jnp.isfinite(f)
-    return sample, jnp.sum(jnp.where(fin, f, 0)) / jnp.maximum(jnp.sum(fin), 1)
+    shifts = {}
+    for name in _views(x.dtype):
+        f = _part(sample, name)
+        fin = jnp.isfinite(f)
+        shifts[name] = jnp.sum(jnp.where(fin, f, 0)) / jnp.maximum(jnp.sum(fin), 1)
+    return sample, shifts
 
 
-@functools.partial(jax.jit, static_argnames=("bins", "masked", "cpu"))
+@functools.partial(jax.jit, static_argnames=("bins", "masked"))
 def _stats_kernel(
     x: jax.Array,
     sample: jax.Array | None,
@@ -586,20 +577,20 @@ def _stats_kernel(
     *,
     bins: int,
     masked: bool,
-    cpu: bool = False,
 ) -> dict[str, Any]:
     kind = kind_of(x.dtype)
     out: dict[str, Any] = {}
     for name, view_of in _views(x.dtype).items():
         view = view_of(x)
+        rows = None if fused is None else fused[name]
         if kind == "int":
-            stats = _int_stats(view, cpu)
-        elif masked and fused is not None:
-            stats = _masked_row_stats(view.astype(_float_dtype(view.dtype)), fused)
+            stats = _int_stats(view, rows)
+        elif masked and rows is not None:
+            stats = _masked_row_stats(view.astype(_float_dtype(view.dtype)), rows)
         elif masked:
             stats = _masked_stats(view.astype(_float_dtype(view.dtype)))
         else:
-            stats = _fast_stats(view.astype(_float_dtype(view.dtype)), cpu, fused)
+            stats = _fast_stats(view.astype(_float_dtype(view.dtype)), rows)
         source = view.reshape(-1) if sample is None else view_of(sample)
         counts, first, width = _histogram(
             source, stats["min"], stats["max"], integer=kind in ("int", "bool"), bins=bins
@@ -672,21 +663,30 @@ def array_stats(x: jax.Array, *, seed: int = 0) -> dict[str, Any]:
             }
         return result
     sampled = should_sample(x)
-    cpu = _platform(x) == "cpu"
-    sample = fused = layout = None
-    if sampled:
-        sample, shift = _take_sample(x, sample_positions(x.shape, HISTOGRAM_SAMPLE_SIZE, seed))
+    sample = layout = None
+    shifts: dict[str, jax.Array] = {}
+    if sampled:  # a large array on CPU: rows go through the one-pass reduction
+        sample, shifts = _take_sample(x, sample_positions(x.shape, HISTOGRAM_SAMPLE_SIZE, seed))
         axes = _count_axes(x.shape)
-        if cpu and kind == "float" and 0 < len(axes) < x.ndim:
+        if 0 < len(axes) < x.ndim:
             k = math.prod(x.shape[x.ndim - len(axes) :])
             layout = (count // k, k)
-            fused = {"rows": _fused_row_pass(x, shift, rows=layout), "shift": shift}
-    opts = {"bins": HISTOGRAM_BINS, "cpu": cpu}
-    raw = jax.device_get(_stats_kernel(x, sample, fused, masked=False, **opts))
+
+    def stats_of(masked: bool) -> dict:
+        fused = None
+        if layout is not None:
+            fused = {
+                name: {
+                    "rows": _fused_row_pass(x, shift, rows=layout, part=name, masked=masked),
+                    "shift": shift,
+                }
+                for name, shift in shifts.items()
+            }
+        return jax.device_get(_stats_kernel(x, sample, fused, bins=HISTOGRAM_BINS, masked=masked))
+
+    raw = stats_of(masked=False)
     if not all(bool(stats["all_finite"]) for stats in raw.values()):
-        if layout is not None:  # many rows with NaN or inf: the masked one-pass reduction
-            fused = {"rows": _fused_row_pass(x, shift, rows=layout, masked=True), "shift": shift}
-        raw = jax.device_get(_stats_kernel(x, sample, fused, masked=True, **opts))
+        raw = stats_of(masked=True)  # NaN or inf in many rows
     for name, stats in raw.items():
         num_kind = "int" if kind == "int" and name == "value" else "float"
         minmax_kind = "bool" if kind == "bool" else num_kind

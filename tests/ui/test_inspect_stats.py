@@ -192,7 +192,7 @@ def test_fused_pass_falls_back_to_a_centred_pass_when_the_shift_is_far_off():
     x = jnp.asarray(host)
     shift = jnp.float32(1e4)
     fused = {"rows": S._fused_row_pass(x, shift, rows=x.shape), "shift": shift}
-    stats = jax.jit(lambda a, f: S._row_stats(a, (1,), True, f))(x, fused)
+    stats = jax.jit(lambda a, f: S._row_stats(a, (1,), f))(x, fused)
     fin = host[np.isfinite(host)].astype(np.float64)
     assert float(stats["std"]) == pytest.approx(fin.std(), rel=1e-4)
     # The mean keeps float32 precision relative to the shift: 1e4 * 2**-24 per term.
@@ -216,6 +216,23 @@ def test_all_nan_large_array_has_no_finite_statistics():
     part = S.array_stats(jnp.full((4100, 4100), jnp.nan, jnp.float32))["parts"]["value"]
     assert part["nan"] == 4100 * 4100 and part["finite"] == 0
     assert part["min"] is None and part["std"] is None and part["histogram"]["counts"] == []
+
+
+def test_fused_pass_of_large_int_bool_and_complex_arrays(monkeypatch):
+    # Every kind takes the one-pass reduction on CPU, one pass per view.
+    calls = fused_calls(monkeypatch)
+    ints = RNG.integers(-500, 2000, size=(4100, 4100), dtype=np.int32)
+    ints[3, :7] = 0
+    check(S.array_stats(jnp.asarray(ints))["parts"]["value"], ints, rtol=1e-4)
+    flags = RNG.random((4100, 4100)) < 0.3
+    part = S.array_stats(jnp.asarray(flags))["parts"]["value"]
+    assert part["zeros"] == int((~flags).sum()) and part["mean"] == pytest.approx(flags.mean())
+    z = (RNG.normal(size=(4100, 4100)) + 1j * RNG.normal(size=(4100, 4100))).astype(np.complex64)
+    z[9, 9] = complex(np.nan, 1.0)
+    parts = S.array_stats(jnp.asarray(z))["parts"]
+    check(parts["abs"], np.abs(z), rtol=1e-4)
+    check(parts["angle"], np.angle(z), rtol=1e-4)
+    assert calls == [(4100, 4100)] * 4  # int, bool, and the two views of the complex array
 
 
 def test_fused_pass_of_a_constant_array_has_zero_std(monkeypatch):
@@ -242,9 +259,9 @@ def test_gpu_formulation_of_row_statistics_matches_numpy(bad_rows):
     for r in range(bad_rows):
         host[r * 7 + 1, r] = (np.nan, np.inf, -np.inf)[r % 3]
     x = jnp.asarray(host)
-    raw = S._stats_kernel(x, None, None, bins=S.HISTOGRAM_BINS, masked=False, cpu=False)
+    raw = S._stats_kernel(x, None, None, bins=S.HISTOGRAM_BINS, masked=False)
     if not bool(raw["value"]["all_finite"]):
-        raw = S._stats_kernel(x, None, None, bins=S.HISTOGRAM_BINS, masked=True, cpu=False)
+        raw = S._stats_kernel(x, None, None, bins=S.HISTOGRAM_BINS, masked=True)
     stats = jax.device_get(raw["value"])
     want = expected(host)
     for key in ("nan", "posinf", "neginf", "zeros", "finite"):
