@@ -220,8 +220,7 @@ class HostSource:
         if self.one_shot and epochs > 1:
             raise TypeError(
                 "data is a one-shot iterator, so it cannot be replayed for several epochs; "
-                "pass a list, "
-                "train.batches(x, y, ...) or an object whose __iter__ starts over"
+                "pass a list, train.batches(x, y, ...) or an object whose __iter__ starts over"
             )
         self._first = None
         it = iter(data)

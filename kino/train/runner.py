@@ -66,6 +66,17 @@ PROGRAM_CACHE_SIZE = 16
 _programs: OrderedDict = OrderedDict()
 
 
+def _cached_program(key: tuple, make) -> Program:
+    """The Program cached under ``key``, made with ``make()`` the first time (LRU)."""
+    program = _programs.get(key)
+    if program is None:
+        program = _programs[key] = make()
+        while len(_programs) > PROGRAM_CACHE_SIZE:
+            _programs.popitem(last=False)
+    _programs.move_to_end(key)
+    return program
+
+
 def program_for(loop, gd_train, gd_eval, placement) -> Program:
     """The cached Program for this configuration (same graph, loss, metrics, optimizer, devices)."""
     opt = loop.optimizer
@@ -80,9 +91,9 @@ def program_for(loop, gd_train, gd_eval, placement) -> Program:
         loop.penalty,
         tuple(placement.devices),
     )
-    program = _programs.get(key)
-    if program is None:
-        program = Program(
+    program = _cached_program(
+        key,
+        lambda: Program(
             gd_train,
             gd_eval,
             loop.loss,
@@ -91,11 +102,8 @@ def program_for(loop, gd_train, gd_eval, placement) -> Program:
             opt.learning_rate,
             loop.penalty,
             placement,
-        )
-        _programs[key] = program
-        while len(_programs) > PROGRAM_CACHE_SIZE:
-            _programs.popitem(last=False)
-    _programs.move_to_end(key)
+        ),
+    )
     loop._program = program
     return program
 
@@ -103,14 +111,9 @@ def program_for(loop, gd_train, gd_eval, placement) -> Program:
 def eval_program_for(gd_eval, loss, metrics, placement) -> Program:
     """The cached evaluation-only Program."""
     key = ("eval", gd_eval, loss, tuple(m.key or m for m in metrics), tuple(placement.devices))
-    program = _programs.get(key)
-    if program is None:
-        program = Program(gd_eval, gd_eval, loss, metrics, None, None, None, placement)
-        _programs[key] = program
-        while len(_programs) > PROGRAM_CACHE_SIZE:
-            _programs.popitem(last=False)
-    _programs.move_to_end(key)
-    return program
+    return _cached_program(
+        key, lambda: Program(gd_eval, gd_eval, loss, metrics, None, None, None, placement)
+    )
 
 
 class Runner:
