@@ -25,6 +25,7 @@ would) and counts them; there is no browser.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import time
 
@@ -34,7 +35,9 @@ from train_throughput import data, mlp  # the same model and data (run from benc
 
 import kino
 from kino import train
-from kino.ui import dashboard as dashboard_module
+
+dashboard_module = importlib.import_module("kino.ui.live.dashboard")
+
 
 BATCH, FUSED = 128, 32
 

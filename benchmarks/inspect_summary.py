@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 
 import kino
-from kino.ui import inspect_stats as S
+from kino.ui.inspect import stats as S
 
 
 def best(fn, rounds: int) -> float:

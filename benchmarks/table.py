@@ -32,8 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import kino  # noqa: E402
-from kino.ui.table_arrow import PAGE_BYTES_BUDGET  # noqa: E402
-from kino.ui.table_query import Pager, parse_query  # noqa: E402
+from kino.ui.table.arrow import PAGE_BYTES_BUDGET  # noqa: E402
+from kino.ui.table.query import Pager, parse_query  # noqa: E402
 
 BUILD = """
 import numpy as np, polars as pl, datetime as dt

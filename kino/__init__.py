@@ -2,19 +2,24 @@
 
 Widgets for people who learn and train models in notebooks, and the JAX
 training runtime they plug into. This module only re-exports the public API.
+``import kino`` loads the light parts (inputs, forms, layout, output, charts); the
+table (polars), the inspector (jax) and ``kino.train`` load on first use.
+
+>>> import kino
+>>> kino.markdown("**ready**").value
+'**ready**'
 """
 
-from kino import datasets, train
+from kino import ui
+from kino._lazy import lazy_exports
 from kino.display import disable, enable, register_display
-from kino.ui import inputs as input
-from kino.ui.chart import chart
-from kino.ui.controls import button, interval, listen
-from kino.ui.dashboard import dashboard
-from kino.ui.form import form
-from kino.ui.inspect import inspect
-from kino.ui.layout import download, frame, grid, image, tabs, text, tree
-from kino.ui.markdown import markdown
-from kino.ui.table import table
+from kino.ui import input
+from kino.ui import inspect as _inspect_family  # noqa: F401  (registers jax.Array's display)
+from kino.ui import table as _table_family  # noqa: F401  (registers polars frames' display)
+from kino.ui.input import button, form, interval, listen
+from kino.ui.layout import frame, grid, tabs
+from kino.ui.live import chart, dashboard
+from kino.ui.output import download, image, markdown, text, tree
 
 __version__ = "0.1.0"
 
@@ -42,7 +47,18 @@ __all__ = [
     "text",
     "train",
     "tree",
+    "ui",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "datasets": ".datasets",
+        "inspect": ".ui.inspect:inspect",
+        "table": ".ui.table:table",
+        "train": ".train",
+    },
+)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

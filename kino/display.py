@@ -17,6 +17,7 @@ that type is actually displayed.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -44,15 +45,26 @@ def _install(shell: Any, key: type | str, factory: Factory) -> None:
     formatter = _formatter(shell)
     if isinstance(key, str):
         module, _, name = key.rpartition(".")
-        formatter.for_type_by_name(module, name, _printer(factory))
+        loaded = getattr(sys.modules.get(module), name, None)
+        if isinstance(loaded, type):
+            # Already imported: register the class itself, so subclasses match too (a
+            # deferred name only matches a class whose own module and name are those).
+            formatter.for_type(loaded, _printer(factory))
+        else:
+            formatter.for_type_by_name(module, name, _printer(factory))
     else:
         formatter.for_type(key, _printer(factory))
 
 
 def _uninstall(shell: Any, key: type | str) -> None:
     formatter = _formatter(shell)
-    with contextlib.suppress(KeyError):
-        formatter.pop(key)
+    keys: list[Any] = [key]
+    if isinstance(key, str):
+        module, _, name = key.rpartition(".")
+        keys.append(getattr(sys.modules.get(module), name, None))
+    for k in keys:
+        with contextlib.suppress(KeyError, TypeError):
+            formatter.pop(k)
 
 
 def register_display(type_or_name: type | str, factory: Factory) -> None:
@@ -110,9 +122,12 @@ def enable(ipython: Any = None) -> bool:
 
     Returns False outside IPython, where there is nothing to enable.
 
+    In a notebook every polars DataFrame then shows as ``kino.table`` (not run here: the
+    result depends on whether an IPython shell is running)::
+
     >>> import kino
-    >>> kino.enable()   # in a notebook: every DataFrame now shows as kino.table
-    False
+    >>> kino.enable()  # doctest: +SKIP
+    True
     """
     global _active
     shell = _shell(ipython)
@@ -134,13 +149,3 @@ def disable() -> None:
     for key in _registry:
         _uninstall(_active, key)
     _active = None
-
-
-def _table(frame: Any) -> Any:
-    from kino.ui.table import table
-
-    return table(frame)
-
-
-register_display("polars.dataframe.frame.DataFrame", _table)
-register_display("polars.lazyframe.frame.LazyFrame", _table)

@@ -1,6 +1,7 @@
-// Bundles every widget module in src/widgets/ (one ES module per widget, every
-// dependency inlined) into ../kino/static/, where the Python widgets load them.
-// Files whose name starts with "_" are shared helpers, not entry points.
+// Bundles every widget module in src/widgets/<family>/ (one ES module per widget,
+// every dependency inlined) into ../kino/static/<widget>.js, where the Python
+// widgets of kino/ui/<family>/ load them. Files whose name starts with "_" are
+// helpers, not entry points; widget names are unique across families.
 import { build } from "esbuild";
 import { readdirSync, mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -11,9 +12,18 @@ const srcDir = join(here, "src", "widgets");
 const outDir = join(here, "..", "kino", "static");
 mkdirSync(outDir, { recursive: true });
 
-const entryPoints = readdirSync(srcDir)
-  .filter((f) => f.endsWith(".ts") && !f.startsWith("_"))
-  .map((f) => join(srcDir, f));
+const entryPoints = {};
+for (const family of readdirSync(srcDir, { withFileTypes: true })) {
+  if (!family.isDirectory()) continue;
+  for (const file of readdirSync(join(srcDir, family.name))) {
+    if (!file.endsWith(".ts") || file.startsWith("_")) continue;
+    const name = file.slice(0, -3);
+    if (name in entryPoints) {
+      throw new Error(`widget name ${name} is used twice: ${entryPoints[name]} and ${family.name}/${file}`);
+    }
+    entryPoints[name] = join(srcDir, family.name, file);
+  }
+}
 
 const watch = process.argv.includes("--watch");
 const options = {

@@ -13,7 +13,7 @@ from tests.browser.harness import (
     widget_state_of,
     write_notebook,
 )
-from tests.ui._vegastream import decode_block, put_buffers
+from tests.ui.live._vegastream import decode_block, put_buffers
 
 SETUP = (
     "import altair as alt, kino\n"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from kino import datasets
-from kino.ui.layout import encode_png
+from kino.ui.output.image import encode_png
 from tests.browser.harness import screenshot
 
 pytestmark = pytest.mark.browser

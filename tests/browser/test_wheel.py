@@ -27,7 +27,7 @@ def wheel(tmp_path_factory):
 
 def test_wheel_contains_the_bundles_and_the_lab_extension(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    sources = sorted((REPO / "labextension" / "src" / "widgets").glob("[!_]*.ts"))
+    sources = sorted((REPO / "labextension" / "src" / "widgets").glob("*/[!_]*.ts"))
     assert len(sources) > 1
     for source in sources:
         assert f"kino/static/{source.stem}.js" in names, f"{source.stem}.js missing from the wheel"

@@ -1,0 +1,83 @@
+"""The base every kino widget is built on: one bundled ES module per widget family.
+
+Each widget class names its bundle (``bundle="markdown"``) and gets the module
+``kino/static/markdown.js`` and, when the bundle has styles, ``markdown.css``.
+Those files are produced by the front-end build (``make build``) with every
+dependency inlined, so nothing is fetched from another host at run time.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anywidget
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+
+_NOT_BUILT_ESM = """
+export default {
+  render({ el }) {
+    const box = document.createElement("div");
+    box.className = "kino-error";
+    box.textContent = %r;
+    el.appendChild(box);
+  },
+};
+"""
+
+
+class FrontEndNotBuiltWarning(UserWarning):
+    """Raised when a widget is created before ``make build`` produced its bundle."""
+
+
+def bundle_path(bundle: str, suffix: str = ".js") -> Path:
+    """Path of a built front-end file, e.g. ``bundle_path("markdown")``.
+
+    >>> bundle_path("markdown").name
+    'markdown.js'
+    """
+    return STATIC_DIR / f"{bundle}{suffix}"
+
+
+class KinoWidget(anywidget.AnyWidget):
+    """An anywidget whose front end is the bundled module ``kino/static/<bundle>.js``.
+
+    Subclass with ``class Markdown(KinoWidget, bundle="markdown")``. When the
+    front end has not been built, the widget shows a message saying how to build
+    it (and Python warns once) instead of failing at import time.
+    """
+
+    _kino_bundle: ClassVar[str | None] = None
+    _kino_built: ClassVar[bool] = True
+
+    def __init_subclass__(cls, bundle: str | None = None, **kwargs: Any) -> None:
+        if bundle is not None:
+            cls._kino_bundle = bundle
+            js = bundle_path(bundle)
+            css = bundle_path(bundle, ".css")
+            if js.is_file():
+                cls._esm = js
+                cls._kino_built = True
+            else:
+                message = (
+                    f"kino: the front end of the {bundle!r} widget is not built "
+                    f"({js} is missing). Run `make build` in the kino checkout, or "
+                    "reinstall with `pip install jupyter-kino`."
+                )
+                cls._esm = _NOT_BUILT_ESM % message
+                cls._kino_built = False
+            if css.is_file():
+                cls._css = css
+        super().__init_subclass__(**kwargs)
+
+    def __init__(self, **kwargs: Any) -> None:
+        if not self._kino_built:
+            warnings.warn(
+                f"kino: the {self._kino_bundle!r} widget's front end is not built; "
+                "run `make build`.",
+                FrontEndNotBuiltWarning,
+                stacklevel=2,
+            )
+        super().__init__(**kwargs)

@@ -1,0 +1,320 @@
+"""File, image and audio inputs behind ``kino.input``.
+
+``file`` is ipywidgets' upload button, with the content exposed lazily as a
+file object. ``image`` and ``audio`` are kino widgets: the browser decodes the
+picture or sound, resizes/resamples it, and sends raw pixels or samples to
+Python as one binary buffer.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import ipywidgets
+import numpy as np
+import traitlets
+from ipywidgets.widgets.trait_types import bytes_serialization
+
+from kino.ui.base import KinoWidget
+from kino.ui.input.fields import Input, Validator
+
+#: Largest file ``kino.input.file`` accepts (bytes). Larger uploads show an error
+#: instead of a value: the whole upload travels in one websocket message.
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+#: Largest picture ``kino.input.image`` sends to Python (pixels); a bigger one
+#: is scaled down in the browser, keeping its aspect ratio.
+MAX_IMAGE_PIXELS = 2 * 1024 * 1024
+#: Longest recording ``kino.input.audio`` sends to Python (samples, mono).
+MAX_AUDIO_SAMPLES = 2 * 1024 * 1024
+IMAGE_FITS = ("contain", "match", "pad", "crop")
+IMAGE_FORMATS = {"rgb": 3, "rgba": 4, "luminance": 1}
+
+
+# file -------------------------------------------------------------------------
+class _MemoryReader(io.RawIOBase):
+    """Reads a memoryview in slices, so reading never copies the whole upload."""
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view.cast("B")
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer), len(self._view) - self._pos)
+        buffer[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = (0, self._pos, len(self._view))[whence]
+        self._pos = max(0, min(len(self._view), base + offset))
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """One uploaded file. Its content stays in the widget's buffer until read.
+
+    >>> f = UploadedFile("a.csv", "text/csv", 3, memoryview(b"x,y"))
+    >>> f.open().read()
+    b'x,y'
+    """
+
+    name: str
+    type: str
+    size: int
+    content: memoryview
+
+    def open(self) -> io.BufferedReader:
+        """A binary file object reading the content in chunks."""
+        return io.BufferedReader(_MemoryReader(self.content))
+
+    def read(self) -> bytes:
+        """The whole content as bytes (one copy)."""
+        return bytes(self.content)
+
+    def text(self, encoding: str = "utf-8") -> str:
+        """The content decoded as text."""
+        return str(self.content, encoding)
+
+
+def _check_accept(accept: object, func: str) -> str:
+    if accept is None:
+        return ""
+    items = [accept] if isinstance(accept, str) else accept
+    if not isinstance(items, Iterable) or not all(isinstance(a, str) for a in items):
+        raise TypeError(
+            f"{func}: 'accept' must be a list of extensions ('.csv') or MIME types "
+            f"('image/*'), got {accept!r}"
+        )
+    items = list(items)
+    for a in items:
+        if not (a.startswith(".") or "/" in a):
+            raise ValueError(
+                f"{func}: 'accept' entries must be extensions like '.csv' or MIME types like "
+                f"'image/*', got {a!r}"
+            )
+    return ",".join(items)
+
+
+class FileInput(Input):
+    """A file upload (``kino.input.file``); the value is an :class:`UploadedFile` or None."""
+
+    _func = "kino.input.file"
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        accept: str | Iterable[str] | None = None,
+        multiple: bool = False,
+        max_size: int = MAX_UPLOAD_BYTES,
+        validate: Validator | None = None,
+    ) -> None:
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+            raise ValueError(f"{self._func}: 'max_size' must be an int >= 1, got {max_size!r}")
+        if max_size > MAX_UPLOAD_BYTES:
+            raise ValueError(
+                f"{self._func}: 'max_size' must be at most MAX_UPLOAD_BYTES ({MAX_UPLOAD_BYTES})"
+            )
+        self.accept = _check_accept(accept, self._func)
+        self.multiple = bool(multiple)
+        self.max_size = max_size
+        control = ipywidgets.FileUpload(accept=self.accept, multiple=self.multiple)
+        control.add_class("kino-upload")
+        super().__init__(label, control, validate=validate, kind="file")
+        self._status = ipywidgets.Label("")
+        self._status.add_class("kino-field-note")
+        *head, error = self.children
+        self.children = (*head, self._status, error)
+        control.observe(self._show_files, names="value")
+
+    def _show_files(self, _change: Any = None) -> None:
+        self._status.value = ", ".join(f"{f.name} · {_size(f.size)}" for f in self._files())
+
+    def _files(self) -> list[UploadedFile]:
+        return [
+            UploadedFile(
+                name=str(f["name"]),
+                type=str(f.get("type", "")),
+                size=int(f.get("size", len(f["content"]))),
+                content=memoryview(f["content"]),
+            )
+            for f in self._control.value
+        ]
+
+    def _read(self) -> Any:
+        files = self._files()
+        if self.multiple:
+            return files
+        return files[-1] if files else None
+
+    def _write(self, value: Any) -> None:
+        self._control.value = ()
+
+    def _check(self, value: Any) -> Any:
+        if value not in (None, []):
+            raise ValueError(f"{self._func}: only the user can choose a file; set None to clear")
+        return value
+
+    def _constraint_error(self, value: Any) -> str | None:
+        for f in self._files():
+            if f.size > self.max_size:
+                return f"{f.name} is too large ({f.size} bytes; the limit is {self.max_size})"
+        return None
+
+
+def _size(n: int) -> str:
+    """A byte count for people: ``_size(12_900)`` is ``'12.6 KB'``."""
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+# image ------------------------------------------------------------------------
+class ImageControl(KinoWidget, bundle="imageinput"):
+    """Drop zone / file picker that decodes a picture in the browser."""
+
+    data = traitlets.Bytes(b"").tag(sync=True, **bytes_serialization)
+    width = traitlets.Int(0).tag(sync=True)
+    height = traitlets.Int(0).tag(sync=True)
+    channels = traitlets.Int(3).tag(sync=True)
+    size = traitlets.List(traitlets.Int(), default_value=[]).tag(sync=True)
+    fit = traitlets.Unicode("contain").tag(sync=True)
+    max_pixels = traitlets.Int(MAX_IMAGE_PIXELS).tag(sync=True)
+    name = traitlets.Unicode("").tag(sync=True)
+    disabled = traitlets.Bool(False).tag(sync=True)
+
+
+class ImageInput(Input):
+    """A picture input (``kino.input.image``): numpy HWC uint8, or None."""
+
+    _func = "kino.input.image"
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        size: tuple[int, int] | None = None,
+        fit: str = "contain",
+        format: str = "rgb",
+        validate: Validator | None = None,
+    ) -> None:
+        func = self._func
+        if size is not None:
+            if (
+                not isinstance(size, (tuple, list))
+                or len(size) != 2
+                or not all(isinstance(s, int) and not isinstance(s, bool) for s in size)
+            ):
+                raise TypeError(f"{func}: 'size' must be (height, width) ints, got {size!r}")
+            if min(size) < 1 or size[0] * size[1] > MAX_IMAGE_PIXELS:
+                raise ValueError(
+                    f"{func}: 'size' must be positive with at most MAX_IMAGE_PIXELS "
+                    f"({MAX_IMAGE_PIXELS}) pixels, got {size!r}"
+                )
+        if fit not in IMAGE_FITS:
+            raise ValueError(f"{func}: 'fit' must be one of {IMAGE_FITS}, got {fit!r}")
+        if format not in IMAGE_FORMATS:
+            raise ValueError(
+                f"{func}: 'format' must be one of {tuple(IMAGE_FORMATS)}, got {format!r}"
+            )
+        control = ImageControl(
+            size=list(size) if size else [], fit=fit, channels=IMAGE_FORMATS[format]
+        )
+        super().__init__(label, control, trait="data", validate=validate, kind="image")
+
+    def _read(self) -> np.ndarray | None:
+        c = self._control
+        if not c.data:
+            return None
+        expected = c.height * c.width * c.channels
+        if len(c.data) != expected:
+            raise ValueError(
+                f"{self._func}: received {len(c.data)} bytes for a {c.height}x{c.width}x"
+                f"{c.channels} picture"
+            )
+        return np.frombuffer(c.data, dtype=np.uint8).reshape(c.height, c.width, c.channels)
+
+    def _write(self, value: Any) -> None:
+        self._control.set_trait("name", "")
+        self._control.data = b""
+
+    def _check(self, value: Any) -> Any:
+        if value is not None:
+            raise ValueError(f"{self._func}: only the user can choose a picture; set None to clear")
+        return value
+
+    @property
+    def filename(self) -> str:
+        """Name of the chosen file ('' when none)."""
+        return self._control.name
+
+
+# audio ------------------------------------------------------------------------
+class Audio(NamedTuple):
+    """Samples (float32 in [-1, 1], mono) and their sampling rate in Hz."""
+
+    data: np.ndarray
+    sampling_rate: int
+
+
+class AudioControl(KinoWidget, bundle="audioinput"):
+    """Record from the microphone or upload a file; decoded and resampled in the browser."""
+
+    data = traitlets.Bytes(b"").tag(sync=True, **bytes_serialization)
+    sampling_rate = traitlets.Int(16000).tag(sync=True)
+    max_samples = traitlets.Int(MAX_AUDIO_SAMPLES).tag(sync=True)
+    name = traitlets.Unicode("").tag(sync=True)
+    disabled = traitlets.Bool(False).tag(sync=True)
+
+
+class AudioInput(Input):
+    """An audio input (``kino.input.audio``): :class:`Audio` (samples, rate) or None."""
+
+    _func = "kino.input.audio"
+
+    def __init__(
+        self, label: str, *, sampling_rate: int = 16000, validate: Validator | None = None
+    ) -> None:
+        if (
+            isinstance(sampling_rate, bool)
+            or not isinstance(sampling_rate, int)
+            or not 3000 <= sampling_rate <= 384000
+        ):
+            raise ValueError(
+                f"{self._func}: 'sampling_rate' must be an int between 3000 and 384000 Hz, "
+                f"got {sampling_rate!r}"
+            )
+        control = AudioControl(sampling_rate=sampling_rate)
+        super().__init__(label, control, trait="data", validate=validate, kind="audio")
+
+    def _read(self) -> Audio | None:
+        c = self._control
+        if not c.data:
+            return None
+        if len(c.data) % 4:
+            raise ValueError(f"{self._func}: received {len(c.data)} bytes, not float32 samples")
+        return Audio(np.frombuffer(c.data, dtype="<f4"), c.sampling_rate)
+
+    def _write(self, value: Any) -> None:
+        self._control.set_trait("name", "")
+        self._control.data = b""
+
+    def _check(self, value: Any) -> Any:
+        if value is not None:
+            raise ValueError(f"{self._func}: only the user can record audio; set None to clear")
+        return value

@@ -1,0 +1,455 @@
+"""``kino.dashboard``: a live training dashboard for a ``kino.train`` loop.
+
+Loss and every metric for training and validation on a shared step axis (log
+scale toggle for losses), a progress bar with epoch, step, steps/s and ETA, the
+current learning rate, a confusion matrix heatmap refreshed each epoch (for
+classification losses), and a Stop button that calls ``run.stop()`` while the
+run trains in the background. In a plain script (no Jupyter kernel) it prints
+a text progress line instead.
+
+The dashboard is an ordinary set of loop handlers (``loop.handle``): it reads
+the floats the loop has already moved to the host (``LoopState.metrics``), so
+it adds no device synchronisation. Curves stay small: each series keeps at
+most ``MAX_POINTS`` points, merging neighbouring steps (their mean) as the run
+grows, and the browser gets the rows through the same coalesced stream as
+``kino.chart`` (at most one message every ``FLUSH_INTERVAL`` seconds).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+import traitlets
+
+from kino.ui.base import KinoWidget
+from kino.ui.live.stream import DataStream
+
+if TYPE_CHECKING:
+    from kino import train
+
+__all__ = ["CONFUSION_MAX_CLASSES", "MAX_POINTS", "PROGRESS_INTERVAL", "Dashboard", "dashboard"]
+
+#: Points each training curve keeps; beyond it neighbouring points merge (mean).
+MAX_POINTS = 1000
+#: Seconds between two progress updates sent to the browser (or printed).
+PROGRESS_INTERVAL = 0.25
+#: A confusion matrix with more classes is summarised instead of drawn.
+CONFUSION_MAX_CLASSES = 40
+#: Dataset of the confusion matrix cells in the dashboard's stream.
+CONFUSION_DATASET = "confusion_matrix"
+_VALIDATION = "validation_"
+# rows of one metric's dataset: its train and validation curves, each at most MAX_POINTS + 1
+_ROWS = 2 * MAX_POINTS + 2
+
+
+def _row(split: str, step: int, value: float) -> dict[str, Any]:
+    return {"step": step, "split": split, "value": value}
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _eta(state: Any) -> float | None:
+    rate = state.steps_per_second
+    if not rate or rate <= 0:
+        return None
+    if state.total_steps:
+        return max(state.total_steps - state.step, 0) / rate
+    if state.iterations:
+        left = (state.epochs - state.epoch) * state.iterations + state.iterations - state.iteration
+        return max(left, 0) / rate
+    return None
+
+
+class _Series:
+    """One training curve, kept at most ``MAX_POINTS`` points by merging neighbours."""
+
+    __slots__ = ("count", "points", "stride", "sum")
+
+    def __init__(self) -> None:
+        self.stride = 1
+        self.sum = 0.0
+        self.count = 0
+        self.points: list[tuple[int, float]] = []
+
+    def add(self, step: int, value: float) -> tuple[int, float] | None:
+        """Add one step's value; returns a new point when a bucket completes."""
+        self.sum += value
+        self.count += 1
+        if self.count < self.stride:
+            return None
+        point = (step, self.sum / self.count)
+        self.sum, self.count = 0.0, 0
+        self.points.append(point)
+        return point
+
+    def compact(self) -> bool:
+        """Merge pairs of points when over ``MAX_POINTS``; True when it did."""
+        if len(self.points) <= MAX_POINTS:
+            return False
+        pts = self.points
+        merged = [
+            (pts[i + 1][0], (pts[i][1] + pts[i + 1][1]) / 2) for i in range(0, len(pts) - 1, 2)
+        ]
+        if len(pts) % 2:
+            merged.append(pts[-1])
+        self.points = merged
+        self.stride *= 2
+        return True
+
+
+class Dashboard(KinoWidget, bundle="dashboard"):
+    """The live training dashboard widget; create it with :func:`kino.dashboard`."""
+
+    title = traitlets.Unicode("Training").tag(sync=True)
+    metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    progress = traitlets.Dict().tag(sync=True)
+    labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    log_scale = traitlets.Bool(False).tag(sync=True)
+    _data = traitlets.Dict().tag(sync=True)
+
+    def __init__(
+        self,
+        loop: train.Trainer,
+        *,
+        every: int = 1,
+        title: str = "Training",
+        labels: Sequence[str] | None = None,
+        log_scale: bool = False,
+    ) -> None:
+        super().__init__(
+            title=title,
+            labels=[str(x) for x in labels or ()],
+            log_scale=log_scale,
+            progress={"status": "waiting"},
+        )
+        self._stream = DataStream(self._send_ops, self._publish)
+        self._stream.publish_snapshot()
+        self._lock = threading.Lock()
+        self._series: dict[str, _Series] = {}
+        self._latest: dict[str, float] = {}
+        self._last_progress = -math.inf
+        self._run: Any = None
+        self._confusion_info: dict[str, int] | None = None
+        self.every = every
+        self.on_msg(self._on_front_end_msg)
+        _attach(loop, self, every)
+
+    # -- loop handlers -----------------------------------------------------------
+    def _started(self, state: Any) -> None:
+        with self._lock:
+            self._run = state.run
+            self._series.clear()
+            self._latest.clear()
+            names = list(self._stream.rows)
+            for name in names:
+                self._stream.replace(name, [], _ROWS)
+            self._send_progress(state, force=True)
+
+    def _iteration(self, state: Any) -> None:
+        step = state.step
+        with self._lock:
+            fresh = False
+            for key, raw in state.metrics.items():
+                value = _finite(raw)
+                if value is None:
+                    continue
+                self._latest[key] = value
+                fresh = self._add(key, "train", step, value) or fresh
+            if fresh:
+                self._register(state.metrics)
+            self._send_progress(state)
+
+    def _epoch(self, state: Any) -> None:
+        with self._lock:
+            for key, raw in state.metrics.items():
+                value = _finite(raw)
+                if value is None or not key.startswith(_VALIDATION):
+                    continue
+                self._latest[key] = value
+                self._add(key[len(_VALIDATION) :], "validation", state.step, value)
+            self._register(
+                k[len(_VALIDATION) :] for k in state.metrics if k.startswith(_VALIDATION)
+            )
+            if state.confusion_matrix is not None:
+                self._confusion(state)
+            self._send_progress(state, force=True)
+
+    def _completed(self, state: Any) -> None:
+        with self._lock:
+            for (metric, split), series in self._series.items():
+                if series.count:
+                    point = (state.step, series.sum / series.count)
+                    series.sum, series.count = 0.0, 0
+                    series.points.append(point)
+                    self._stream.push(metric, [_row(split, *point)], _ROWS)
+            self._send_progress(state, force=True)
+        self._stream.publish_snapshot()
+
+    def _add(self, metric: str, split: str, step: int, value: float) -> bool:
+        """Add one value to a curve; returns True when the curve is new."""
+        series = self._series.get((metric, split))
+        fresh = series is None
+        if series is None:
+            series = self._series[(metric, split)] = _Series()
+        point = series.add(step, value)
+        if point is None:
+            return fresh
+        if series.compact():
+            rows = [
+                _row(sp, s, v)
+                for sp in ("train", "validation")
+                for s, v in getattr(self._series.get((metric, sp)), "points", ())
+            ]
+            rows.sort(key=lambda r: r["step"])
+            self._stream.replace(metric, rows, _ROWS)
+        else:
+            self._stream.push(metric, [_row(split, *point)], _ROWS)
+        return fresh
+
+    # -- internals ---------------------------------------------------------------
+    def _register(self, names: Any) -> None:
+        known = list(self.metrics)
+        for name in names:
+            if name not in known and name != CONFUSION_DATASET:
+                known.append(name)
+        if known != list(self.metrics):
+            order = {n: i for i, n in enumerate(known)}
+            self.metrics = sorted(known, key=lambda n: (n != "loss", "loss" not in n, order[n]))
+
+    def _confusion(self, state: Any) -> None:
+        matrix = state.confusion_matrix
+        classes = len(matrix)
+        rows: list[dict[str, Any]] = []
+        if classes <= CONFUSION_MAX_CLASSES:
+            labels = list(self.labels) if len(self.labels) == classes else None
+            for t in range(classes):
+                total = float(sum(float(x) for x in matrix[t]))
+                for p in range(classes):
+                    count = float(matrix[t][p])
+                    rows.append(
+                        {
+                            "actual": labels[t] if labels else str(t),
+                            "predicted": labels[p] if labels else str(p),
+                            "i": t,
+                            "j": p,
+                            "count": round(count),
+                            "rate": count / total if total else 0.0,
+                        }
+                    )
+        self._stream.replace(CONFUSION_DATASET, rows, CONFUSION_MAX_CLASSES**2)
+        self._confusion_info = {"epoch": state.epoch, "classes": classes}
+
+    def _send_progress(self, state: Any, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_progress < PROGRESS_INTERVAL:
+            return
+        self._last_progress = now
+        info = self._confusion_info
+        self.progress = {
+            "status": state.status,
+            "reason": state.reason,
+            "event": state.event,
+            "epoch": state.epoch,
+            "epochs": state.epochs,
+            "iteration": state.iteration,
+            "iterations": state.iterations,
+            "step": state.step,
+            "total_steps": state.total_steps,
+            "steps_per_second": _finite(state.steps_per_second),
+            "elapsed": _finite(state.elapsed),
+            "eta": _eta(state) if state.status == "running" else None,
+            "learning_rate": _finite(state.learning_rate),
+            "latest": dict(self._latest),
+            "confusion": info,
+        }
+
+    def _send_ops(self, content: dict[str, Any], buffers: list[bytes]) -> None:
+        self.send(content, buffers or None)
+
+    def _publish(self, snapshot: dict[str, Any]) -> None:
+        self._data = snapshot
+
+    def _on_front_end_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "stop":
+            self.stop()
+        elif content.get("type") == "hello" and content.get("seq") != self._stream.seq:
+            self._stream.snapshot_seq = -1
+            self._stream.publish_snapshot()
+
+    def stop(self) -> None:
+        """Ask the run the dashboard follows to stop (what the Stop button does)."""
+        run = self._run
+        if run is not None and not getattr(run, "done", False):
+            run.stop()
+            self.progress = {**self.progress, "status": "stopping"}
+
+    def series(self, metric: str = "loss") -> list[dict[str, Any]]:
+        """The rows a metric's chart shows now (``step``, ``split``, ``value``)."""
+        with self._stream._lock:
+            return [dict(r) for r in self._stream.rows.get(metric, ())]
+
+
+class TextProgress:
+    """The dashboard of a plain script: one progress line, rewritten in place.
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> p = TextProgress(out)
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self._last = -math.inf
+        self._width = 0
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def line(self, state: Any) -> str:
+        """The progress line for a loop state."""
+        parts = [f"epoch {state.epoch}/{state.epochs}"]
+        if state.total_steps:
+            done = min(state.step / state.total_steps, 1.0)
+            filled = int(done * 20)
+            parts.append(f"{'█' * filled}{'░' * (20 - filled)} {done:4.0%}")
+            parts.append(f"step {state.step}/{state.total_steps}")
+        else:
+            parts.append(f"step {state.step}")
+        if state.steps_per_second:
+            parts.append(f"{state.steps_per_second:.1f} steps/s")
+        eta = _eta(state)
+        if eta is not None and state.status == "running":
+            parts.append(f"ETA {_clock(eta)}")
+        for key, value in state.metrics.items():
+            v = _finite(value)
+            if v is not None:
+                parts.append(f"{key} {v:.4g}")
+        lr = _finite(state.learning_rate)
+        if lr is not None:
+            parts.append(f"lr {lr:.3g}")
+        return " · ".join(parts)
+
+    def _write(self, text: str, end: str) -> None:
+        if self._tty:
+            pad = max(self._width - len(text), 0)
+            self.stream.write("\r" + text + " " * pad + end)
+            self._width = 0 if end else len(text)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def _iteration(self, state: Any) -> None:
+        now = time.monotonic()
+        interval = PROGRESS_INTERVAL if self._tty else 10.0
+        if now - self._last >= interval:
+            self._last = now
+            self._write(self.line(state), "")
+
+    def _epoch(self, state: Any) -> None:
+        self._last = time.monotonic()
+        self._write(self.line(state), "\n")
+
+    def _completed(self, state: Any) -> None:
+        reason = f" ({state.reason})" if state.reason else ""
+        self._write(f"{state.status}{reason} after {_clock(state.elapsed)}", "\n")
+
+    def _started(self, state: Any) -> None:
+        self._last = -math.inf
+
+    def stop(self) -> None:
+        """Text progress has no button; stop the run with ``run.stop()``."""
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _attach(loop: Any, target: Dashboard | TextProgress, every: int) -> None:
+    loop.handle("started", target._started)
+    loop.handle("iteration_completed", target._iteration, every=every)
+    loop.handle("epoch_completed", target._epoch)
+    loop.handle("completed", target._completed)
+
+
+def _add_confusion_matrix(loop: Any) -> None:
+    loss = getattr(loop, "loss", None)
+    if not getattr(loss, "classification", False):
+        return
+    names = {getattr(m, "name", None) for m in getattr(loop, "metrics", ())}
+    if "confusion_matrix" not in names:
+        loop.metric("confusion_matrix")
+
+
+def dashboard(
+    loop: train.Trainer,
+    *,
+    every: int = 1,
+    title: str = "Training",
+    labels: Sequence[str] | None = None,
+    log_scale: bool = False,
+    text: bool | None = None,
+    confusion_matrix: bool = True,
+) -> Dashboard | TextProgress:
+    """Follow ``loop`` live: curves, progress, learning rate, confusion matrix, Stop.
+
+    Display the returned widget (the last expression of a cell), then start the
+    run with ``background=True`` so the Stop button stays live. In a plain
+    script (or with ``text=True``) it returns a :class:`TextProgress` that
+    prints one progress line. ``every=N`` reads every N-th step's values.
+    ``labels`` names the classes of the confusion matrix, which is added to
+    classification loops (``confusion_matrix=False`` leaves the loop as it is).
+
+    >>> import kino, numpy as np
+    >>> from flax import nnx
+    >>> from kino import train
+    >>> model = nnx.Linear(4, 3, rngs=nnx.Rngs(0))
+    >>> loop = train.trainer(model, "sparse_categorical_cross_entropy", "adam")
+    >>> dash = kino.dashboard(loop, text=False)  # in a notebook: end the cell with `dash`
+    >>> x, y = np.ones((64, 4), "float32"), np.zeros(64, "int32")
+    >>> run = loop.run((x, y), epochs=2, background=True)
+    >>> run.wait().status, dash.progress["status"], dash.metrics
+    ('completed', 'completed', ['loss'])
+    """
+    if not hasattr(loop, "handle") or not callable(loop.handle):
+        raise TypeError(
+            f"kino.dashboard: 'loop' must be a kino.train loop (train.trainer(...)), "
+            f"got {type(loop).__name__}"
+        )
+    if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
+        raise ValueError(f"kino.dashboard: 'every' must be a positive int, got {every!r}")
+    if not isinstance(title, str):
+        raise TypeError(f"kino.dashboard: 'title' must be a str, got {type(title).__name__}")
+    if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence)):
+        raise TypeError("kino.dashboard: 'labels' must be a list of class names")
+    if text is None:
+        text = not _in_kernel()
+    if text:
+        progress = TextProgress()
+        _attach(loop, progress, every)
+        return progress
+    if confusion_matrix:
+        _add_confusion_matrix(loop)
+    return Dashboard(loop, every=every, title=title, labels=labels, log_scale=log_scale)

@@ -1,0 +1,102 @@
+"""A download button: ``kino.download`` (Kino.Download)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import traitlets
+
+from kino.ui.base import KinoWidget
+
+log = logging.getLogger("kino")
+
+#: Largest content ``kino.download`` sends to the browser (bytes).
+MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
+
+
+class Download(KinoWidget, bundle="download"):
+    """A download button whose content is made when clicked (``kino.download``)."""
+
+    filename = traitlets.Unicode("download").tag(sync=True)
+    label = traitlets.Unicode("").tag(sync=True)
+    mime = traitlets.Unicode("application/octet-stream").tag(sync=True)
+
+    def __init__(
+        self,
+        content: bytes | str | Callable[[], bytes | str],
+        *,
+        filename: str = "download",
+        label: str | None = None,
+        mime: str | None = None,
+    ) -> None:
+        if not isinstance(content, (bytes, bytearray, memoryview, str)) and not callable(content):
+            raise TypeError(
+                "kino.download: 'content' must be bytes, a str, or a function returning them, "
+                f"got {type(content).__name__}"
+            )
+        if not isinstance(filename, str) or not filename.strip() or "/" in filename:
+            raise ValueError(
+                f"kino.download: 'filename' must be a file name like 'data.csv', got {filename!r}"
+            )
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"kino.download: 'label' must be a str, got {type(label).__name__}")
+        self._content = content
+        self.requests = 0
+        super().__init__(filename=filename, label=label or "", mime=mime or _guess_mime(filename))
+        self.on_msg(self._on_request)
+
+    def content(self) -> bytes:
+        """Make the content now (what a click does)."""
+        made = self._content() if callable(self._content) else self._content
+        if isinstance(made, str):
+            made = made.encode("utf-8")
+        if not isinstance(made, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                "kino.download: the content function must return bytes or str, "
+                f"got {type(made).__name__}"
+            )
+        made = bytes(made)
+        if len(made) > MAX_DOWNLOAD_BYTES:
+            raise ValueError(
+                f"kino.download: content is {len(made)} bytes; "
+                f"MAX_DOWNLOAD_BYTES is {MAX_DOWNLOAD_BYTES}"
+            )
+        return made
+
+    def _on_request(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "request":
+            return
+        self.requests += 1
+        try:
+            data = self.content()
+        except Exception as exc:
+            log.exception("kino.download: making the content failed")
+            self.send({"type": "error", "message": f"Download failed: {type(exc).__name__}: {exc}"})
+            return
+        self.send({"type": "content", "filename": self.filename, "mime": self.mime}, [data])
+
+
+def _guess_mime(filename: str) -> str:
+    import mimetypes
+
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def download(
+    content: bytes | str | Callable[[], bytes | str],
+    *,
+    filename: str = "download",
+    label: str | None = None,
+    mime: str | None = None,
+) -> Download:
+    """A button that downloads ``content`` (bytes, str, or a function called only
+    when the button is clicked) as ``filename``.
+
+    >>> import kino
+    >>> d = kino.download(lambda: "a,b\\n1,2\\n", filename="data.csv")
+    >>> d.content()
+    b'a,b\\n1,2\\n'
+    """
+    return Download(content, filename=filename, label=label, mime=mime)

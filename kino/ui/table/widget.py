@@ -1,0 +1,413 @@
+"""``kino.table``: a polars DataFrame viewer that stays fast at ten million rows.
+
+Everything runs in the kernel with polars: the browser asks for a page by
+setting the ``query`` trait (page, page size, multi-column sort, per-column
+filters, global search, like Livebook's ``Kino.Table``) and receives only that
+page, as Arrow IPC bytes in the ``page`` trait, which travels as a binary
+buffer. Because the query and the page are traits, a saved notebook reopens on
+the same page and a second view of the widget shows the same thing.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import polars as pl
+import traitlets
+
+from kino.ui.base import KinoWidget
+from kino.ui.table.arrow import Formatter, FormatterError, encode_page, json_text
+from kino.ui.table.columns import Column, describe_schema
+from kino.ui.table.query import MAX_PAGE_SIZE, Pager, Query, QueryError, parse_query
+from kino.ui.table.summary import summarize
+
+#: Frames with more cells (rows x columns) than this get their summaries in a
+#: background thread, so the first page never waits for them.
+SUMMARY_SYNC_CELLS = 200_000
+#: Background summaries start when a browser view reports its first page drawn, or
+#: after this many seconds without one, so they never compete with the first render.
+SUMMARY_START_DELAY_S = 1.0
+#: Most rows that can be selected at once.
+MAX_SELECTED = 10_000
+#: Largest export (bytes) the download button produces; bigger views say how to
+#: write the file from Python instead.
+EXPORT_MAX_BYTES = 100 * 1024 * 1024
+EXPORT_FORMATS = ("csv", "parquet")
+
+TableData = Any
+
+
+def to_polars(data: TableData, argument: str = "data") -> pl.DataFrame | pl.LazyFrame:
+    """Convert what ``kino.table`` accepts into a polars DataFrame or LazyFrame.
+
+    >>> to_polars({"a": [1, 2]}).shape
+    (2, 1)
+    """
+    if isinstance(data, (pl.DataFrame, pl.LazyFrame)):
+        return data
+    if isinstance(data, pl.Series):
+        return data.to_frame()
+    module = type(data).__module__
+    try:
+        if module.startswith("pandas"):
+            if type(data).__name__ == "Series":
+                return pl.from_pandas(data.to_frame())
+            if type(data).__name__ == "DataFrame":
+                return pl.from_pandas(data)
+        if module.startswith("pyarrow") and type(data).__name__ in ("Table", "RecordBatch"):
+            return pl.from_arrow(data)  # type: ignore[return-value]
+        if isinstance(data, Mapping):
+            return pl.DataFrame(dict(data))
+        if (
+            isinstance(data, Sequence)
+            and not isinstance(data, (str, bytes))
+            and all(isinstance(row, Mapping) for row in data)
+        ):
+            return pl.DataFrame(list(data))
+    except (TypeError, ValueError, pl.exceptions.PolarsError) as error:
+        raise ValueError(
+            f"kino.table: could not turn {argument!r} into a polars DataFrame: {error}"
+        ) from error
+    raise TypeError(
+        f"kino.table: {argument!r} must be a polars DataFrame or LazyFrame, a pandas "
+        f"DataFrame, a dict of columns or a list of dicts; got {type(data).__name__}"
+    )
+
+
+def _check_page_size(page_size: Any) -> int:
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise TypeError(
+            f"kino.table: 'page_size' must be an int from 1 to {MAX_PAGE_SIZE}, "
+            f"got {type(page_size).__name__}"
+        )
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(
+            f"kino.table: 'page_size' must be from 1 to {MAX_PAGE_SIZE}, got {page_size}"
+        )
+    return page_size
+
+
+class Table(KinoWidget, bundle="table"):
+    """A paged, sortable, filterable view of a polars frame; see :func:`table`."""
+
+    name = traitlets.Unicode("").tag(sync=True)
+    #: One description per column: name, dtype, kind, sortable, filters.
+    columns = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: The page request: page, page_size, sort, filters, search (see table_query).
+    query = traitlets.Dict().tag(sync=True)
+    #: The current page as Arrow IPC bytes (a binary buffer on the wire).
+    page = traitlets.Bytes(b"").tag(sync=True)
+    #: Rows in the filtered view, and in the whole data.
+    total_rows = traitlets.Int(0).tag(sync=True)
+    row_count = traitlets.Int(0).tag(sync=True)
+    #: Why the last request could not be answered ("" when it was).
+    error = traitlets.Unicode("").tag(sync=True)
+    #: Bumped with every answered request, so the browser knows its page arrived.
+    seq = traitlets.Int(0).tag(sync=True)
+    #: Per-column summaries (aligned with ``columns``) and their state:
+    #: "off", "computing", "ready" or "failed: <reason>".
+    summaries = traitlets.List(traitlets.Dict()).tag(sync=True)
+    summary_state = traitlets.Unicode("off").tag(sync=True)
+    #: Positions (in the data) of the selected rows.
+    selected_rows = traitlets.List().tag(sync=True)
+
+    def __init__(
+        self,
+        data: TableData,
+        *,
+        name: str | None = None,
+        page_size: int = 20,
+        summaries: bool = True,
+        formatter: Formatter | None = None,
+    ) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"kino.table: 'name' must be a str or None, got {type(name).__name__}")
+        page_size = _check_page_size(page_size)
+        if not isinstance(summaries, bool):
+            raise TypeError(
+                f"kino.table: 'summaries' must be True or False, got {type(summaries).__name__}"
+            )
+        if formatter is not None and not callable(formatter):
+            raise TypeError(
+                "kino.table: 'formatter' must be a function (column, value) -> str | None, "
+                f"got {type(formatter).__name__}"
+            )
+        frame = to_polars(data)
+        self._formatter = formatter
+        self._with_summaries = summaries
+        self._lock = threading.RLock()
+        self._version = 0
+        self._summary_thread: threading.Thread | None = None
+        self._rendered = threading.Event()
+        self._page_size = page_size
+        super().__init__(name=name or "")
+        self._install(frame, Query(page_size=page_size))
+        self.on_msg(self._on_message)
+
+    # -- data versions ------------------------------------------------------------------
+    def _install(self, frame: pl.DataFrame | pl.LazyFrame, query: Query) -> None:
+        schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
+        cols = describe_schema(schema)
+        with self._lock:
+            self._version += 1
+            self._data = frame
+            self._cols = cols
+            self._pager = Pager(frame, cols)
+            with self.hold_sync():
+                self.columns = [c.describe() for c in cols]
+                self.summaries = []
+                self.summary_state = "computing" if self._with_summaries else "off"
+                self.selected_rows = []
+                self._set_query(query.as_dict())
+        if self._with_summaries:
+            self._start_summaries()
+
+    def _set_query(self, value: dict) -> None:
+        if value == self.query:
+            self._refresh()
+        else:
+            self.query = value
+
+    def _start_summaries(self) -> None:
+        version, frame, cols = self._version, self._data, self._cols
+        cells = frame.height * max(1, len(cols)) if isinstance(frame, pl.DataFrame) else None
+        if cells is not None and cells <= SUMMARY_SYNC_CELLS:
+            self._compute_summaries(version, frame, cols)
+            return
+        thread = threading.Thread(
+            target=self._compute_summaries_later,
+            args=(version, frame, cols),
+            name="kino-table-summaries",
+            daemon=True,
+        )
+        self._summary_thread = thread
+        thread.start()
+
+    def _compute_summaries_later(self, version: int, frame: Any, cols: list[Column]) -> None:
+        self._rendered.wait(SUMMARY_START_DELAY_S)
+        self._compute_summaries(version, frame, cols)
+
+    def _compute_summaries(self, version: int, frame: Any, cols: list[Column]) -> None:
+        try:
+            result = summarize(frame, cols)
+            state = "ready"
+        except Exception as error:
+            result, state = [], f"failed: {type(error).__name__}: {error}"
+        with self._lock:
+            if version != self._version:
+                return
+            with self.hold_sync():
+                self.summaries = result
+                self.summary_state = state
+
+    def wait_for_summaries(self, timeout: float | None = None) -> bool:
+        """Block until the background summaries are done; True when they are.
+
+        >>> t = table({"x": [1, 2]})
+        >>> t.wait_for_summaries()
+        True
+        """
+        thread = self._summary_thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.summary_state != "computing" or not self._with_summaries
+
+    # -- answering the front end --------------------------------------------------------
+    @traitlets.observe("query")
+    def _on_query(self, change: dict) -> None:
+        self._refresh()
+
+    def _refresh(self) -> None:
+        with self._lock:
+            error = ""
+            total = 0
+            data = b""
+            try:
+                query = parse_query(self.query, self._cols, self._page_size)
+                total = self._pager.count(query)
+                page = self._pager.page(query)
+                try:
+                    data = encode_page(page, self._cols, self._pager.row_id, self._formatter)
+                except FormatterError as problem:
+                    error = str(problem)
+                    data = encode_page(page, self._cols, self._pager.row_id)
+                if page.height == 0 and query.page > 0 and total > 0:
+                    last = (total - 1) // query.page_size + 1
+                    error = f"page {query.page + 1} is past the end: the view has {last} pages"
+            except QueryError as problem:
+                error = f"Bad request: {problem}"
+                data = encode_page(self._empty_page(), self._cols, self._pager.row_id)
+            except (pl.exceptions.PolarsError, ArithmeticError, MemoryError) as problem:
+                error = f"Could not compute the page: {type(problem).__name__}: {problem}"
+                data = encode_page(self._empty_page(), self._cols, self._pager.row_id)
+            with self.hold_sync():
+                self.page = data
+                self.total_rows = total
+                self.row_count = self._safe_row_count()
+                self.error = error
+                self.seq += 1
+
+    def _safe_row_count(self) -> int:
+        try:
+            return self._pager.row_count()
+        except pl.exceptions.PolarsError:
+            return 0
+
+    def _empty_page(self) -> pl.DataFrame:
+        schema = {self._pager.row_id: pl.get_index_type()}
+        schema.update({c.name: c.dtype for c in self._cols})
+        return pl.DataFrame(schema=schema)
+
+    @traitlets.validate("selected_rows")
+    def _valid_selection(self, proposal: dict) -> list[int]:
+        rows = proposal["value"]
+        total = self._safe_row_count()
+        kept = sorted(
+            {r for r in rows if isinstance(r, int) and not isinstance(r, bool) and 0 <= r < total}
+        )
+        return kept[:MAX_SELECTED]
+
+    def _on_message(self, widget: Any, content: Any, buffers: list) -> None:
+        if isinstance(content, dict) and content.get("type") == "rendered":
+            self._rendered.set()
+            return
+        if not isinstance(content, dict) or content.get("type") != "export":
+            return
+        fmt = content.get("format")
+        try:
+            data = self.export(fmt)
+        except Exception as error:
+            # Whatever went wrong is reported in the widget, beside the button.
+            self.send({"type": "export_error", "message": f"{type(error).__name__}: {error}"})
+            return
+        self.send(
+            {"type": "export", "format": fmt, "filename": f"{self.name or 'table'}.{fmt}"},
+            buffers=[data],
+        )
+
+    # -- the Python API -----------------------------------------------------------------
+    @property
+    def data(self) -> pl.DataFrame | pl.LazyFrame:
+        """The frame shown (as given, after conversion to polars)."""
+        return self._data
+
+    @property
+    def view(self) -> pl.LazyFrame:
+        """The current sorted and filtered rows as a LazyFrame (all pages).
+
+        >>> t = table({"x": [3, 1, 2]})
+        >>> t.query = {**t.query, "sort": [{"column": "x", "descending": False}]}
+        >>> t.view.collect()["x"].to_list()
+        [1, 2, 3]
+        """
+        try:
+            query = parse_query(self.query, self._cols, self._page_size)
+        except QueryError:
+            query = Query(page_size=self._page_size)
+        return self._pager.view(query)
+
+    @property
+    def selected(self) -> pl.DataFrame:
+        """The selected rows as a DataFrame, in the data's order.
+
+        >>> t = table({"x": [3, 1, 2]})
+        >>> t.selected_rows = [2, 0]
+        >>> t.selected["x"].to_list()
+        [3, 2]
+        """
+        return self._pager.rows(self.selected_rows)
+
+    def update(self, data: TableData) -> None:
+        """Replace the data in place, keeping the sort, filters and search that still apply.
+
+        >>> t = table({"x": [1, 2]})
+        >>> t.update({"x": [5, 6, 7]})
+        >>> t.total_rows
+        3
+        """
+        frame = to_polars(data)
+        try:
+            old = parse_query(self.query, self._cols, self._page_size)
+        except QueryError:
+            old = Query(page_size=self._page_size)
+        schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
+        kinds = {c.name: c.kind for c in describe_schema(schema)}
+        before = {c.name: c.kind for c in self._cols}
+
+        def same(name: str) -> bool:
+            return kinds.get(name) is not None and kinds.get(name) == before.get(name)
+
+        query = Query(
+            page=0,
+            page_size=old.page_size,
+            sort=tuple(s for s in old.sort if same(s[0])),
+            filters=tuple(f for f in old.filters if same(f.column)),
+            search=old.search,
+        )
+        self._install(frame, query)
+
+    def export(self, format: str = "csv") -> bytes:
+        """The current view written as CSV or Parquet bytes (what the download button saves).
+
+        >>> table({"x": [1, 2]}).export("csv")
+        b'x\\n1\\n2\\n'
+        """
+        if format not in EXPORT_FORMATS:
+            raise ValueError(
+                f"kino.table: 'format' must be one of {', '.join(EXPORT_FORMATS)}, got {format!r}"
+            )
+        frame = self.view.collect()
+        buffer = io.BytesIO()
+        if format == "parquet":
+            _as_text(frame, [c for c in self._cols if c.kind == "object"]).write_parquet(buffer)
+        else:
+            nested = [c for c in self._cols if c.kind in ("list", "struct", "binary", "object")]
+            _as_text(frame, nested).with_columns(
+                pl.col(c.name).dt.to_string("iso") for c in self._cols if c.kind == "duration"
+            ).write_csv(buffer)
+        data = buffer.getvalue()
+        if len(data) > EXPORT_MAX_BYTES:
+            raise ValueError(
+                f"the {format} export is {len(data):,} bytes, above the download limit of "
+                f"{EXPORT_MAX_BYTES:,}; write it from Python: table.view.sink_{format}(path)"
+            )
+        return data
+
+
+def _as_text(frame: pl.DataFrame, columns: list[Column]) -> pl.DataFrame:
+    """Columns that CSV or Parquet cannot hold, as JSON text (bytes as hex)."""
+
+    def text(value: Any) -> str | None:
+        if isinstance(value, bytes):
+            return value.hex()
+        return json_text(value)
+
+    return frame.with_columns(
+        pl.Series(c.name, [text(v) for v in frame.get_column(c.name).to_list()], dtype=pl.String)
+        for c in columns
+    )
+
+
+def table(
+    data: TableData,
+    name: str | None = None,
+    page_size: int = 20,
+    summaries: bool = True,
+    formatter: Callable[[str, Any], str | None] | None = None,
+) -> Table:
+    """Show a polars DataFrame or LazyFrame as a paged, sortable, filterable table.
+
+    Also accepts a pandas DataFrame, a dict of columns or a list of dicts.
+    ``formatter(column, value)`` may return the text of a cell, or None for the
+    default rendering.
+
+    >>> import polars as pl, kino
+    >>> t = kino.table(pl.DataFrame({"city": ["Paris", "Lima"], "pop": [2.1, 9.7]}))
+    >>> t.query = {**t.query, "sort": [{"column": "pop", "descending": True}]}
+    >>> t.view.collect()["city"].to_list()
+    ['Lima', 'Paris']
+    """
+    return Table(data, name=name, page_size=page_size, summaries=summaries, formatter=formatter)

@@ -1,0 +1,116 @@
+"""The house rules of docs/architecture.md, checked on the source tree.
+
+- Each widget family has one folder under ``kino/ui/`` and one of the same name under
+  ``labextension/src/widgets/`` (and its unit tests under ``tests/ui/``).
+- ``kino.train`` never imports ``kino.ui``.
+- A family's modules other than its ``__init__`` are its internals: no module of
+  ``kino/`` outside the family imports them.
+- ``import kino`` loads none of the heavy libraries; they load on first use.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+UI = REPO / "kino" / "ui"
+WIDGETS = REPO / "labextension" / "src" / "widgets"
+
+
+def folders(path: Path) -> set[str]:
+    return {p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("__")}
+
+
+def imported_modules(path: Path) -> list[str]:
+    """Every module a file imports, absolute (``from . import x`` resolved)."""
+    package = ".".join(path.relative_to(REPO).with_suffix("").parts)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    else:
+        package = package.removesuffix(".__init__")
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            found.append(base)
+            found += [f"{base}.{alias.name}" for alias in node.names]
+    return found
+
+
+def test_family_folders_match_one_to_one():
+    families = folders(UI)
+    assert families == folders(WIDGETS), "kino/ui/ and labextension/src/widgets/ differ"
+    assert families - {"base"} <= folders(REPO / "tests" / "ui")
+    assert {"input", "layout", "output", "live", "table", "inspect"} <= families
+
+
+def test_no_loose_widget_files_outside_the_family_folders():
+    assert not [p.name for p in WIDGETS.iterdir() if p.is_file()]
+    loose = {p.name for p in UI.glob("*.py")}
+    assert loose == {"__init__.py"}, loose
+
+
+def test_train_never_imports_ui():
+    for path in (REPO / "kino" / "train").rglob("*.py"):
+        bad = [m for m in imported_modules(path) if m == "kino.ui" or m.startswith("kino.ui.")]
+        assert not bad, f"{path.relative_to(REPO)} imports {bad}"
+
+
+def test_no_module_outside_a_family_imports_its_internals():
+    families = folders(UI)
+    for path in (REPO / "kino").rglob("*.py"):
+        parts = path.relative_to(REPO).parts
+        own = parts[2] if len(parts) > 3 and parts[1] == "ui" else None
+        for module in imported_modules(path):
+            names = module.split(".")
+            if len(names) > 3 and names[:2] == ["kino", "ui"] and names[2] in families:
+                family, inner = names[2], names[3]
+                if family != own and inner not in _public_names(family):
+                    raise AssertionError(
+                        f"{path.relative_to(REPO)} imports kino.ui.{family}.{inner}, an internal "
+                        f"module of the {family} family; import from kino.ui.{family} instead"
+                    )
+
+
+def _public_names(family: str) -> set[str]:
+    tree = ast.parse((UI / family / "__init__.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return {elt.value for elt in node.value.elts if isinstance(elt, ast.Constant)}
+    return set()
+
+
+def test_import_kino_loads_no_heavy_library():
+    code = (
+        "import sys, kino\n"
+        "heavy = ('jax', 'flax', 'optax', 'polars', 'altair', 'pyarrow', 'orbax')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"import kino loaded {out.stdout.strip()}"
+
+
+def test_heavy_parts_load_on_first_use():
+    code = (
+        "import sys, kino\n"
+        "assert 'polars' not in sys.modules\n"
+        "kino.table\n"
+        "assert 'polars' in sys.modules\n"
+        "assert 'jax' not in sys.modules\n"
+        "kino.inspect\n"
+        "assert 'jax' in sys.modules\n"
+        "print(kino.table.__module__, kino.inspect.__module__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["kino.ui.table.widget", "kino.ui.inspect.widget"]

@@ -1,0 +1,214 @@
+import importlib
+import math
+import subprocess
+import sys
+import textwrap
+import threading
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+import kino
+from kino import train
+from kino.ui.base.widget import bundle_path
+from kino.ui.live import stream as _stream
+from kino.ui.live.dashboard import Dashboard, TextProgress, _Series
+from tests.ui.live._vegastream import Page
+
+dashboard_module = importlib.import_module("kino.ui.live.dashboard")
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(512, 8)).astype("float32")
+Y = ((X[:, 0] > 0).astype("int32") + (X[:, 1] > 0)).astype("int32")
+
+
+def classifier_loop():
+    model = nnx.Sequential(
+        nnx.Linear(8, 16, rngs=nnx.Rngs(0)), nnx.relu, nnx.Linear(16, 3, rngs=nnx.Rngs(1))
+    )
+    return (
+        train.trainer(model, "sparse_categorical_cross_entropy", "adam", learning_rate=1e-2)
+        .metric("accuracy")
+        .validate((X[:128], Y[:128]))
+    )
+
+
+def test_dashboard_bundle_is_built():
+    assert bundle_path("dashboard").is_file()
+    assert "cdn.jsdelivr.net" not in bundle_path("dashboard").read_text()
+
+
+def test_dashboard_follows_a_real_run(comm_log):
+    loop = classifier_loop()
+    dash = kino.dashboard(loop, text=False, labels=["none", "one", "both"])
+    assert isinstance(dash, Dashboard)
+    assert "confusion_matrix" in [m.name for m in loop.metrics], "added for classification"
+    result = loop.run((X, Y), epochs=3, batch_size=32)
+    assert result.status == "completed"
+    assert dash.metrics == ["loss", "accuracy"]
+    progress = dash.progress
+    assert progress["status"] == "completed"
+    assert (progress["epoch"], progress["epochs"]) == (3, 3)
+    assert progress["step"] == progress["total_steps"] == 48
+    assert progress["learning_rate"] == pytest.approx(1e-2)
+    assert progress["steps_per_second"] > 0
+    assert set(progress["latest"]) >= {"loss", "accuracy", "validation_loss"}
+    loss = dash.series("loss")
+    train_rows = [r for r in loss if r["split"] == "train"]
+    val_rows = [r for r in loss if r["split"] == "validation"]
+    assert [r["step"] for r in train_rows] == list(range(1, 49))
+    assert [r["step"] for r in val_rows] == [16, 32, 48]
+    assert all(math.isfinite(r["value"]) for r in loss)
+    cells = dash.series("confusion_matrix")
+    assert len(cells) == 9
+    assert {c["actual"] for c in cells} == {"none", "one", "both"}
+    assert sum(c["count"] for c in cells) == 128, "validation set counts"
+    assert progress["confusion"] == {"epoch": 3, "classes": 3}
+    # what a page shows (stream + snapshot) is what Python holds
+    page = Page().feed(comm_log)
+    assert page.data["loss"] == loss
+    assert page.data["confusion_matrix"] == cells
+    # the saved state alone (a reopened notebook) holds the final curves
+    snapshot = Page().feed(comm_log.updates("_data")[-1:])
+    assert snapshot.data["loss"] == loss
+
+
+def test_dashboard_adds_no_device_to_host_transfer():
+    loop = classifier_loop()
+    loop.run((X, Y), epochs=1, batch_size=32)  # compile outside the guard
+    kino.dashboard(loop, text=False)
+    loop.run((X[:64], Y[:64]), epochs=1, batch_size=32)  # the dashboard's metric compiles
+    with jax.transfer_guard_device_to_host("disallow"):
+        result = loop.run((X, Y), epochs=2, batch_size=32)
+    assert result.status == "completed"
+
+
+def test_stop_message_from_the_browser_stops_a_background_run(comm_log):
+    loop = classifier_loop()
+    dash = kino.dashboard(loop, text=False)
+    started = threading.Event()
+    loop.handle("iteration_completed", lambda s: started.set())
+    run = loop.run((X, Y), epochs=10_000, batch_size=32, background=True)
+    assert started.wait(120)
+    dash._handle_custom_msg({"type": "stop"}, [])  # what the Stop button sends
+    result = run.wait(120)
+    assert result.status == "stopped"
+    assert dash.progress["status"] == "stopped"
+    assert result.epoch < 10_000
+
+
+def test_stream_messages_are_coalesced_during_a_run(comm_log):
+    loop = classifier_loop()
+    dash = kino.dashboard(loop, text=False)
+    result = loop.run((X, Y), epochs=8, batch_size=16)
+    steps = result.step
+    assert steps == 256
+    sent = len(comm_log.custom())
+    elapsed = dash.progress["elapsed"]
+    assert sent <= elapsed / _stream.FLUSH_INTERVAL + 8 + 2
+    assert len(dash.series("loss")) == steps + 8
+
+
+def test_long_runs_keep_at_most_max_points_per_curve(monkeypatch):
+    monkeypatch.setattr(dashboard_module, "MAX_POINTS", 16)
+    s = _Series()
+    points = []
+    for step in range(1, 1001):
+        p = s.add(step, float(step))
+        if p is not None:
+            points.append(p)
+            s.compact()
+    assert len(s.points) <= 16
+    assert s.stride > 1
+    # merged points are means of their steps: the curve keeps its shape
+    for step, value in s.points:
+        assert step - s.stride < value <= step
+
+
+def test_dashboard_compacts_series_while_running(comm_log, monkeypatch):
+    monkeypatch.setattr(dashboard_module, "MAX_POINTS", 8)
+    loop = classifier_loop()
+    dash = kino.dashboard(loop, text=False)
+    loop.run((X, Y), epochs=20, batch_size=64)
+    rows = dash.series("loss")
+    train_rows = [r for r in rows if r["split"] == "train"]
+    val_rows = [r for r in rows if r["split"] == "validation"]
+    assert len(train_rows) <= 9 and len(val_rows) <= 9, "both curves stay bounded"
+    assert train_rows[-1]["step"] == val_rows[-1]["step"] == 160
+    assert [r["step"] for r in rows] == sorted(r["step"] for r in rows)
+    assert Page().feed(comm_log).data["loss"] == rows
+
+
+def test_no_confusion_matrix_for_regression():
+    model = nnx.Linear(8, 1, rngs=nnx.Rngs(0))
+    loop = train.trainer(model, "mse", "sgd")
+    kino.dashboard(loop, text=False)
+    assert "confusion_matrix" not in [m.name for m in loop.metrics]
+    result = loop.run((X, X[:, :1]), epochs=1, batch_size=64)
+    assert result.status == "completed"
+
+
+def test_text_progress_line():
+    state = train.LoopState(
+        event="iteration_completed",
+        epoch=2,
+        epochs=4,
+        iteration=5,
+        iterations=10,
+        step=15,
+        total_steps=40,
+        metrics={"loss": 0.25, "accuracy": 0.9},
+        learning_rate=1e-3,
+        elapsed=3.0,
+        steps_per_second=50.0,
+    )
+    line = TextProgress().line(state)
+    assert "epoch 2/4" in line and "step 15/40" in line and "38%" in line
+    assert "50.0 steps/s" in line and "ETA 0:00" in line
+    assert "loss 0.25" in line and "lr 0.001" in line
+
+
+def test_plain_script_prints_a_progress_line_instead(tmp_path):
+    script = tmp_path / "train_script.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+            from flax import nnx
+            import kino
+            from kino import train
+            x = np.random.default_rng(0).normal(size=(256, 4)).astype("float32")
+            y = (x[:, 0] > 0).astype("int32")
+            model = nnx.Linear(4, 2, rngs=nnx.Rngs(0))
+            loop = train.trainer(model, "sparse_categorical_cross_entropy", "adam")
+            progress = kino.dashboard(loop)
+            print(type(progress).__name__)
+            print(loop.run((x, y), epochs=2, batch_size=32).status)
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert done.stdout.split() == ["TextProgress", "completed"]
+    assert "epoch 1/2" in done.stderr and "epoch 2/2" in done.stderr
+    assert "completed after" in done.stderr
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(TypeError, match=r"'loop' must be a kino\.train loop"):
+        kino.dashboard(object())
+    loop = classifier_loop()
+    with pytest.raises(ValueError, match="'every' must be a positive int"):
+        kino.dashboard(loop, every=0)
+    with pytest.raises(TypeError, match="'labels'"):
+        kino.dashboard(loop, labels="abc", text=False)
+
+
+def test_log_scale_toggle_and_title_are_state():
+    dash = kino.dashboard(classifier_loop(), text=False, title="MNIST", log_scale=True)
+    assert dash.title == "MNIST" and dash.log_scale is True
+    assert dash.progress == {"status": "waiting"}
+    assert "dashboard" in kino.__all__

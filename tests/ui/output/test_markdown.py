@@ -1,0 +1,45 @@
+import pytest
+
+import kino
+from kino.ui.base.widget import FrontEndNotBuiltWarning, bundle_path
+
+
+def test_markdown_syncs_its_text(comm_log):
+    md = kino.markdown("# Title")
+    assert md.value == "# Title"
+    md.update("**bold**")
+    assert comm_log.updates("value")[-1].state["value"] == "**bold**"
+
+
+def test_markdown_loads_its_bundled_module():
+    md = kino.markdown("x")
+    esm = str(md._esm)
+    assert "export" in esm or "render" in esm
+    assert "https://" not in esm.split("\n", 1)[0]
+    assert bundle_path("markdown").is_file()
+
+
+@pytest.mark.parametrize("bad", [42, None, b"bytes", ["a"]])
+def test_markdown_rejects_non_text(bad):
+    with pytest.raises(TypeError, match="'text' must be a str"):
+        kino.markdown(bad)
+
+
+def test_update_rejects_non_text_and_keeps_value():
+    md = kino.markdown("keep me")
+    with pytest.raises(TypeError, match="'text'"):
+        md.update(3.5)
+    assert md.value == "keep me"
+
+
+def test_unbuilt_bundle_shows_a_message_instead_of_failing(tmp_path, monkeypatch):
+    from kino.ui.base import widget as _widget
+
+    monkeypatch.setattr(_widget, "STATIC_DIR", tmp_path)
+
+    class Missing(_widget.KinoWidget, bundle="does-not-exist"):
+        pass
+
+    with pytest.warns(FrontEndNotBuiltWarning, match="make build"):
+        w = Missing()
+    assert "make build" in str(w._esm)

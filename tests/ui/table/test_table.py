@@ -1,0 +1,387 @@
+"""kino.table as a widget: the page protocol, errors, selection, view, update, export."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+import pyarrow as pa
+import pytest
+
+import kino
+from kino.ui.table import widget as table_module
+from kino.ui.table.query import MAX_PAGE_SIZE
+
+
+def rows_of(t) -> list[int]:
+    """Data positions of the rows on the widget's current page."""
+    return pa.ipc.open_stream(t.page).read_all().column("row").to_pylist()
+
+
+def column_of(t, index: int) -> list:
+    return pa.ipc.open_stream(t.page).read_all().column(f"c{index}").to_pylist()
+
+
+def ask(t, **change) -> None:
+    """What the front end does: set the query trait."""
+    t.query = {**t.query, **change}
+
+
+@pytest.fixture
+def people() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "name": [f"person {i}" for i in range(1000)],
+            "age": [(i * 37) % 90 for i in range(1000)],
+            "score": [((i * 7919) % 1000) / 10 for i in range(1000)],
+            "team": pl.Series(["red", "blue", "green", "gold"] * 250, dtype=pl.Categorical),
+        }
+    )
+
+
+def test_first_page_travels_as_arrow_ipc_in_a_binary_buffer(comm_log, people):
+    t = kino.table(people, page_size=25)
+    assert t.total_rows == 1000 and t.row_count == 1000
+    assert rows_of(t) == list(range(25))
+    carrying = [m for m in comm_log if ["page"] in m.data.get("buffer_paths", [])]
+    assert carrying, "the page is sent as a binary buffer"
+    last = carrying[-1]
+    assert "page" not in last.state, "the page bytes are not in the JSON state"
+    index = last.data["buffer_paths"].index(["page"])
+    assert last.buffers[index] == t.page
+    assert pa.ipc.open_stream(last.buffers[index]).read_all().num_rows == 25
+
+
+def test_paging_request_sends_one_update_with_the_new_page(comm_log, people):
+    t = kino.table(people, page_size=10)
+    before = len(comm_log)
+    ask(t, page=3)
+    assert rows_of(t) == list(range(30, 40))
+    updates = [m for m in comm_log[before:] if m.method == "update" and "seq" in m.state]
+    assert len(updates) == 1
+    assert updates[0].data["buffer_paths"] == [["page"]]
+    assert set(updates[0].state) == {"seq"}  # only what changed: page (a buffer) and seq
+
+
+def test_sort_by_clicking_a_header_orders_the_page(people):
+    t = kino.table(people, page_size=5)
+    ask(t, sort=[{"column": "score", "descending": True}])
+    top = people.sort("score", descending=True, maintain_order=True).head(5)
+    assert column_of(t, 2) == top["score"].to_list()
+    assert t.error == ""
+
+
+def test_multi_column_sort(people):
+    t = kino.table(people, page_size=8)
+    ask(
+        t,
+        sort=[{"column": "team", "descending": False}, {"column": "age", "descending": True}],
+    )
+    expected = people.with_row_index("row").sort(
+        ["team", "age"], descending=[False, True], maintain_order=True
+    )
+    assert rows_of(t) == expected["row"].head(8).to_list()
+
+
+def test_filter_narrows_rows_and_search_combines(people):
+    t = kino.table(people, page_size=50)
+    ask(t, filters=[{"column": "age", "op": "between", "min": 10, "max": 19}])
+    assert t.total_rows == people.filter(pl.col("age").is_between(10, 19)).height
+    ask(t, search="person 1")
+    expected = people.filter(
+        pl.col("age").is_between(10, 19) & pl.col("name").str.contains("person 1", literal=True)
+    )
+    assert t.total_rows == expected.height
+    assert t.error == ""
+
+
+def test_query_trait_is_the_saved_state(people):
+    t = kino.table(people, page_size=10)
+    ask(t, page=2, sort=[{"column": "age", "descending": False}], search="9")
+    state = t.get_state()
+    assert state["query"]["page"] == 2
+    assert state["query"]["sort"] == [{"column": "age", "descending": False}]
+    assert isinstance(state["page"], (bytes, memoryview))
+
+
+@pytest.mark.parametrize(
+    ("request_change", "message"),
+    [
+        ({"sort": [{"column": "nope", "descending": False}]}, "unknown column 'nope'"),
+        ({"filters": [{"column": "ghost", "op": "is_null"}]}, "unknown column 'ghost'"),
+        ({"filters": [{"column": "age", "op": "regex"}]}, "unknown filter op"),
+        ({"filters": [{"column": "name", "op": "between", "min": 1}]}, "no range filter"),
+        ({"page_size": -5}, "page_size must be between 1"),
+        ({"page_size": 0}, "page_size must be between 1"),
+        ({"page_size": MAX_PAGE_SIZE + 1}, "page_size must be between 1"),
+        ({"page": -1}, "page must be 0 or more"),
+        ({"page": "two"}, "page must be an integer"),
+        ({"search": 12}, "search must be text"),
+        ({"filters": "age>3"}, "filters must be a list"),
+    ],
+)
+def test_bad_requests_show_an_error_and_an_empty_page(people, request_change, message):
+    t = kino.table(people)
+    seq = t.seq
+    ask(t, **request_change)
+    assert message in t.error
+    assert t.error.startswith("Bad request")
+    assert rows_of(t) == []
+    assert t.seq == seq + 1
+    # the widget is still alive: a good request answers again
+    t.query = {"page": 1, "page_size": 10}
+    assert t.error == "" and rows_of(t) == list(range(10, 20))
+
+
+def test_page_past_the_end_is_an_empty_page_with_a_note(people):
+    t = kino.table(people, page_size=100)
+    ask(t, page=50)
+    assert rows_of(t) == []
+    assert "past the end" in t.error and "10 pages" in t.error
+
+
+def test_filter_matching_nothing_is_an_empty_page_without_error(people):
+    t = kino.table(people)
+    ask(t, search="no such person anywhere")
+    assert t.total_rows == 0 and rows_of(t) == [] and t.error == ""
+
+
+def test_selection_returns_a_dataframe_of_the_selected_rows(people):
+    t = kino.table(people)
+    t.selected_rows = [5, 2, 5, 999]
+    assert t.selected_rows == [2, 5, 999]
+    selected = t.selected
+    assert isinstance(selected, pl.DataFrame)
+    assert selected["name"].to_list() == ["person 2", "person 5", "person 999"]
+
+
+def test_selection_from_the_front_end_drops_invalid_rows(people):
+    t = kino.table(people)
+    t.selected_rows = [1, -1, 10_000, "x", True, 3]
+    assert t.selected_rows == [1, 3]
+
+
+def test_view_is_the_sorted_filtered_lazyframe(people):
+    t = kino.table(people)
+    ask(
+        t,
+        sort=[{"column": "age", "descending": True}],
+        filters=[{"column": "team", "op": "in", "values": ["red"]}],
+    )
+    view = t.view
+    assert isinstance(view, pl.LazyFrame)
+    got = view.collect()
+    expected = people.filter(pl.col("team") == "red").sort(
+        "age", descending=True, maintain_order=True
+    )
+    assert got.equals(expected)
+
+
+def test_update_replaces_data_in_place_and_keeps_applicable_query(people):
+    t = kino.table(people, page_size=10)
+    ask(t, sort=[{"column": "age", "descending": True}], page=4, search="person")
+    t.selected_rows = [1]
+    model_id = t.model_id
+    smaller = people.head(30).drop("score")
+    t.update(smaller)
+    assert t.model_id == model_id
+    assert t.row_count == 30 and t.total_rows == 30
+    assert t.query["sort"] == [{"column": "age", "descending": True}]
+    assert t.query["page"] == 0 and t.query["search"] == "person"
+    assert [c["name"] for c in t.columns] == ["name", "age", "team"]
+    assert t.selected_rows == []
+    # a column that vanished drops out of the sort
+    t.update(pl.DataFrame({"other": [1, 2]}))
+    assert t.query["sort"] == [] and t.error == ""
+    assert t.total_rows == 0  # the search still applies and matches nothing
+    t.query = {**t.query, "search": ""}
+    assert t.total_rows == 2
+
+
+def test_update_recomputes_summaries(people):
+    t = kino.table(people.head(10))
+    assert t.summaries[1]["max"] == people.head(10)["age"].max()
+    t.update(people)
+    t.wait_for_summaries(30)
+    assert t.summaries[1]["max"] == people["age"].max()
+
+
+def test_export_csv_and_parquet_of_the_current_view(people):
+    t = kino.table(people)
+    ask(t, filters=[{"column": "team", "op": "in", "values": ["gold"]}])
+    csv = t.export("csv")
+    assert pl.read_csv(io.BytesIO(csv)).height == 250
+    parquet = t.export("parquet")
+    back = pl.read_parquet(io.BytesIO(parquet))
+    assert back.height == 250 and back["team"].cast(pl.String).unique().to_list() == ["gold"]
+    with pytest.raises(ValueError, match="'format' must be one of csv, parquet"):
+        t.export("xlsx")
+
+
+def test_download_button_message_produces_the_file_on_click(comm_log, people):
+    t = kino.table(people, name="people")
+    assert not comm_log.custom(), "nothing is exported before the click"
+    t._handle_custom_msg({"type": "export", "format": "csv"}, [])
+    sent = comm_log.custom()[-1]
+    assert sent.content == {"type": "export", "format": "csv", "filename": "people.csv"}
+    assert pl.read_csv(io.BytesIO(sent.buffers[0])).height == 1000
+    t._handle_custom_msg({"type": "export", "format": "exe"}, [])
+    assert comm_log.custom()[-1].content["type"] == "export_error"
+
+
+def test_export_above_the_limit_says_how_to_write_from_python(people, monkeypatch):
+    monkeypatch.setattr(table_module, "EXPORT_MAX_BYTES", 100)
+    t = kino.table(people)
+    with pytest.raises(ValueError, match="sink_csv"):
+        t.export("csv")
+
+
+def test_big_frame_summaries_run_in_the_background(monkeypatch):
+    monkeypatch.setattr(table_module, "SUMMARY_SYNC_CELLS", 10)
+    started = []
+    real = table_module.summarize
+
+    def slow(frame, cols):
+        started.append(True)
+        return real(frame, cols)
+
+    monkeypatch.setattr(table_module, "summarize", slow)
+    frame = pl.DataFrame({"x": list(range(100)), "y": [float(i) for i in range(100)]})
+    t = kino.table(frame)
+    # the first page is there whatever the summaries are doing
+    assert rows_of(t) == list(range(20))
+    assert t._summary_thread is not None
+    assert t.wait_for_summaries(30)
+    assert started and t.summary_state == "ready"
+    assert t.summaries[0]["max"] == 99
+
+
+def test_summaries_off():
+    t = kino.table({"x": [1, 2]}, summaries=False)
+    assert t.summary_state == "off" and t.summaries == []
+
+
+def test_stale_background_summaries_are_dropped(monkeypatch):
+    monkeypatch.setattr(table_module, "SUMMARY_SYNC_CELLS", 0)
+    t = kino.table({"x": [1, 2, 3]})
+    t.update({"y": ["a", "b"]})
+    t.wait_for_summaries(30)
+    assert t.summaries[0]["kind"] == "text"
+
+
+def test_formatter_text_replaces_cells_and_errors_are_shown():
+    frame = pl.DataFrame({"price": [1.5, 2.25], "sku": ["a", "b"]})
+    t = kino.table(frame, formatter=lambda col, v: f"${v:.2f}" if col == "price" else None)
+    assert column_of(t, 0) == ["$1.50", "$2.25"]
+    assert column_of(t, 1) == ["a", "b"]
+
+    def broken(col, value):
+        raise RuntimeError("boom")
+
+    t2 = kino.table(frame, formatter=broken)
+    assert "formatter raised RuntimeError: boom" in t2.error
+    assert column_of(t2, 0) == [1.5, 2.25]
+    t3 = kino.table(frame, formatter=lambda c, v: 3)
+    assert "must return str or None" in t3.error
+
+
+def test_lazyframe_collects_only_the_page():
+    lazy = pl.LazyFrame({"x": list(range(50)), "y": [i % 7 for i in range(50)]})
+    t = kino.table(lazy, page_size=5)
+    t.wait_for_summaries(30)
+    ask(t, sort=[{"column": "y", "descending": True}], page=1)
+    expected = (
+        lazy.with_row_index("row")
+        .sort("y", descending=True, maintain_order=True)
+        .collect()["row"]
+        .to_list()
+    )
+    assert rows_of(t) == expected[5:10]
+    ask(t, filters=[{"column": "y", "op": "in", "values": [0]}], page=0)
+    assert t.total_rows == 8
+    t.selected_rows = [49, 0]
+    assert t.selected["x"].to_list() == [0, 49]
+    assert isinstance(t.view, pl.LazyFrame)
+    assert t.summaries[0]["max"] == 49
+
+
+@pytest.mark.parametrize(
+    ("data", "shape"),
+    [
+        ({"a": [1, 2], "b": ["x", "y"]}, (2, 2)),
+        ([{"a": 1}, {"a": 2, "b": 3}], (2, 2)),
+        (pl.Series("s", [1, 2, 3]), (3, 1)),
+        ([], (0, 0)),
+    ],
+)
+def test_accepts_dicts_lists_of_dicts_and_series(data, shape):
+    t = kino.table(data)
+    assert (t.row_count, len(t.columns)) == shape
+    assert t.error == ""
+
+
+def test_accepts_pandas_and_arrow():
+    import pandas as pd
+
+    t = kino.table(pd.DataFrame({"a": [1, 2, 3]}))
+    assert t.row_count == 3
+    t2 = kino.table(pa.table({"a": [1, 2]}))
+    assert t2.row_count == 2
+
+
+@pytest.mark.parametrize("bad", [42, "text", object(), b"bytes", [1, 2, 3]])
+def test_unsupported_data_is_a_type_error_naming_data(bad):
+    with pytest.raises(TypeError, match="'data' must be a polars DataFrame"):
+        kino.table(bad)
+
+
+def test_ragged_dict_is_a_value_error_naming_data():
+    with pytest.raises(ValueError, match="'data'"):
+        kino.table({"a": [1, 2], "b": [1]})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"page_size": -1}, ValueError, "'page_size' must be from 1"),
+        ({"page_size": 0}, ValueError, "'page_size'"),
+        ({"page_size": MAX_PAGE_SIZE + 1}, ValueError, "'page_size'"),
+        ({"page_size": 2.5}, TypeError, "'page_size' must be an int"),
+        ({"page_size": True}, TypeError, "'page_size'"),
+        ({"name": 3}, TypeError, "'name' must be a str"),
+        ({"summaries": "yes"}, TypeError, "'summaries' must be True or False"),
+        ({"formatter": "upper"}, TypeError, "'formatter' must be a function"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        kino.table({"a": [1]}, **kwargs)
+
+
+def test_update_rejects_unsupported_data_and_keeps_the_old():
+    t = kino.table({"a": [1, 2]})
+    with pytest.raises(TypeError, match="'data'"):
+        t.update(3)
+    assert t.row_count == 2
+
+
+def test_widget_loads_its_bundle():
+    t = kino.table({"a": [1]})
+    assert "render" in str(t._esm)
+
+
+def test_background_summaries_start_when_the_browser_has_drawn_the_first_page(monkeypatch):
+    monkeypatch.setattr(table_module, "SUMMARY_SYNC_CELLS", 0)
+    monkeypatch.setattr(table_module, "SUMMARY_START_DELAY_S", 600)
+    t = kino.table({"x": [1, 2, 3]})
+    assert t.summary_state == "computing" and rows_of(t) == [0, 1, 2]
+    t._handle_custom_msg({"type": "rendered"}, [])
+    assert t.wait_for_summaries(60)
+    assert t.summary_state == "ready" and t.summaries[0]["max"] == 3
+
+
+def test_unknown_front_end_messages_are_ignored(comm_log):
+    t = kino.table({"x": [1]})
+    for content in ({"type": "nonsense"}, "text", None, {"format": "csv"}):
+        t._handle_custom_msg(content, [])
+    assert comm_log.custom() == [] and t.error == ""
