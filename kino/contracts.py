@@ -4,7 +4,7 @@ Each check returns the value it accepted (converted where that is safe: a numpy
 integer becomes an ``int``) or raises with one message shape, which names the
 function, the argument, what is allowed and what was received::
 
-    kino.table: 'page_size' must be an int from 1 to 10000, got str: 'ten'
+    kino.table: 'page_size' must be an int from 1 to 500, got str: 'ten'
 
 A wrong type raises ``TypeError``; a value of the right type outside what is
 allowed raises ``ValueError``. Checks that only one widget needs (a URL, a
