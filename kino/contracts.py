@@ -59,14 +59,33 @@ def fail(
     raise error(f"{func}: {argument!r} must be {allowed}, got {received(value)}")
 
 
-def _range_text(kind: str, min: float | None, max: float | None) -> str:
+def _check_in_range(
+    value: object,
+    kind: type,
+    kind_text: str,
+    func: str,
+    argument: str,
+    min: float | None,
+    max: float | None,
+    allow_none: bool,
+) -> Any:
+    """The shared body of check_int and check_number: type, finiteness, then range."""
+    if value is None and allow_none:
+        return None
     if min is not None and max is not None:
-        return f"{kind} from {min} to {max}"
-    if min is not None:
-        return f"{kind} >= {min}"
-    if max is not None:
-        return f"{kind} <= {max}"
-    return kind
+        allowed = f"{kind_text} from {min} to {max}"
+    elif min is not None or max is not None:
+        allowed = f"{kind_text} >= {min}" if min is not None else f"{kind_text} <= {max}"
+    else:
+        allowed = kind_text
+    allowed += " or None" if allow_none else ""
+    if isinstance(value, bool) or not isinstance(value, kind):
+        fail(func, argument, allowed, value)
+    if not math.isfinite(value):
+        fail(func, argument, allowed, value, ValueError)
+    if (min is not None and value < min) or (max is not None and value > max):
+        fail(func, argument, allowed, value, ValueError)
+    return value
 
 
 def check_int(
@@ -86,15 +105,8 @@ def check_int(
     ...
     TypeError: kino.interval: 'times' must be an int, got True
     """
-    if value is None and allow_none:
-        return None
-    allowed = _range_text("an int", min, max) + (" or None" if allow_none else "")
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        fail(func, argument, allowed, value)
-    value = int(value)
-    if (min is not None and value < min) or (max is not None and value > max):
-        fail(func, argument, allowed, value, ValueError)
-    return value
+    value = _check_in_range(value, numbers.Integral, "an int", func, argument, min, max, allow_none)
+    return None if value is None else int(value)
 
 
 def check_number(
@@ -115,16 +127,9 @@ def check_number(
     ...
     ValueError: train.trainer: 'factor' must be a finite number, got nan
     """
-    if value is None and allow_none:
-        return None
-    allowed = _range_text("a finite number", min, max) + (" or None" if allow_none else "")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        fail(func, argument, allowed, value)
-    if not math.isfinite(value):
-        fail(func, argument, allowed, value, ValueError)
-    if (min is not None and value < min) or (max is not None and value > max):
-        fail(func, argument, allowed, value, ValueError)
-    return value
+    return _check_in_range(
+        value, numbers.Real, "a finite number", func, argument, min, max, allow_none
+    )
 
 
 def check_bool(value: object, *, func: str, argument: str) -> bool:
