@@ -81,7 +81,7 @@ def _check_in_range(
     allowed += " or None" if allow_none else ""
     if isinstance(value, bool) or not isinstance(value, kind):
         fail(func, argument, allowed, value)
-    if not math.isfinite(value):
+    if not isinstance(value, numbers.Integral) and not math.isfinite(value):
         fail(func, argument, allowed, value, ValueError)
     if (min is not None and value < min) or (max is not None and value > max):
         fail(func, argument, allowed, value, ValueError)
