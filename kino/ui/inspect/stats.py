@@ -509,6 +509,39 @@ def _histogram(
     return counts, first, width
 
 
+_COMPUTED_VIEWS = frozenset(("abs", "angle"))
+"""Views computed by a transcendental function (hypot, atan2) on the device.
+
+The device's libm may round them an ulp or two away from the correctly rounded
+value (XLA's atan2 of a complex64 near -pi gives -3.1415920 where numpy gives
+-3.1415923), so the reported min and max can sit inside the true range.
+"""
+
+EDGE_ULPS = 4
+"""Float32 ulps the outer histogram edges of a computed view are moved outward."""
+
+
+def _widen(edges: list[float], ulps: int = EDGE_ULPS) -> list[float]:
+    """``edges`` with the first and last moved ``ulps`` float32 ulps outward.
+
+    So the histogram of a computed view encloses the true [min, max] whatever the
+    device's rounding; counts do not change (every finite value is in a bin).
+
+    >>> lo, hi = _widen([-np.pi, 0.0, np.pi])[::2]
+    >>> lo < -np.pi and hi > np.pi and hi - np.pi < 2e-6
+    True
+    """
+    out = list(edges)
+    lo, hi = np.float32(out[0]), np.float32(out[-1])
+    down, up = np.float32(-np.inf), np.float32(np.inf)
+    for _ in range(ulps):
+        lo, hi = np.nextafter(lo, down), np.nextafter(hi, up)
+    # A magnitude never goes below zero, so neither does its first edge.
+    out[0] = min(out[0], max(float(lo), 0.0) if out[0] >= 0 else float(lo))
+    out[-1] = max(out[-1], float(hi))
+    return out
+
+
 @functools.lru_cache(maxsize=8)
 def sample_positions(shape: tuple[int, ...], size: int, seed: int = 0) -> tuple[np.ndarray, ...]:
     """Positions of ``size`` elements of an array of ``shape``, uniform, with replacement.
@@ -707,6 +740,8 @@ def array_stats(x: jax.Array, *, seed: int = 0) -> dict[str, Any]:
             counts = counts[:used]
             edges = [first + width * i for i in range(used + 1)]
             edges[-1] = max(edges[-1], hi)  # float32 width * bins may round below max
+            if name in _COMPUTED_VIEWS:
+                edges = _widen(edges)
         else:
             counts, edges = [], []
         result["parts"][name] = {
