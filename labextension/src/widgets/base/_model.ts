@@ -1,15 +1,18 @@
-// The slice of the anywidget model API kino's widgets use.
-export interface Model {
-  get(name: string): any;
-  set(name: string, value: unknown): void;
-  save_changes(): void;
-  on(event: string, fn: (...args: any[]) => void): void;
-  off(event: string, fn: (...args: any[]) => void): void;
-  send(content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]): void;
-}
+// The anywidget model API, typed by each widget's synced traits: every widget
+// declares an interface of its traits (mirroring the `sync=True` traits of its
+// Python class in kino/ui/<family>/) and types `render` / `initialize` with
+// `RenderProps<Traits>` / `InitializeProps<Traits>`, so `model.get("x")` has
+// the trait's type.
+import type { AnyModel } from "@anywidget/types";
+
+export type { AnyModel, InitializeProps, RenderProps } from "@anywidget/types";
 
 /** Subscribes to several `change:x` events; returns the unsubscribe function. */
-export function watch(model: Model, names: string[], fn: () => void): () => void {
+export function watch<T extends Record<string, any>>(
+  model: AnyModel<T>,
+  names: (keyof T & string)[],
+  fn: () => void,
+): () => void {
   for (const n of names) model.on(`change:${n}`, fn);
   return () => {
     for (const n of names) model.off(`change:${n}`, fn);

@@ -6,8 +6,12 @@ import "./kit.css";
 import "../input/input.css";
 import "../layout/layout.css";
 import "../output/image.css";
+import type { RenderProps } from "./_model";
 
-function render({ el }: { el: HTMLElement }) {
+/** kino.ui.base.kit.KitStyle has no synced traits. */
+type KitTraits = Record<string, never>;
+
+function render({ el }: RenderProps<KitTraits>) {
   el.classList.add("kino-kit-style");
   el.style.display = "none";
 }

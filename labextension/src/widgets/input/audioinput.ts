@@ -3,7 +3,7 @@
 // sends float32 samples to Python as one buffer.
 import "./audioinput.css";
 import { h } from "../base/_dom";
-import { Model, watch } from "../base/_model";
+import { watch, type RenderProps } from "../base/_model";
 
 async function decode(bytes: ArrayBuffer, rate: number): Promise<Float32Array> {
   const ctx = new AudioContext();
@@ -22,7 +22,17 @@ async function decode(bytes: ArrayBuffer, rate: number): Promise<Float32Array> {
   }
 }
 
-function render({ model, el }: { model: Model; el: HTMLElement }) {
+/** The synced traits of kino.ui.input.media.AudioControl. */
+interface AudioInputTraits {
+  /** Mono float32 samples (bytes_serialization: a DataView in the browser). */
+  data: DataView | null;
+  sampling_rate: number;
+  max_samples: number;
+  name: string;
+  disabled: boolean;
+}
+
+function render({ model, el }: RenderProps<AudioInputTraits>) {
   const input = h("input", { type: "file", accept: "audio/*", class: "kino-visually-hidden" });
   const record = h("button", { type: "button", class: "kino-media-button" }, "● Record");
   const upload = h("button", { type: "button", class: "kino-media-button" }, "Upload");
@@ -34,15 +44,15 @@ function render({ model, el }: { model: Model; el: HTMLElement }) {
   let recorder: MediaRecorder | null = null;
 
   const showState = () => {
-    const data: DataView | null = model.get("data");
-    const rate: number = model.get("sampling_rate");
+    const data = model.get("data");
+    const rate = model.get("sampling_rate");
     const n = data ? data.byteLength / 4 : 0;
     player.style.display = url && n ? "" : "none";
     if (!n) {
       if (!recorder) status.textContent = "";
       return;
     }
-    const name: string = model.get("name") ?? "";
+    const name = model.get("name") ?? "";
     status.textContent = `${name ? name + " · " : ""}${(n / rate).toFixed(2)} s at ${rate} Hz`;
   };
 
@@ -55,7 +65,7 @@ function render({ model, el }: { model: Model; el: HTMLElement }) {
       status.textContent = `${name} is not audio this browser can decode`;
       return;
     }
-    const max: number = model.get("max_samples");
+    const max = model.get("max_samples");
     if (samples.length > max) {
       status.textContent = `${name} is too long: ${samples.length} samples, the limit is ${max}`;
       return;

@@ -2,10 +2,25 @@
 // (size + fit) and sends raw pixels (HWC uint8) to Python as one buffer.
 import "./imageinput.css";
 import { h } from "../base/_dom";
-import { Model, watch } from "../base/_model";
+import { watch, type RenderProps } from "../base/_model";
 import { plan, toChannels } from "./_image";
 
-function render({ model, el }: { model: Model; el: HTMLElement }) {
+/** The synced traits of kino.ui.input.media.ImageControl. */
+interface ImageInputTraits {
+  /** Pixels, HWC uint8 (bytes_serialization: a DataView in the browser). */
+  data: DataView | null;
+  width: number;
+  height: number;
+  channels: number;
+  /** [height, width], or [] for the picture's own size. */
+  size: number[];
+  fit: string;
+  max_pixels: number;
+  name: string;
+  disabled: boolean;
+}
+
+function render({ model, el }: RenderProps<ImageInputTraits>) {
   const input = h("input", { type: "file", accept: "image/*", class: "kino-visually-hidden" });
   const pick = h("button", { type: "button", class: "kino-media-button" }, "Choose image");
   const hint = h("span", { class: "kino-media-hint" }, "or drop one here");
@@ -15,10 +30,10 @@ function render({ model, el }: { model: Model; el: HTMLElement }) {
   el.appendChild(zone);
 
   const showPreview = () => {
-    const w: number = model.get("width");
-    const hgt: number = model.get("height");
-    const data: DataView | null = model.get("data");
-    const channels: number = model.get("channels");
+    const w = model.get("width");
+    const hgt = model.get("height");
+    const data = model.get("data");
+    const channels = model.get("channels");
     if (!data || data.byteLength === 0 || !w || !hgt) {
       canvas.style.display = "none";
       status.textContent = "";
@@ -36,7 +51,7 @@ function render({ model, el }: { model: Model; el: HTMLElement }) {
     canvas.height = hgt;
     canvas.getContext("2d")!.putImageData(new ImageData(rgba, w, hgt), 0, 0);
     canvas.style.display = "";
-    const name: string = model.get("name") ?? "";
+    const name = model.get("name") ?? "";
     status.textContent = `${name ? name + " · " : ""}${hgt}×${w}×${channels}`;
   };
 

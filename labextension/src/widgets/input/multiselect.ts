@@ -1,13 +1,21 @@
 // kino.input.multiselect: one chip per option, click (or Space/Enter) toggles it.
 import "./multiselect.css";
 import { h } from "../base/_dom";
-import { Model, watch } from "../base/_model";
+import { watch, type RenderProps } from "../base/_model";
 
-function render({ model, el }: { model: Model; el: HTMLElement }) {
+/** The synced traits of kino.ui.input.fields.MultiselectControl. */
+interface MultiselectTraits {
+  labels: string[];
+  /** Indices into `labels`, ascending. */
+  selected: number[];
+  disabled: boolean;
+}
+
+function render({ model, el }: RenderProps<MultiselectTraits>) {
   const root = h("div", { class: "kino kino-multiselect", role: "group" });
   el.appendChild(root);
   const draw = () => {
-    const labels: string[] = model.get("labels") ?? [];
+    const labels = model.get("labels") ?? [];
     const selected = new Set<number>(model.get("selected") ?? []);
     const disabled = !!model.get("disabled");
     root.replaceChildren();

@@ -5,7 +5,7 @@
 // a saved notebook reopens showing the same view.
 import "./inspect.css";
 import { h, isDarkTheme, onThemeChange } from "../base/_dom";
-import { Model, watch } from "../base/_model";
+import { watch, type AnyModel, type RenderProps } from "../base/_model";
 import {
   Block,
   Histogram,
@@ -70,6 +70,64 @@ interface View {
   width?: number;
   table?: string[][] | null;
 }
+
+interface CompareTop {
+  index: number[];
+  a: unknown;
+  b: unknown;
+  diff: unknown;
+}
+
+/** compare_stats() of kino/ui/inspect/stats.py, plus each side's dtype and shape. */
+interface Compare {
+  max_abs?: unknown;
+  mean_abs?: unknown;
+  max_rel?: unknown;
+  not_equal?: number;
+  nan_mismatch?: number;
+  nonfinite_diff?: number;
+  top?: CompareTop[];
+  a?: { dtype: string; shape: number[] };
+  b?: { dtype: string; shape: number[] };
+}
+
+interface TreeTotals {
+  params?: number;
+  bytes?: number;
+  leaves?: number;
+  nan?: number;
+  inf?: number;
+  types?: Record<string, number>;
+}
+
+/** kino/ui/inspect/tree.py's Tree as Inspector sends it ({} until a tree is shown). */
+interface TreeData {
+  rows?: Row[];
+  totals?: TreeTotals;
+  truncated?: number;
+}
+
+/**
+ * The synced traits of kino.ui.inspect.widget.Inspector. The dict traits are
+ * `{}` until Python fills them, so the code checks them (e.g. `summary.shape`)
+ * before use.
+ */
+interface InspectTraits {
+  kind: "array" | "tree" | "compare";
+  title: string;
+  summary: Summary;
+  selection: Selection;
+  view: View;
+  /** The view's float32 (or RGBA) bytes. */
+  view_data: DataView | null;
+  tree: TreeData;
+  selected_leaf: number;
+  leaf_summary: Summary;
+  compare: Compare;
+  error: string;
+}
+
+type InspectModel = AnyModel<InspectTraits>;
 
 const PART_LABEL: Record<string, string> = {
   value: "value",
@@ -180,8 +238,8 @@ class ArrayView {
   private controlsKey = "";
 
   constructor(
-    private model: Model,
-    private summaryTrait = "summary",
+    private model: InspectModel,
+    private summaryTrait: "summary" | "leaf_summary" = "summary",
   ) {
     this.el = h("div", { class: "kino-inspect-array" });
   }
@@ -197,9 +255,9 @@ class ArrayView {
   }
 
   draw() {
-    const s: Summary = this.model.get(this.summaryTrait);
-    const sel: Selection = this.model.get("selection");
-    const view: View = this.model.get("view");
+    const s = this.model.get(this.summaryTrait);
+    const sel = this.model.get("selection");
+    const view = this.model.get("view");
     this.el.replaceChildren();
     if (!s || !s.shape || !sel || !view) return;
     // Controls are rebuilt only when their structure changes, so a slider being
@@ -318,7 +376,7 @@ class ArrayView {
       const label = h("span", { class: "kino-inspect-num" }, `${sel.index[a]} / ${n - 1}`);
       input.addEventListener("input", () => {
         label.textContent = `${input.value} / ${n - 1}`;
-        const index = [...(this.pending?.index ?? (this.model.get("selection") as Selection).index)];
+        const index = [...(this.pending?.index ?? this.model.get("selection").index)];
         index[a] = Number(input.value);
         this.request({ index });
       });
@@ -487,11 +545,11 @@ class ArrayView {
   }
 }
 
-function arraySection(model: Model): { el: HTMLElement; draw: () => void } {
+function arraySection(model: InspectModel): { el: HTMLElement; draw: () => void } {
   const el = h("div", { class: "kino-inspect-section" });
   const view = new ArrayView(model);
   const draw = () => {
-    const s: Summary = model.get("summary");
+    const s = model.get("summary");
     el.replaceChildren();
     if (!s || !s.shape) return;
     const map = shardingMap(s.sharding.blocks, s.shape);
@@ -503,7 +561,7 @@ function arraySection(model: Model): { el: HTMLElement; draw: () => void } {
   return { el, draw };
 }
 
-function compareSection(model: Model): HTMLElement {
+function compareSection(model: InspectModel): HTMLElement {
   const c = model.get("compare") ?? {};
   const grid = statGrid(
     [
@@ -511,8 +569,8 @@ function compareSection(model: Model): HTMLElement {
       ["mean |a − b|", c.mean_abs],
       ["max relative", c.max_rel],
       ["elements differing", c.not_equal],
-      ["NaN in one only", c.nan_mismatch, c.nan_mismatch > 0],
-      ["non-finite differences", c.nonfinite_diff, c.nonfinite_diff > 0],
+      ["NaN in one only", c.nan_mismatch, (c.nan_mismatch ?? 0) > 0],
+      ["non-finite differences", c.nonfinite_diff, (c.nonfinite_diff ?? 0) > 0],
     ],
     " kino-inspect-grid-wide",
   );
@@ -528,7 +586,7 @@ function compareSection(model: Model): HTMLElement {
     ),
     grid,
   );
-  const top = (c.top ?? []) as { index: number[]; a: unknown; b: unknown; diff: unknown }[];
+  const top = c.top ?? [];
   if (top.length) {
     const table = h("table", { class: "kino-inspect-table" });
     table.append(h("thead", {}, h("tr", {}, h("th", {}, "index"), h("th", {}, "a"), h("th", {}, "b"), h("th", {}, "|a − b|"))));
@@ -563,12 +621,12 @@ interface Row {
   value: string | null;
 }
 
-function treeSection(model: Model, collapsed: Set<number>): HTMLElement {
+function treeSection(model: InspectModel, collapsed: Set<number>): HTMLElement {
   const tree = model.get("tree") ?? {};
-  const rows: Row[] = tree.rows ?? [];
+  const rows = tree.rows ?? [];
   const totals = tree.totals ?? {};
   const box = h("div", { class: "kino-inspect-tree" });
-  const types = Object.entries((totals.types ?? {}) as Record<string, number>)
+  const types = Object.entries(totals.types ?? {})
     .filter(([, n]) => n > 0)
     .map(([t, n]) => `${t} ${fmt(n)}`);
   box.append(
@@ -648,7 +706,7 @@ function treeSection(model: Model, collapsed: Set<number>): HTMLElement {
   if (tree.truncated) {
     box.append(h("div", { class: "kino-inspect-muted" }, `… ${fmt(tree.truncated)} more rows not shown`));
   }
-  const leaf: Summary = model.get("leaf_summary");
+  const leaf = model.get("leaf_summary");
   if (leaf && leaf.shape) {
     box.append(
       h(
@@ -662,7 +720,7 @@ function treeSection(model: Model, collapsed: Set<number>): HTMLElement {
   return box;
 }
 
-function render({ model, el }: { model: Model; el: HTMLElement }) {
+function render({ model, el }: { model: InspectModel; el: HTMLElement }) {
   const root = h("div", { class: "kino kino-inspect" });
   el.appendChild(root);
   const errorBox = h("div", { class: "kino-error", role: "alert" });
@@ -674,7 +732,7 @@ function render({ model, el }: { model: Model; el: HTMLElement }) {
     root.replaceChildren();
     if (kind === "tree") {
       if (!initialised) {
-        const rows: Row[] = model.get("tree")?.rows ?? [];
+        const rows = model.get("tree")?.rows ?? [];
         for (const r of rows) if (r.node && r.depth >= 2) collapsed.add(r.id);
         initialised = true;
       }

@@ -2,9 +2,16 @@
 // sent back as one binary buffer and saved through a blob: URL.
 import "./download.css";
 import { h } from "../base/_dom";
-import { Model, watch } from "../base/_model";
+import { watch, type RenderProps } from "../base/_model";
 
-function render({ model, el }: { model: Model; el: HTMLElement }) {
+/** The synced traits of kino.ui.output.download.Download. */
+interface DownloadTraits {
+  filename: string;
+  label: string;
+  mime: string;
+}
+
+function render({ model, el }: RenderProps<DownloadTraits>) {
   const button = h("button", { type: "button", class: "kino-download-button" });
   const status = h("span", { class: "kino-download-status", "aria-live": "polite" });
   el.appendChild(h("div", { class: "kino kino-download" }, button, status));

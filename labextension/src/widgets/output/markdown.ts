@@ -1,14 +1,14 @@
 // kino.markdown: Markdown rendered through a sanitiser.
 import "./markdown.css";
 import { renderMarkdown } from "./_markdown";
+import type { RenderProps } from "../base/_model";
 
-interface MarkdownModel {
-  get(name: "value"): string;
-  on(event: string, fn: () => void): void;
-  off(event: string, fn: () => void): void;
+/** The synced traits of kino.ui.output.markdown.Markdown. */
+interface MarkdownTraits {
+  value: string;
 }
 
-function render({ model, el }: { model: MarkdownModel; el: HTMLElement }) {
+function render({ model, el }: RenderProps<MarkdownTraits>) {
   const root = document.createElement("div");
   root.className = "kino kino-markdown";
   el.appendChild(root);

@@ -2,7 +2,7 @@
 // Every piece of text goes through textContent.
 import "./text.css";
 import { h } from "../base/_dom";
-import { Model, watch } from "../base/_model";
+import { watch, type RenderProps } from "../base/_model";
 
 const COLORS = ["black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"];
 
@@ -67,12 +67,18 @@ export function ansiSpans(text: string): HTMLElement[] {
   return out;
 }
 
-function render({ model, el }: { model: Model; el: HTMLElement }) {
+/** The synced traits of kino.ui.output.text.Text. */
+interface TextTraits {
+  value: string;
+  terminal: boolean;
+}
+
+function render({ model, el }: RenderProps<TextTraits>) {
   const root = h("div", { class: "kino kino-text" });
   el.appendChild(root);
   const draw = () => {
     const terminal = !!model.get("terminal");
-    const text: string = model.get("value") ?? "";
+    const text = model.get("value") ?? "";
     root.classList.toggle("kino-terminal", terminal);
     if (terminal) {
       root.replaceChildren(...ansiSpans(text));

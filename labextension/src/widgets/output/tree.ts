@@ -2,7 +2,7 @@
 // a bounded node tree: {k: key, t: type, v: short value, c: children, more: n}.
 import "./tree.css";
 import { h } from "../base/_dom";
-import { Model, watch } from "../base/_model";
+import { watch, type RenderProps } from "../base/_model";
 
 interface Node {
   k?: string;
@@ -34,11 +34,17 @@ function build(node: Node, depth: number, open: number): HTMLElement {
   return details;
 }
 
-function render({ model, el }: { model: Model; el: HTMLElement }) {
+/** The synced traits of kino.ui.output.tree.Tree. */
+interface TreeTraits {
+  node: Node | null;
+  open_depth: number;
+}
+
+function render({ model, el }: RenderProps<TreeTraits>) {
   const root = h("div", { class: "kino kino-tree", role: "tree" });
   el.appendChild(root);
   const draw = () => {
-    const node: Node | null = model.get("node");
+    const node = model.get("node");
     root.replaceChildren();
     if (node) root.append(build(node, 0, model.get("open_depth") ?? 1));
   };
