@@ -16,7 +16,8 @@ from kino.display import disable, enable, register_display
 from kino.ui import input
 from kino.ui import inspect as _inspect_family  # noqa: F401  (registers jax.Array's display)
 from kino.ui import table as _table_family  # noqa: F401  (registers polars frames' display)
-from kino.ui.input import button, form, interval, listen
+from kino.ui.base import listen
+from kino.ui.input import button, form, interval
 from kino.ui.layout import frame, grid, tabs
 from kino.ui.live import chart, dashboard
 from kino.ui.output import download, image, markdown, text, tree

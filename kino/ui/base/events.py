@@ -53,7 +53,8 @@ class EventSource:
 
     primary_event: ClassVar[str | None] = None
 
-    def _subscribers(self) -> list[tuple[Subscriber, str | None]]:
+    def _subscribers(self) -> list[tuple[Subscriber, str | None, Any]]:
+        """(callback, type or None, what ``unsubscribe`` knows it by), in order."""
         # Created on first use: ipywidgets/traitlets classes run their own __init__ chains.
         subscribers = self.__dict__.get("_kino_subscribers")
         if subscribers is None:
@@ -75,8 +76,30 @@ class EventSource:
             type, func=func, argument="type", allowed="an event type (a str)", allow_none=True
         )
         with _lock:
-            self._subscribers().append((fn, type))
+            self._subscribers().append((fn, type, fn))
         return fn
+
+    def _on(self, type: str, fn: Callable[..., Any], *, func: str, value: bool = True) -> Any:
+        """What the per-kind methods (``on_change``, ``on_click``, ...) share: ``fn``
+        subscribed to ``type`` and handed the event's value (``value=False``: nothing).
+        Returns ``fn``; ``unsubscribe(fn)`` ends it.
+
+        >>> source, seen = EventSource(), []
+        >>> _ = source._on("change", seen.append, func="Source.on_change")
+        >>> source.emit("change", 3); source.emit("click", None)
+        >>> seen
+        [3]
+        """
+        check_callable(fn, func=func)
+        call: Subscriber = (lambda event: fn(event.value)) if value else (lambda _event: fn())
+        with _lock:
+            self._subscribers().append((call, type, fn))
+        return fn
+
+    def _has_subscribers(self, type: str) -> bool:
+        """Whether an event of ``type`` would reach anyone (skip costly work when not)."""
+        with _lock:
+            return any(wanted in (None, type) for _, wanted, _ in self._subscribers())
 
     def unsubscribe(self, fn: Subscriber) -> None:
         """Stop calling ``fn`` (every subscription of it).
@@ -87,14 +110,14 @@ class EventSource:
         []
         """
         with _lock:
-            self._subscribers()[:] = [s for s in self._subscribers() if s[0] is not fn]
+            self._subscribers()[:] = [s for s in self._subscribers() if s[2] is not fn]
 
     def emit(self, type: str, value: Any = None) -> None:
         """Deliver ``Event(type, value, self)`` to the subscribers of ``type``, in order."""
         event = Event(type, value, self)
         with _lock:
             subscribers = list(self._subscribers())
-        for fn, wanted in subscribers:
+        for fn, wanted, _ in subscribers:
             if wanted is None or wanted == type:
                 fn(event)
 

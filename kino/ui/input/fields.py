@@ -2,15 +2,20 @@
 
 Every input is a small box: its label, the ipywidgets control, and an error
 line that shows the field's validation message. ``.value`` is the typed value,
-``.on_change(fn)`` calls ``fn(value)`` after each change, ``.update(value)``
-sets it, ``.reset()`` goes back to the default. Labels and messages are shown
-as text (``ipywidgets.Label``), never as HTML.
+each change emits a "change" event (``.on_change(fn)`` calls ``fn(value)``),
+``.update(value)`` sets it, ``.reset()`` goes back to the default. Labels and
+messages are shown as text (``ipywidgets.Label``), never as HTML.
+
+``kino.input.text`` and the other lowercase names are these classes (aliases
+made in the package's ``__init__``): each class is the one definition of its
+input, with its signature, its docstring and its example.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -20,28 +25,42 @@ from urllib.parse import urlparse
 import ipywidgets
 import traitlets
 
-from kino.contracts import check_callable, check_str
-from kino.ui.base import KinoWidget, kit_style, styled
+from kino.contracts import check_bool, check_callable, check_int, check_number, check_str, fail
+from kino.ui.base import EventSource, KinoWidget, kit_style, styled
 
 Validator = Callable[[Any], "str | None"]
 _MISSING: Any = object()
 
 
 def _check_debounce(debounce: object, func: str) -> int | None:
-    """``"blur"`` -> None (update when the field loses focus), int ms -> ms."""
+    """``"blur"`` -> None (update when the field loses focus), int ms -> ms.
+
+    >>> _check_debounce("soon", "kino.input.text")
+    Traceback (most recent call last):
+    ...
+    ValueError: kino.input.text: 'debounce' must be 'blur' or an int of milliseconds >= 0, got str: 'soon'
+    """  # noqa: E501
     if debounce == "blur":
         return None
-    if isinstance(debounce, bool) or not isinstance(debounce, int) or debounce < 0:
-        raise ValueError(
-            f"{func}: 'debounce' must be 'blur' or a number of milliseconds >= 0, got {debounce!r}"
-        )
-    return debounce
+    allowed = "'blur' or an int of milliseconds >= 0"
+    if isinstance(debounce, str):
+        fail(func, "debounce", allowed, debounce, ValueError)
+    if isinstance(debounce, bool) or not isinstance(debounce, numbers.Integral):
+        fail(func, "debounce", allowed, debounce)
+    if debounce < 0:
+        fail(func, "debounce", allowed, debounce, ValueError)
+    return int(debounce)
 
 
-class Input(ipywidgets.VBox):
-    """Base of every kino input: a label, a control and an error line."""
+class Input(ipywidgets.VBox, EventSource):
+    """Base of every kino input: a label, a control and an error line.
+
+    An input is an event source: each change emits ``Event("change", value, input)``
+    (after the debounce, when there is one).
+    """
 
     _func = "kino.input"
+    primary_event = "change"
 
     def __init__(
         self,
@@ -62,7 +81,6 @@ class Input(ipywidgets.VBox):
         self._validate_fn = validate
         self._debounce_ms = debounce_ms
         self._timer: threading.Timer | None = None
-        self._handlers: list[Callable[[Any], Any]] = []
         self._error_label = ipywidgets.Label("", layout=ipywidgets.Layout(display="none"))
         self._error_label.add_class("kino-field-error")
         children: list[ipywidgets.Widget] = [kit_style()]
@@ -107,9 +125,9 @@ class Input(ipywidgets.VBox):
 
     # events -----------------------------------------------------------
     def on_change(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        """Call ``fn(value)`` after each change; returns ``fn`` (usable as a decorator)."""
-        self._handlers.append(check_callable(fn, func=f"{self._func}.on_change"))
-        return fn
+        """Call ``fn(value)`` after each change; returns ``fn`` (usable as a decorator).
+        The same as ``subscribe`` to "change" events, handed the value only."""
+        return self._on("change", fn, func=f"{self._func}.on_change")
 
     def _on_control(self, _change: Any) -> None:
         self.show_error(self.error())
@@ -123,9 +141,7 @@ class Input(ipywidgets.VBox):
             self._fire()
 
     def _fire(self) -> None:
-        value = self.value
-        for fn in list(self._handlers):
-            fn(value)
+        self.emit("change", self.value)
 
     # validation -------------------------------------------------------
     def _constraint_error(self, value: Any) -> str | None:
@@ -192,18 +208,15 @@ class _TextLike(Input):
     ) -> None:
         ms = _check_debounce(debounce, self._func)
         control.continuous_update = ms is not None
-        if max_length is not None and (
-            isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
-        ):
-            raise ValueError(f"{self._func}: 'max_length' must be an int >= 1, got {max_length!r}")
+        max_length = check_int(
+            max_length, func=self._func, argument="max_length", min=1, allow_none=True
+        )
         self._required = bool(required)
         self._max_length = max_length
         super().__init__(label, control, validate=validate, debounce_ms=ms, kind=kind)
 
     def _check(self, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise TypeError(f"{self._func}: value must be a str, got {type(value).__name__}")
-        return value
+        return check_str(value, func=self._func, argument="value")
 
     def _constraint_error(self, value: str) -> str | None:
         if self._required and not value.strip():
@@ -213,14 +226,15 @@ class _TextLike(Input):
         return None
 
 
-def _check_default_str(default: object, func: str) -> str:
-    if not isinstance(default, str):
-        raise TypeError(f"{func}: 'default' must be a str, got {type(default).__name__}")
-    return default
-
-
 class TextInput(_TextLike):
-    """A one-line text field (``kino.input.text``)."""
+    """A one-line text field (``kino.input.text``). ``debounce="blur"`` reports the
+    value when the field loses focus; a number of milliseconds reports it that long
+    after typing stops.
+
+    >>> import kino
+    >>> kino.input.text("Learning rate", default="0.001").value
+    '0.001'
+    """
 
     _func = "kino.input.text"
 
@@ -236,7 +250,8 @@ class TextInput(_TextLike):
         debounce: int | str = "blur",
     ) -> None:
         control = ipywidgets.Text(
-            value=_check_default_str(default, self._func), placeholder=str(placeholder)
+            value=check_str(default, func=self._func, argument="default"),
+            placeholder=str(placeholder),
         )
         super().__init__(
             label,
@@ -250,7 +265,13 @@ class TextInput(_TextLike):
 
 
 class TextareaInput(_TextLike):
-    """A multi-line text field (``kino.input.textarea``)."""
+    """A multi-line text field (``kino.input.textarea``); ``monospace=True`` for code
+    or data.
+
+    >>> import kino
+    >>> kino.input.textarea("Notes", default="a\\nb").value
+    'a\\nb'
+    """
 
     _func = "kino.input.textarea"
 
@@ -267,7 +288,7 @@ class TextareaInput(_TextLike):
         debounce: int | str = "blur",
     ) -> None:
         control = ipywidgets.Textarea(
-            value=_check_default_str(default, self._func),
+            value=check_str(default, func=self._func, argument="default"),
             placeholder=str(placeholder),
             rows=max(3, min(20, default.count("\n") + 1)),
         )
@@ -285,7 +306,12 @@ class TextareaInput(_TextLike):
 
 
 class PasswordInput(_TextLike):
-    """A password field whose text is hidden (``kino.input.password``)."""
+    """A text field whose characters are hidden (``kino.input.password``).
+
+    >>> import kino
+    >>> kino.input.password("API key").value
+    ''
+    """
 
     _func = "kino.input.password"
 
@@ -298,7 +324,7 @@ class PasswordInput(_TextLike):
         validate: Validator | None = None,
         debounce: int | str = "blur",
     ) -> None:
-        control = ipywidgets.Password(value=_check_default_str(default, self._func))
+        control = ipywidgets.Password(value=check_str(default, func=self._func, argument="default"))
         super().__init__(
             label,
             control,
@@ -314,7 +340,12 @@ class PasswordInput(_TextLike):
 
 
 class UrlInput(_TextLike):
-    """A URL field; the value must be an absolute URL with an allowed scheme."""
+    """A URL field (``kino.input.url``), validated: absolute, with one of ``schemes``.
+
+    >>> import kino
+    >>> kino.input.url("Data", default="https://example.com/a.csv").value
+    'https://example.com/a.csv'
+    """
 
     _func = "kino.input.url"
 
@@ -328,12 +359,16 @@ class UrlInput(_TextLike):
         validate: Validator | None = None,
         debounce: int | str = "blur",
     ) -> None:
-        if isinstance(schemes, str) or not all(isinstance(s, str) for s in schemes):
-            raise TypeError(f"{self._func}: 'schemes' must be a list of str, got {schemes!r}")
+        allowed = "a non-empty list of str (URL schemes)"
+        if isinstance(schemes, str) or not isinstance(schemes, Iterable):
+            fail(self._func, "schemes", allowed, schemes)
+        schemes = list(schemes)
+        if not all(isinstance(s, str) for s in schemes):
+            fail(self._func, "schemes", allowed, schemes)
         self.schemes = tuple(s.lower() for s in schemes)
         if not self.schemes:
-            raise ValueError(f"{self._func}: 'schemes' must not be empty")
-        default = _check_default_str(default, self._func)
+            fail(self._func, "schemes", allowed, schemes, ValueError)
+        default = check_str(default, func=self._func, argument="default")
         if default and (problem := self._url_problem(default)):
             raise ValueError(f"{self._func}: 'default' {default!r} is not a valid URL: {problem}")
         control = ipywidgets.Text(value=default, placeholder="https://")
@@ -376,17 +411,23 @@ class UrlInput(_TextLike):
 
 
 # numbers ----------------------------------------------------------------------
-def _is_number(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+def _number(x: object, name: str, func: str, *, allow_none: bool = True) -> Any:
+    """A finite int or float (numpy scalars become Python ones), or None.
+
+    >>> _number("3", "min", "kino.input.range", allow_none=False)
+    Traceback (most recent call last):
+    ...
+    TypeError: kino.input.range: 'min' must be a finite number, got str: '3'
+    """
+    x = check_number(x, func=func, argument=name, allow_none=allow_none)
+    if x is None:
+        return None
+    return int(x) if isinstance(x, numbers.Integral) else float(x)
 
 
-def _check_number(x: object, name: str, func: str, *, allow_none: bool = True) -> None:
-    if x is None and allow_none:
-        return
-    if not _is_number(x):
-        raise TypeError(f"{func}: {name!r} must be an int or float, got {type(x).__name__}: {x!r}")
-    if not math.isfinite(x):
-        raise ValueError(f"{func}: {name!r} must be finite, got {x!r}")
+def _positive_step(step: Any, func: str) -> None:
+    if step is not None and step <= 0:
+        fail(func, "step", "a number > 0 or None", step, ValueError)
 
 
 def _fmt(x: float) -> str:
@@ -394,7 +435,17 @@ def _fmt(x: float) -> str:
 
 
 class NumberInput(Input):
-    """A number field (``kino.input.number``); ``min``/``max`` are checked, not clamped."""
+    """A number field (``kino.input.number``). The value is an int when ``default``
+    (and ``step``) are ints, else a float; ``integer=`` forces either. A value outside
+    ``min``..``max`` is checked, not clamped: it shows a message beside the field and
+    blocks the form's submit.
+
+    >>> import kino
+    >>> kino.input.number("Learning rate", default=1e-3, min=1e-6, max=1.0).value
+    0.001
+    >>> kino.input.number("Batch size", default=128).value
+    128
+    """
 
     _func = "kino.input.number"
 
@@ -411,12 +462,13 @@ class NumberInput(Input):
         debounce: int | str = "blur",
     ) -> None:
         func = self._func
-        for name, x in (("default", default), ("min", min), ("max", max), ("step", step)):
-            _check_number(x, name, func)
+        default, min, max, step = (
+            _number(x, name, func)
+            for name, x in (("default", default), ("min", min), ("max", max), ("step", step))
+        )
         if min is not None and max is not None and min > max:
             raise ValueError(f"{func}: 'min' ({min!r}) must not be greater than 'max' ({max!r})")
-        if step is not None and step <= 0:
-            raise ValueError(f"{func}: 'step' must be > 0, got {step!r}")
+        _positive_step(step, func)
         if default is None:
             default = min if min is not None else 0
         if (min is not None and default < min) or (max is not None and default > max):
@@ -441,7 +493,7 @@ class NumberInput(Input):
         super().__init__(label, control, validate=validate, debounce_ms=ms, kind="number")
 
     def _check(self, value: Any) -> Any:
-        _check_number(value, "value", self._func, allow_none=False)
+        value = _number(value, "value", self._func, allow_none=False)
         if self.integer:
             if not float(value).is_integer():
                 raise ValueError(f"{self._func}: value must be a whole number, got {value!r}")
@@ -459,7 +511,17 @@ class NumberInput(Input):
 
 
 class RangeInput(Input):
-    """A slider (``kino.input.range``); ``log=True`` spaces it logarithmically."""
+    """A slider from ``min`` to ``max`` (``kino.input.range``). Ints throughout give
+    an int value. ``log=True`` spaces the positions logarithmically (learning rates),
+    with ``step`` then counted in decades (default: 200 positions over the range).
+    ``debounce="blur"`` reports only when the handle is released.
+
+    >>> import kino
+    >>> kino.input.range("Epochs", 1, 100, default=10).value
+    10
+    >>> kino.input.range("Learning rate", 1e-5, 1e-1, default=1e-3, log=True).value
+    0.001
+    """
 
     _func = "kino.input.range"
 
@@ -476,14 +538,13 @@ class RangeInput(Input):
         debounce: int | str = 0,
     ) -> None:
         func = self._func
-        _check_number(min, "min", func, allow_none=False)
-        _check_number(max, "max", func, allow_none=False)
-        _check_number(step, "step", func)
-        _check_number(default, "default", func)
+        min = _number(min, "min", func, allow_none=False)
+        max = _number(max, "max", func, allow_none=False)
+        step = _number(step, "step", func)
+        default = _number(default, "default", func)
         if not min < max:
             raise ValueError(f"{func}: 'min' ({min!r}) must be less than 'max' ({max!r})")
-        if step is not None and step <= 0:
-            raise ValueError(f"{func}: 'step' must be > 0, got {step!r}")
+        _positive_step(step, func)
         if default is None:
             default = min
         if not min <= default <= max:
@@ -522,7 +583,7 @@ class RangeInput(Input):
         self._control.add_class("kino-slider")
 
     def _check(self, value: Any) -> Any:
-        _check_number(value, "value", self._func, allow_none=False)
+        value = _number(value, "value", self._func, allow_none=False)
         if not self.min <= value <= self.max:
             raise ValueError(
                 f"{self._func}: value {value!r} must be within {self.min!r} and {self.max!r}"
@@ -588,7 +649,16 @@ def index_of(values: list[Any], value: Any) -> int:
 
 
 class SelectInput(Input):
-    """A dropdown (``kino.input.select``); values may be any Python objects."""
+    """A dropdown (``kino.input.select``). ``options`` is a list of values (shown with
+    ``str``), a list of ``(label, value)`` pairs or a ``{label: value}`` dict; values
+    may be any Python objects.
+
+    >>> import kino
+    >>> kino.input.select("Optimizer", ["adam", "sgd", "rmsprop"]).value
+    'adam'
+    >>> kino.input.select("Width", {"small": 64, "large": 512}, default=512).value
+    512
+    """
 
     _func = "kino.input.select"
 
@@ -627,22 +697,24 @@ class SelectInput(Input):
 
 
 class CheckboxInput(Input):
-    """A checkbox (``kino.input.checkbox``); the value is a bool."""
+    """A checkbox (``kino.input.checkbox``); the value is a bool.
+
+    >>> import kino
+    >>> kino.input.checkbox("Shuffle", default=True).value
+    True
+    """
 
     _func = "kino.input.checkbox"
 
     def __init__(
         self, label: str, default: bool = False, *, validate: Validator | None = None
     ) -> None:
-        if not isinstance(default, bool):
-            raise TypeError(f"{self._func}: 'default' must be a bool, got {default!r}")
+        default = check_bool(default, func=self._func, argument="default")
         control = ipywidgets.Checkbox(value=default, description=label, indent=False)
         super().__init__(label, control, validate=validate, show_label=False, kind="checkbox")
 
     def _check(self, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise TypeError(f"{self._func}: value must be a bool, got {value!r}")
-        return value
+        return check_bool(value, func=self._func, argument="value")
 
 
 # dates and colours ------------------------------------------------------------
@@ -710,7 +782,12 @@ class _Bounded(Input):
 
 
 class DateInput(_Bounded):
-    """A date picker (``kino.input.date``); the value is a ``datetime.date`` or None."""
+    """A date picker (``kino.input.date``); the value is a ``datetime.date`` or None.
+
+    >>> import datetime, kino
+    >>> kino.input.date("Start", default=datetime.date(2024, 1, 31)).value
+    datetime.date(2024, 1, 31)
+    """
 
     _func = "kino.input.date"
     _type = dt.date
@@ -720,7 +797,12 @@ class DateInput(_Bounded):
 
 
 class TimeInput(_Bounded):
-    """A time picker (``kino.input.time``); the value is a ``datetime.time`` or None."""
+    """A time picker (``kino.input.time``); the value is a ``datetime.time`` or None.
+
+    >>> import datetime, kino
+    >>> kino.input.time("At", default=datetime.time(9, 30)).value
+    datetime.time(9, 30)
+    """
 
     _func = "kino.input.time"
     _type = dt.time
@@ -730,7 +812,13 @@ class TimeInput(_Bounded):
 
 
 class DatetimeInput(_Bounded):
-    """A date-and-time picker (``kino.input.datetime``): a naive ``datetime`` or None."""
+    """A date-and-time picker (``kino.input.datetime``); the value is a naive
+    ``datetime.datetime`` or None.
+
+    >>> import datetime, kino
+    >>> kino.input.datetime("When", default=datetime.datetime(2024, 1, 31, 9, 30)).value
+    datetime.datetime(2024, 1, 31, 9, 30)
+    """
 
     _func = "kino.input.datetime"
     _type = dt.datetime
@@ -749,7 +837,12 @@ _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class ColorInput(Input):
-    """A colour picker (``kino.input.color``); the value is ``"#rrggbb"``."""
+    """A colour picker (``kino.input.color``); the value is ``"#rrggbb"``.
+
+    >>> import kino
+    >>> kino.input.color("Line", default="#FF0000").value
+    '#ff0000'
+    """
 
     _func = "kino.input.color"
 
@@ -785,7 +878,13 @@ class MultiselectControl(KinoWidget, bundle="multiselect"):
 
 
 class MultiselectInput(Input):
-    """Several choices at once (``kino.input.multiselect``); the value is a list."""
+    """Several choices at once, shown as chips (``kino.input.multiselect``); the value
+    is the list of chosen values (in the order of ``options``).
+
+    >>> import kino
+    >>> kino.input.multiselect("Metrics", ["accuracy", "f1", "auc"], default=["f1"]).value
+    ['f1']
+    """
 
     _func = "kino.input.multiselect"
 
@@ -800,9 +899,10 @@ class MultiselectInput(Input):
         validate: Validator | None = None,
     ) -> None:
         self.labels, self.options = normalize_options(options, self._func)
-        for name, x in (("min_selected", min_selected), ("max_selected", max_selected)):
-            if x is not None and (isinstance(x, bool) or not isinstance(x, int) or x < 0):
-                raise ValueError(f"{self._func}: {name!r} must be an int >= 0, got {x!r}")
+        min_selected = check_int(min_selected, func=self._func, argument="min_selected", min=0)
+        max_selected = check_int(
+            max_selected, func=self._func, argument="max_selected", min=0, allow_none=True
+        )
         if max_selected is not None and min_selected > max_selected:
             raise ValueError(
                 f"{self._func}: 'min_selected' ({min_selected}) must not exceed "

@@ -22,33 +22,81 @@ from typing import Any, Literal
 
 import ipywidgets
 
-from kino.contracts import check_callable
-from kino.ui.base import kit_style, styled
-from kino.ui.input import kinds as inputs
-from kino.ui.input.fields import Input
+from kino.contracts import check_callable, check_str, fail
+from kino.ui.base import EventSource, kit_style, styled
+from kino.ui.input.fields import (
+    CheckboxInput,
+    DateInput,
+    DatetimeInput,
+    Input,
+    MultiselectInput,
+    NumberInput,
+    SelectInput,
+    TextInput,
+    TimeInput,
+)
 
 FormValidator = Callable[[Any], "str | Mapping[str, str] | None"]
 
 
-class Form(ipywidgets.VBox):
-    """Fields, a submit button and the messages that block a bad submit.
+class Form(ipywidgets.VBox, EventSource):
+    """A form of named inputs with a submit button (``kino.form``). ``validate(values)``
+    may return a message (shown under the form), ``{field: message}`` (shown beside
+    those fields) or None; an invalid form does not submit.
 
     ``.value`` is a dict of typed values (or a dataclass instance for
-    :func:`from_dataclass` forms). ``.on_submit(fn)`` calls ``fn(value)`` on each
-    valid submit; ``.on_change(fn)`` calls it on each change when
-    ``report_changes=True`` (or when there is no submit button).
+    :meth:`from_dataclass` forms). Each valid submit emits a "submit" event with the
+    values (``.on_submit(fn)`` calls ``fn(value)``); with ``report_changes=True`` (or
+    no submit button, ``submit=None``) each valid change emits a "change" event
+    (``.on_change(fn)``). ``kino.listen`` follows the submits, or the changes of a
+    form without a submit button.
+
+    >>> import kino
+    >>> form = kino.form(
+    ...     learning_rate=kino.input.number("Learning rate", default=1e-3, min=1e-6, max=1.0),
+    ...     epochs=kino.input.range("Epochs", 1, 100, default=10),
+    ...     optimizer=kino.input.select("Optimizer", ["adam", "sgd", "rmsprop"]),
+    ...     submit="Train model",
+    ... )
+    >>> form.value
+    {'learning_rate': 0.001, 'epochs': 10, 'optimizer': 'adam'}
+    >>> runs = []
+    >>> _ = form.on_submit(runs.append)
+    >>> form.submit()
+    True
+    >>> runs
+    [{'learning_rate': 0.001, 'epochs': 10, 'optimizer': 'adam'}]
     """
 
     def __init__(
         self,
-        fields: Mapping[str, Input],
         *,
         submit: str | None = "Submit",
         report_changes: bool = False,
         reset_on_submit: bool | list[str] = False,
         validate: FormValidator | None = None,
+        **fields: Input,
+    ) -> None:
+        self._setup(
+            fields,
+            submit=submit,
+            report_changes=report_changes,
+            reset_on_submit=reset_on_submit,
+            validate=validate,
+        )
+
+    def _setup(
+        self,
+        fields: Mapping[str, Input],
+        *,
+        submit: str | None,
+        report_changes: bool,
+        reset_on_submit: bool | list[str],
+        validate: FormValidator | None,
         build: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
+        """What ``__init__`` does, with the fields as a mapping (any names) and the
+        function that makes ``.value`` from the fields' values."""
         if not fields:
             raise ValueError(
                 "kino.form: give at least one field, e.g. kino.form(x=kino.input.text('X'))"
@@ -61,10 +109,13 @@ class Form(ipywidgets.VBox):
                 )
         if len({id(f) for f in fields.values()}) != len(fields):
             raise ValueError("kino.form: each field must be its own input; one input appears twice")
-        if submit is not None and not isinstance(submit, str):
-            raise TypeError(
-                f"kino.form: 'submit' must be a str button label or None, got {submit!r}"
-            )
+        check_str(
+            submit,
+            func="kino.form",
+            argument="submit",
+            allowed="a str button label or None",
+            allow_none=True,
+        )
         if isinstance(reset_on_submit, bool):
             reset = list(fields) if reset_on_submit else []
         elif isinstance(reset_on_submit, (list, tuple)) and all(
@@ -78,10 +129,7 @@ class Form(ipywidgets.VBox):
                 )
             reset = list(reset_on_submit)
         else:
-            raise TypeError(
-                f"kino.form: 'reset_on_submit' must be a bool or a list of field names, "
-                f"got {reset_on_submit!r}"
-            )
+            fail("kino.form", "reset_on_submit", "a bool or a list of field names", reset_on_submit)
         if validate is not None:
             check_callable(validate, func="kino.form", argument="validate")
         self.fields: dict[str, Input] = dict(fields)
@@ -90,8 +138,6 @@ class Form(ipywidgets.VBox):
         self._reset = reset
         self._validate = validate
         self._build = build
-        self._submit_handlers: list[Callable[[Any], Any]] = []
-        self._change_handlers: list[Callable[[Any], Any]] = []
         self._lock = threading.RLock()
         self.submits = 0
 
@@ -114,6 +160,62 @@ class Form(ipywidgets.VBox):
         for field in self.fields.values():
             field.on_change(self._field_changed)
 
+    @classmethod
+    def from_dataclass(
+        form_class: type[Form],
+        cls: type,
+        *,
+        submit: str | None = "Submit",
+        report_changes: bool = False,
+        reset_on_submit: bool | list[str] = False,
+        validate: FormValidator | None = None,
+        **overrides: Input,
+    ) -> Form:
+        """A form whose fields come from a dataclass's annotations and defaults
+        (``Literal[...]`` and Enums become dropdowns); ``.value`` and the submit
+        handlers get instances of ``cls``. Pass ``name=kino.input...`` to choose a
+        field's input yourself.
+
+        >>> import dataclasses, typing, kino
+        >>> @dataclasses.dataclass
+        ... class Hyper:
+        ...     learning_rate: float = 1e-3
+        ...     epochs: int = 10
+        ...     optimizer: typing.Literal["adam", "sgd"] = "adam"
+        >>> kino.form.from_dataclass(Hyper).value
+        Hyper(learning_rate=0.001, epochs=10, optimizer='adam')
+        """
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+            fail("kino.form.from_dataclass", "cls", "a dataclass type", cls)
+        hints = typing.get_type_hints(cls)
+        fields: dict[str, Input] = {}
+        names = [f.name for f in dataclasses.fields(cls) if f.init]
+        unknown = [k for k in overrides if k not in names]
+        if unknown:
+            raise ValueError(
+                f"kino.form.from_dataclass: {unknown} are not fields of {cls.__name__} ({names})"
+            )
+        for f in dataclasses.fields(cls):
+            if not f.init:
+                continue
+            if f.name in overrides:
+                fields[f.name] = overrides[f.name]
+                continue
+            default = f.default
+            if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
+            fields[f.name] = _field_for(f.name, hints[f.name], default, cls.__name__)
+        form = form_class.__new__(form_class)
+        form._setup(
+            fields,
+            submit=submit,
+            report_changes=report_changes,
+            reset_on_submit=reset_on_submit,
+            validate=validate,
+            build=lambda values: cls(**values),
+        )
+        return form
+
     # values -----------------------------------------------------------
     def _raw(self) -> dict[str, Any]:
         return {name: field.value for name, field in self.fields.items()}
@@ -133,9 +235,7 @@ class Form(ipywidgets.VBox):
         if dataclasses.is_dataclass(values) and not isinstance(values, type):
             values = {f.name: getattr(values, f.name) for f in dataclasses.fields(values)}
         if not isinstance(values, Mapping):
-            raise TypeError(
-                f"kino.form.update: 'values' must be a dict, got {type(values).__name__}"
-            )
+            fail("kino.form.update", "values", "a dict (or a dataclass instance)", values)
         unknown = [k for k in values if k not in self.fields]
         if unknown:
             raise ValueError(
@@ -194,24 +294,27 @@ class Form(ipywidgets.VBox):
         self._form_error.layout.display = "" if message else "none"
 
     # events -----------------------------------------------------------
+    @property
+    def primary_event(self) -> str:  # type: ignore[override]
+        """What ``kino.listen`` follows: "submit", or "change" without a submit button."""
+        return "submit" if self.button is not None else "change"
+
     def on_submit(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        """Call ``fn(value)`` on each valid submit; returns ``fn`` (usable as a decorator)."""
-        self._submit_handlers.append(check_callable(fn, func="kino.form.on_submit"))
-        return fn
+        """Call ``fn(value)`` on each valid submit; returns ``fn`` (usable as a decorator).
+        The same as ``subscribe`` to "submit" events, handed the values only."""
+        return self._on("submit", fn, func="kino.form.on_submit")
 
     def on_change(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
         """Call ``fn(value)`` after any field changes (when ``report_changes=True`` or
-        the form has no submit button); returns ``fn``."""
-        self._change_handlers.append(check_callable(fn, func="kino.form.on_change"))
-        return fn
+        the form has no submit button); returns ``fn``. The same as ``subscribe`` to
+        "change" events, handed the values only."""
+        return self._on("change", fn, func="kino.form.on_change")
 
     def _field_changed(self, _value: Any) -> None:
-        if self.report_changes and self._change_handlers:
+        if self.report_changes and self._has_subscribers("change"):
             if self.errors():
                 return
-            value = self.value
-            for fn in list(self._change_handlers):
-                fn(value)
+            self.emit("change", self.value)
 
     def submit(self) -> bool:
         """Validate and, when valid, call the submit handlers (what the button does).
@@ -238,8 +341,7 @@ class Form(ipywidgets.VBox):
                 return False
             value = self.value
             self.submits += 1
-            for fn in list(self._submit_handlers):
-                fn(value)
+            self.emit("submit", value)
             for name in self._reset:
                 self.fields[name].reset()
             return True
@@ -270,43 +372,6 @@ class Form(ipywidgets.VBox):
         return f"<kino.form {list(self.fields)} submit={self.submit_label!r}>"
 
 
-def form(
-    *,
-    submit: str | None = "Submit",
-    report_changes: bool = False,
-    reset_on_submit: bool | list[str] = False,
-    validate: FormValidator | None = None,
-    **fields: Input,
-) -> Form:
-    """A form of named inputs with a submit button. ``validate(values)`` may
-    return a message (shown under the form), ``{field: message}`` (shown beside
-    those fields) or None; an invalid form does not submit.
-
-    >>> import kino
-    >>> form = kino.form(
-    ...     learning_rate=kino.input.number("Learning rate", default=1e-3, min=1e-6, max=1.0),
-    ...     epochs=kino.input.range("Epochs", 1, 100, default=10),
-    ...     optimizer=kino.input.select("Optimizer", ["adam", "sgd", "rmsprop"]),
-    ...     submit="Train model",
-    ... )
-    >>> form.value
-    {'learning_rate': 0.001, 'epochs': 10, 'optimizer': 'adam'}
-    >>> runs = []
-    >>> _ = form.on_submit(runs.append)
-    >>> form.submit()
-    True
-    >>> runs
-    [{'learning_rate': 0.001, 'epochs': 10, 'optimizer': 'adam'}]
-    """
-    return Form(
-        fields,
-        submit=submit,
-        report_changes=report_changes,
-        reset_on_submit=reset_on_submit,
-        validate=validate,
-    )
-
-
 def _label_of(name: str) -> str:
     text = name.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
@@ -319,94 +384,32 @@ def _field_for(name: str, annotation: Any, default: Any, cls_name: str) -> Input
     func = "kino.form.from_dataclass"
     if origin is Literal:
         choices = list(typing.get_args(annotation))
-        return (
-            inputs.select(label, choices, default) if has_default else inputs.select(label, choices)
-        )
+        return SelectInput(label, choices, default) if has_default else SelectInput(label, choices)
     if origin in (list, set, frozenset, tuple) and typing.get_args(annotation):
         inner = typing.get_args(annotation)[0]
         if typing.get_origin(inner) is Literal:
-            return inputs.multiselect(
+            return MultiselectInput(
                 label, list(typing.get_args(inner)), default if has_default else ()
             )
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         members = {m.name: m for m in annotation}
-        return (
-            inputs.select(label, members, default) if has_default else inputs.select(label, members)
-        )
+        return SelectInput(label, members, default) if has_default else SelectInput(label, members)
     if annotation is bool:
-        return inputs.checkbox(label, default if has_default else False)
+        return CheckboxInput(label, default if has_default else False)
     if annotation is int:
-        return inputs.number(label, default if has_default else 0, integer=True)
+        return NumberInput(label, default if has_default else 0, integer=True)
     if annotation is float:
-        return inputs.number(label, float(default) if has_default else 0.0, integer=False)
+        return NumberInput(label, float(default) if has_default else 0.0, integer=False)
     if annotation is str:
-        return inputs.text(label, default if has_default else "")
+        return TextInput(label, default if has_default else "")
     if annotation is dt.datetime:
-        return inputs.datetime(label, default if has_default else None, required=not has_default)
+        return DatetimeInput(label, default if has_default else None, required=not has_default)
     if annotation is dt.date:
-        return inputs.date(label, default if has_default else None, required=not has_default)
+        return DateInput(label, default if has_default else None, required=not has_default)
     if annotation is dt.time:
-        return inputs.time(label, default if has_default else None, required=not has_default)
+        return TimeInput(label, default if has_default else None, required=not has_default)
     raise TypeError(
         f"{func}: field {name!r} of {cls_name} has type {annotation!r}, which has no input; "
         "use bool, int, float, str, date, time, datetime, an Enum, Literal[...] or "
         f"list[Literal[...]], or pass {name}=kino.input.<kind>(...)"
     )
-
-
-def from_dataclass(
-    cls: type,
-    *,
-    submit: str | None = "Submit",
-    report_changes: bool = False,
-    reset_on_submit: bool | list[str] = False,
-    validate: FormValidator | None = None,
-    **overrides: Input,
-) -> Form:
-    """A form whose fields come from a dataclass's annotations and defaults
-    (``Literal[...]`` and Enums become dropdowns); ``.value`` and the submit
-    handlers get instances of ``cls``. Pass ``name=kino.input...`` to choose a
-    field's input yourself.
-
-    >>> import dataclasses, typing, kino
-    >>> @dataclasses.dataclass
-    ... class Hyper:
-    ...     learning_rate: float = 1e-3
-    ...     epochs: int = 10
-    ...     optimizer: typing.Literal["adam", "sgd"] = "adam"
-    >>> kino.form.from_dataclass(Hyper).value
-    Hyper(learning_rate=0.001, epochs=10, optimizer='adam')
-    """
-    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
-        raise TypeError(
-            f"kino.form.from_dataclass: 'cls' must be a dataclass type, got {cls!r:.60}"
-        )
-    hints = typing.get_type_hints(cls)
-    fields: dict[str, Input] = {}
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
-    unknown = [k for k in overrides if k not in names]
-    if unknown:
-        raise ValueError(
-            f"kino.form.from_dataclass: {unknown} are not fields of {cls.__name__} ({names})"
-        )
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        if f.name in overrides:
-            fields[f.name] = overrides[f.name]
-            continue
-        default = f.default
-        if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
-            default = f.default_factory()
-        fields[f.name] = _field_for(f.name, hints[f.name], default, cls.__name__)
-    return Form(
-        fields,
-        submit=submit,
-        report_changes=report_changes,
-        reset_on_submit=reset_on_submit,
-        validate=validate,
-        build=lambda values: cls(**values),
-    )
-
-
-form.from_dataclass = from_dataclass  # type: ignore[attr-defined]

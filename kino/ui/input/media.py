@@ -18,6 +18,7 @@ import numpy as np
 import traitlets
 from ipywidgets.widgets.trait_types import bytes_serialization
 
+from kino.contracts import check_choice, check_int, fail
 from kino.ui.base import KinoWidget
 from kino.ui.input.fields import Input, Validator
 
@@ -90,26 +91,41 @@ class UploadedFile:
 
 
 def _check_accept(accept: object, func: str) -> str:
+    """The upload's ``accept`` attribute: extensions and MIME types, comma-separated.
+
+    >>> _check_accept([".csv", "image/*"], "kino.input.file")
+    '.csv,image/*'
+    >>> _check_accept("csv", "kino.input.file")
+    Traceback (most recent call last):
+    ...
+    ValueError: kino.input.file: 'accept' must be extensions like '.csv' or MIME types like 'image/*', got str: 'csv'
+    """  # noqa: E501
     if accept is None:
         return ""
+    allowed = "extensions like '.csv' or MIME types like 'image/*'"
     items = [accept] if isinstance(accept, str) else accept
-    if not isinstance(items, Iterable) or not all(isinstance(a, str) for a in items):
-        raise TypeError(
-            f"{func}: 'accept' must be a list of extensions ('.csv') or MIME types "
-            f"('image/*'), got {accept!r}"
-        )
+    if not isinstance(items, Iterable):
+        fail(func, "accept", allowed, accept)
     items = list(items)
     for a in items:
+        if not isinstance(a, str):
+            fail(func, "accept", allowed, a)
         if not (a.startswith(".") or "/" in a):
-            raise ValueError(
-                f"{func}: 'accept' entries must be extensions like '.csv' or MIME types like "
-                f"'image/*', got {a!r}"
-            )
+            fail(func, "accept", allowed, a, ValueError)
     return ",".join(items)
 
 
 class FileInput(Input):
-    """A file upload (``kino.input.file``); the value is an :class:`UploadedFile` or None."""
+    """A file upload button (``kino.input.file``). ``accept`` lists extensions
+    (``".csv"``) or MIME types (``"image/*"``). The value is an :class:`UploadedFile`
+    (``name``, ``size``, ``open()``, ``read()``, ``text()``), a list of them with
+    ``multiple=True``, or None; the content is read in chunks from the upload, never
+    copied whole. ``max_size`` (bytes) is at most ``MAX_UPLOAD_BYTES``.
+
+    >>> import kino
+    >>> kino.input.file("Data", accept=[".csv", ".parquet"]).value is None
+    True
+    """
 
     _func = "kino.input.file"
 
@@ -122,12 +138,9 @@ class FileInput(Input):
         max_size: int = MAX_UPLOAD_BYTES,
         validate: Validator | None = None,
     ) -> None:
-        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
-            raise ValueError(f"{self._func}: 'max_size' must be an int >= 1, got {max_size!r}")
-        if max_size > MAX_UPLOAD_BYTES:
-            raise ValueError(
-                f"{self._func}: 'max_size' must be at most MAX_UPLOAD_BYTES ({MAX_UPLOAD_BYTES})"
-            )
+        max_size = check_int(
+            max_size, func=self._func, argument="max_size", min=1, max=MAX_UPLOAD_BYTES
+        )
         self.accept = _check_accept(accept, self._func)
         self.multiple = bool(multiple)
         self.max_size = max_size
@@ -200,7 +213,17 @@ class ImageControl(KinoWidget, bundle="imageinput"):
 
 
 class ImageInput(Input):
-    """A picture input (``kino.input.image``): numpy HWC uint8, or None."""
+    """A picture input: file picker or drag and drop (``kino.input.image``). The value
+    is a numpy array of shape (height, width, channels), uint8, or None. With
+    ``size=(h, w)`` the browser resizes it: ``fit="contain"`` keeps the aspect ratio
+    within the size, ``"match"`` stretches to it, ``"pad"`` letterboxes to it,
+    ``"crop"`` centre-crops. ``format`` is ``"rgb"`` (3 channels), ``"rgba"`` or
+    ``"luminance"`` (1).
+
+    >>> import kino
+    >>> kino.input.image("Digit", size=(28, 28), fit="pad", format="luminance").value is None
+    True
+    """
 
     _func = "kino.input.image"
 
@@ -215,23 +238,20 @@ class ImageInput(Input):
     ) -> None:
         func = self._func
         if size is not None:
+            allowed = (
+                f"(height, width) ints >= 1, at most MAX_IMAGE_PIXELS ({MAX_IMAGE_PIXELS}) "
+                "pixels, or None"
+            )
             if (
                 not isinstance(size, (tuple, list))
                 or len(size) != 2
                 or not all(isinstance(s, int) and not isinstance(s, bool) for s in size)
             ):
-                raise TypeError(f"{func}: 'size' must be (height, width) ints, got {size!r}")
+                fail(func, "size", allowed, size)
             if min(size) < 1 or size[0] * size[1] > MAX_IMAGE_PIXELS:
-                raise ValueError(
-                    f"{func}: 'size' must be positive with at most MAX_IMAGE_PIXELS "
-                    f"({MAX_IMAGE_PIXELS}) pixels, got {size!r}"
-                )
-        if fit not in IMAGE_FITS:
-            raise ValueError(f"{func}: 'fit' must be one of {IMAGE_FITS}, got {fit!r}")
-        if format not in IMAGE_FORMATS:
-            raise ValueError(
-                f"{func}: 'format' must be one of {tuple(IMAGE_FORMATS)}, got {format!r}"
-            )
+                fail(func, "size", allowed, size, ValueError)
+        check_choice(fit, IMAGE_FITS, func=func, argument="fit")
+        check_choice(format, IMAGE_FORMATS, func=func, argument="format")
         control = ImageControl(
             size=list(size) if size else [], fit=fit, channels=IMAGE_FORMATS[format]
         )
@@ -283,22 +303,23 @@ class AudioControl(KinoWidget, bundle="audioinput"):
 
 
 class AudioInput(Input):
-    """An audio input (``kino.input.audio``): :class:`Audio` (samples, rate) or None."""
+    """Record from the microphone or upload a sound file (``kino.input.audio``). The
+    value is :class:`Audio` ``(data, sampling_rate)``: mono float32 samples in
+    [-1, 1], resampled in the browser to ``sampling_rate`` Hz, or None.
+
+    >>> import kino
+    >>> kino.input.audio("Speech", sampling_rate=16000).value is None
+    True
+    """
 
     _func = "kino.input.audio"
 
     def __init__(
         self, label: str, *, sampling_rate: int = 16000, validate: Validator | None = None
     ) -> None:
-        if (
-            isinstance(sampling_rate, bool)
-            or not isinstance(sampling_rate, int)
-            or not 3000 <= sampling_rate <= 384000
-        ):
-            raise ValueError(
-                f"{self._func}: 'sampling_rate' must be an int between 3000 and 384000 Hz, "
-                f"got {sampling_rate!r}"
-            )
+        sampling_rate = check_int(
+            sampling_rate, func=self._func, argument="sampling_rate", min=3000, max=384000
+        )
         control = AudioControl(sampling_rate=sampling_rate)
         super().__init__(label, control, trait="data", validate=validate, kind="audio")
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import ipywidgets
 
+from kino.contracts import check_int, fail
 from kino.ui.base import kit_style, styled
 from kino.ui.output import Text
 
@@ -25,7 +26,18 @@ MAX_GRID_COLUMNS = 12
 
 # frame --------------------------------------------------------------------------
 class Frame(ipywidgets.VBox):
-    """A placeholder whose content is replaced or appended to (``kino.frame``)."""
+    """A frame to render into, from the cell or from a background thread
+    (``kino.frame``): its content is replaced (``render``) or appended to.
+
+    >>> import kino
+    >>> log = kino.frame()
+    >>> log.append("epoch 1: loss 0.52")
+    >>> log.append("epoch 2: loss 0.31")
+    >>> [w.value for w in log.items]
+    ['epoch 1: loss 0.52', 'epoch 2: loss 0.31']
+    >>> log.render("done")
+    >>> log.clear()
+    """
 
     def __init__(self, placeholder: Any = None) -> None:
         self._lock = threading.Lock()
@@ -67,21 +79,6 @@ class Frame(ipywidgets.VBox):
         return list(self._items)
 
 
-def frame(placeholder: Any = None) -> Frame:
-    """A frame to render into, from the cell or from a background thread.
-
-    >>> import kino
-    >>> log = kino.frame()
-    >>> log.append("epoch 1: loss 0.52")
-    >>> log.append("epoch 2: loss 0.31")
-    >>> [w.value for w in log.items]
-    ['epoch 1: loss 0.52', 'epoch 2: loss 0.31']
-    >>> log.render("done")
-    >>> log.clear()
-    """
-    return Frame(placeholder)
-
-
 # tabs and grid --------------------------------------------------------------------
 def tabs(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> ipywidgets.Tab:
     """Tabs, one per ``{title: content}`` entry (or ``(title, content)`` pair).
@@ -93,28 +90,26 @@ def tabs(items: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> ipywidgets.Tab
     """
     pairs = list(items.items()) if isinstance(items, Mapping) else _pairs(items)
     if not pairs:
-        raise ValueError("kino.tabs: 'items' must not be empty")
+        fail("kino.tabs", "items", _TABS_ITEMS, items, ValueError)
     for title, _ in pairs:
         if not isinstance(title, str):
-            raise TypeError(f"kino.tabs: 'items' titles must be str, got {type(title).__name__}")
+            fail("kino.tabs", "items", _TABS_ITEMS, title)
     tab = ipywidgets.Tab(children=[as_widget(obj) for _, obj in pairs])
     tab.titles = tuple(title for title, _ in pairs)
     styled(tab, "kino-tabs")
     return tab
 
 
+_TABS_ITEMS = "a non-empty {title: content} dict or list of (title, content) pairs, str titles"
+
+
 def _pairs(items: object) -> list[tuple[str, Any]]:
     if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
-        raise TypeError(
-            f"kino.tabs: 'items' must be a {{title: content}} dict or a list of (title, content) "
-            f"pairs, got {type(items).__name__}"
-        )
+        fail("kino.tabs", "items", _TABS_ITEMS, items)
     pairs = list(items)
     for p in pairs:
         if not (isinstance(p, tuple) and len(p) == 2):
-            raise TypeError(
-                f"kino.tabs: 'items' entries must be (title, content) pairs, got {p!r:.60}"
-            )
+            fail("kino.tabs", "items", _TABS_ITEMS, p)
     return pairs
 
 
@@ -129,17 +124,9 @@ def grid(
     4
     """
     if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
-        raise TypeError(f"kino.grid: 'items' must be a list, got {type(items).__name__}")
-    if (
-        isinstance(columns, bool)
-        or not isinstance(columns, int)
-        or not 1 <= columns <= MAX_GRID_COLUMNS
-    ):
-        raise ValueError(
-            f"kino.grid: 'columns' must be an int from 1 to {MAX_GRID_COLUMNS}, got {columns!r}"
-        )
-    if isinstance(gap, bool) or not isinstance(gap, int) or gap < 0:
-        raise ValueError(f"kino.grid: 'gap' must be an int >= 0 (pixels), got {gap!r}")
+        fail("kino.grid", "items", "a list", items)
+    columns = check_int(columns, func="kino.grid", argument="columns", min=1, max=MAX_GRID_COLUMNS)
+    gap = check_int(gap, func="kino.grid", argument="gap", min=0)
     widgets = [as_widget(obj) for obj in items]
     box = ipywidgets.GridBox(
         [kit_style(), *widgets],

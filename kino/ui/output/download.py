@@ -8,6 +8,7 @@ from typing import Any
 
 import traitlets
 
+from kino.contracts import check_str, fail
 from kino.ui.base import KinoWidget
 
 log = logging.getLogger("kino")
@@ -17,7 +18,14 @@ MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
 
 
 class Download(KinoWidget, bundle="download"):
-    """A download button whose content is made when clicked (``kino.download``)."""
+    """A button that downloads ``content`` (bytes, str, or a function called only
+    when the button is clicked) as ``filename`` (``kino.download``).
+
+    >>> import kino
+    >>> d = kino.download(lambda: "a,b\\n1,2\\n", filename="data.csv")
+    >>> d.content()
+    b'a,b\\n1,2\\n'
+    """
 
     filename = traitlets.Unicode("download").tag(sync=True)
     label = traitlets.Unicode("").tag(sync=True)
@@ -31,17 +39,14 @@ class Download(KinoWidget, bundle="download"):
         label: str | None = None,
         mime: str | None = None,
     ) -> None:
+        func = "kino.download"
         if not isinstance(content, (bytes, bytearray, memoryview, str)) and not callable(content):
-            raise TypeError(
-                "kino.download: 'content' must be bytes, a str, or a function returning them, "
-                f"got {type(content).__name__}"
-            )
-        if not isinstance(filename, str) or not filename.strip() or "/" in filename:
-            raise ValueError(
-                f"kino.download: 'filename' must be a file name like 'data.csv', got {filename!r}"
-            )
-        if label is not None and not isinstance(label, str):
-            raise TypeError(f"kino.download: 'label' must be a str, got {type(label).__name__}")
+            fail(func, "content", "bytes, a str, or a function returning them", content)
+        named = "a file name like 'data.csv'"
+        check_str(filename, func=func, argument="filename", allowed=named)
+        if not filename.strip() or "/" in filename:
+            fail(func, "filename", named, filename, ValueError)
+        check_str(label, func=func, argument="label", allowed="a str or None", allow_none=True)
         self._content = content
         self.requests = 0
         super().__init__(filename=filename, label=label or "", mime=mime or _guess_mime(filename))
@@ -82,21 +87,3 @@ def _guess_mime(filename: str) -> str:
     import mimetypes
 
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
-
-
-def download(
-    content: bytes | str | Callable[[], bytes | str],
-    *,
-    filename: str = "download",
-    label: str | None = None,
-    mime: str | None = None,
-) -> Download:
-    """A button that downloads ``content`` (bytes, str, or a function called only
-    when the button is clicked) as ``filename``.
-
-    >>> import kino
-    >>> d = kino.download(lambda: "a,b\\n1,2\\n", filename="data.csv")
-    >>> d.content()
-    b'a,b\\n1,2\\n'
-    """
-    return Download(content, filename=filename, label=label, mime=mime)

@@ -10,6 +10,8 @@ from typing import Any
 import ipywidgets
 import numpy as np
 
+from kino.contracts import check_int
+
 log = logging.getLogger("kino")
 
 #: Largest picture ``kino.image`` accepts, in pixels (height x width).
@@ -103,14 +105,19 @@ def _image_bytes(obj: Any) -> tuple[bytes, str]:
 
 
 class Image(ipywidgets.Image):
-    """A picture (``kino.image``); ``.update(new)`` replaces it."""
+    """Show a picture (``kino.image``): a jax or numpy HWC (or HW) array, uint8 or
+    float in [0, 1], or PNG/JPEG/GIF bytes. ``width`` scales it on the page (pixels
+    stay sharp); ``.update(new)`` replaces it.
+
+    >>> import numpy as np, kino
+    >>> img = kino.image(np.zeros((28, 28)), width=112)
+    >>> img.format
+    'png'
+    """
 
     def __init__(self, image: Any, *, width: int | None = None) -> None:
         data, fmt = _image_bytes(image)
-        if width is not None and (
-            isinstance(width, bool) or not isinstance(width, int) or width < 1
-        ):
-            raise ValueError(f"kino.image: 'width' must be a positive int of pixels, got {width!r}")
+        width = check_int(width, func="kino.image", argument="width", min=1, allow_none=True)
         super().__init__(value=data, format=fmt, width=str(width) if width else "")
         self.add_class("kino")
         self.add_class("kino-image")
@@ -121,15 +128,3 @@ class Image(ipywidgets.Image):
         with self.hold_sync():
             self.format = fmt
             self.value = data
-
-
-def image(image: Any, *, width: int | None = None) -> Image:
-    """Show a picture: a jax or numpy HWC (or HW) array, uint8 or float in [0, 1],
-    or PNG/JPEG/GIF bytes. ``width`` scales it on the page (pixels stay sharp).
-
-    >>> import numpy as np, kino
-    >>> img = kino.image(np.zeros((28, 28)), width=112)
-    >>> img.format
-    'png'
-    """
-    return Image(image, width=width)

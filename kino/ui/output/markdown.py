@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import traitlets
 
+from kino.contracts import check_str
 from kino.ui.base import KinoWidget
 
 
-def _require_text(value: object, argument: str = "text") -> str:
-    if not isinstance(value, str):
-        raise TypeError(
-            f"kino.markdown: {argument!r} must be a str of Markdown, "
-            f"got {type(value).__name__}: {value!r:.60}"
-        )
-    return value
+def _require_text(value: object) -> str:
+    return check_str(value, func="kino.markdown", argument="text", allowed="a str of Markdown")
 
 
 class Markdown(KinoWidget, bundle="markdown"):
-    """Markdown text rendered in the browser.
+    """Markdown text rendered in the browser (``kino.markdown``).
 
     Raw HTML inside the text is shown as text, never executed, and links are
     limited to safe schemes, so user-supplied strings can be displayed as they are.
+
+    >>> import kino
+    >>> md = kino.markdown("**Accuracy:** 97%")
+    >>> md.update("**Accuracy:** 98%")
     """
 
     value = traitlets.Unicode("").tag(sync=True)
@@ -37,13 +37,3 @@ class Markdown(KinoWidget, bundle="markdown"):
         '# Done'
         """
         self.value = _require_text(text)
-
-
-def markdown(text: str) -> Markdown:
-    """Render Markdown text; raw HTML in it is shown as text.
-
-    >>> import kino
-    >>> md = kino.markdown("**Accuracy:** 97%")
-    >>> md.update("**Accuracy:** 98%")
-    """
-    return Markdown(text)

@@ -9,12 +9,20 @@ from kino.ui.base import KinoWidget
 
 
 class Text(KinoWidget, bundle="text"):
-    """Plain text (``kino.text``); ``terminal=True`` shows it as a terminal with ANSI colours."""
+    """Plain text (``kino.text``), shown as text (never HTML); ``terminal=True`` renders
+    it as a terminal with ANSI colours. ``.update(text)``, ``.append(text)``, ``.clear()``.
+
+    >>> import kino
+    >>> status = kino.text("Loading data…")
+    >>> status.update("Ready")
+    >>> kino.text("\\x1b[32mOK\\x1b[0m 3 tests", terminal=True).terminal
+    True
+    """
 
     value = traitlets.Unicode("").tag(sync=True)
     terminal = traitlets.Bool(False).tag(sync=True)
 
-    def __init__(self, text: str = "", terminal: bool = False) -> None:
+    def __init__(self, text: str = "", *, terminal: bool = False) -> None:
         super().__init__(
             value=check_str(text, func="kino.text", argument="text"), terminal=bool(terminal)
         )
@@ -42,16 +50,3 @@ class Text(KinoWidget, bundle="text"):
     def clear(self) -> None:
         """Show nothing."""
         self.value = ""
-
-
-def text(text: str, *, terminal: bool = False) -> Text:
-    """Plain text, shown as text (never HTML); ``terminal=True`` renders it as a
-    terminal with ANSI colours. ``.update(text)``, ``.append(text)``, ``.clear()``.
-
-    >>> import kino
-    >>> status = kino.text("Loading data…")
-    >>> status.update("Ready")
-    >>> kino.text("\\x1b[32mOK\\x1b[0m 3 tests", terminal=True).terminal
-    True
-    """
-    return Text(text, terminal=terminal)

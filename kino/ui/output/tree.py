@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import traitlets
 
+from kino.contracts import check_int
 from kino.ui.base import KinoWidget
 
 log = logging.getLogger("kino")
@@ -26,14 +27,20 @@ MAX_TREE_VALUE_CHARS = 120
 
 
 class Tree(KinoWidget, bundle="tree"):
-    """A collapsible view of nested data (``kino.tree``)."""
+    """A collapsible view of nested dicts, lists, dataclasses and jax pytrees
+    (``kino.tree``); arrays show dtype and shape. ``open_depth`` levels start expanded.
+
+    >>> import kino
+    >>> t = kino.tree({"model": {"w": [1, 2]}, "lr": 0.001})
+    >>> t.node["c"][1]
+    {'k': 'lr', 't': 'float', 'v': '0.001'}
+    """
 
     node = traitlets.Dict(allow_none=True).tag(sync=True)
     open_depth = traitlets.Int(1).tag(sync=True)
 
     def __init__(self, obj: Any, *, open_depth: int = 1) -> None:
-        if isinstance(open_depth, bool) or not isinstance(open_depth, int) or open_depth < 0:
-            raise ValueError(f"kino.tree: 'open_depth' must be an int >= 0, got {open_depth!r}")
+        open_depth = check_int(open_depth, func="kino.tree", argument="open_depth", min=0)
         super().__init__(node=tree_node(obj), open_depth=open_depth)
 
     def update(self, obj: Any) -> None:
@@ -121,15 +128,3 @@ def tree_node(obj: Any) -> dict[str, Any]:
         return node
 
     return walk(obj, None, ())
-
-
-def tree(obj: Any, *, open_depth: int = 1) -> Tree:
-    """A collapsible view of nested dicts, lists, dataclasses and jax pytrees
-    (arrays show dtype and shape). ``open_depth`` levels start expanded.
-
-    >>> import kino
-    >>> t = kino.tree({"model": {"w": [1, 2]}, "lr": 0.001})
-    >>> t.node["c"][1]
-    {'k': 'lr', 't': 'float', 'v': '0.001'}
-    """
-    return Tree(obj, open_depth=open_depth)

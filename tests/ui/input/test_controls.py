@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kino
+from kino.ui.base import Event, EventSource
 
 
 def browser_click(b):
@@ -97,31 +98,109 @@ def test_interval_handler_error_stops_it():
 def test_listen_dispatches_on_every_kind():
     seen = []
     inp = kino.input.text("x")
-    kino.listen(inp, lambda v: seen.append(("input", v)))
+    kino.listen(inp, lambda e: seen.append(("input", e)))
     inp.update("a")
     form = kino.form(x=kino.input.text("X", default="v"), submit="Go")
-    kino.listen(form, lambda v: seen.append(("form", v)))
+    kino.listen(form, lambda e: seen.append(("form", e)))
     form.button._handle_button_msg(None, {"event": "click"}, [])
     b = kino.button("B")
-    kino.listen(b, lambda: seen.append(("button",)))
+    kino.listen(b, lambda e: seen.append(("button", e)))
     browser_click(b)
     slider = ipywidgets.IntSlider()
-    kino.listen(slider, lambda v: seen.append(("ipywidgets", v)))
+    kino.listen(slider, lambda e: seen.append(("ipywidgets", e)))
     slider.value = 3
     raw = ipywidgets.Button()
-    kino.listen(raw, lambda: seen.append(("ipybutton",)))
+    kino.listen(raw, lambda e: seen.append(("ipybutton", e)))
     raw.click()
     timer = kino.interval(10, times=1)
-    kino.listen(timer, lambda i: seen.append(("tick", i)))
+    kino.listen(timer, lambda e: seen.append(("tick", e)))
     timer.join(10)
-    assert seen[:5] == [
-        ("input", "a"),
-        ("form", {"x": "v"}),
-        ("button",),
-        ("ipywidgets", 3),
-        ("ipybutton",),
+    assert all(isinstance(e, Event) for _, e in seen)
+    assert [(kind, e.type, e.value) for kind, e in seen[:5]] == [
+        ("input", "change", "a"),
+        ("form", "submit", {"x": "v"}),
+        ("button", "click", None),
+        ("ipywidgets", "change", 3),
+        ("ipybutton", "click", None),
     ]
-    assert seen[5:] == [("tick", 0)]
+    assert [(kind, e.type, e.value) for kind, e in seen[5:]] == [("tick", "tick", 0)]
+    sources = [inp, form, b, slider, raw, timer]
+    assert [e.source for _, e in seen] == sources
+
+
+def test_every_kino_source_delivers_events_with_type_value_and_source():
+    """subscribe (every type) sees what the per-kind methods see, as Event records."""
+    text = kino.input.text("x")
+    form = kino.form(n=kino.input.number("N", default=1), submit="Go")
+    changes = kino.form(flag=kino.input.checkbox("Flag"), submit=None)
+    button = kino.button("B")
+    timer = kino.interval(10, times=2, start=False)
+    seen: list[Event] = []
+    for source in (text, form, changes, button, timer):
+        source.subscribe(seen.append)
+    text.update("hello")
+    form.update({"n": 2})
+    assert form.submit()
+    changes.fields["flag"].update(True)
+    browser_click(button)
+    timer.start()
+    timer.join(10)
+    assert all(isinstance(e, Event) for e in seen)
+    assert [(e.source, e.type, e.value) for e in seen] == [
+        (text, "change", "hello"),
+        (form, "submit", {"n": 2}),
+        (changes, "change", {"flag": True}),
+        (button, "click", None),
+        (timer, "tick", 0),
+        (timer, "tick", 1),
+    ]
+    assert (text.primary_event, form.primary_event, changes.primary_event) == (
+        "change",
+        "submit",
+        "change",
+    )
+    assert (button.primary_event, timer.primary_event) == ("click", "tick")
+
+
+def test_per_kind_methods_are_subscriptions_to_one_type():
+    b = kino.button("B")
+    clicks, events = [], []
+    b.on_click(lambda: clicks.append("clicked"))
+    b.subscribe(events.append, type="click")
+    b.subscribe(events.append, type="other")
+    browser_click(b)
+    assert clicks == ["clicked"]
+    assert [(e.type, e.value, e.source) for e in events] == [("click", None, b)]
+    inp = kino.input.range("x", 0, 10)
+    values = []
+    handler = inp.on_change(values.append)
+    inp.update(3)
+    inp.unsubscribe(handler)  # unsubscribe knows an on_change handler by the function given
+    inp.update(4)
+    assert values == [3]
+
+
+def test_a_source_defined_later_works_with_listen():
+    class Thermometer(EventSource):
+        primary_event = "reading"
+
+        def read(self, degrees: float) -> None:
+            self.emit("reading", degrees)
+            self.emit("calibrated", None)
+
+    thermometer, seen = Thermometer(), []
+    record = seen.append
+    assert kino.listen(thermometer, record) is record
+    thermometer.read(21.5)
+    assert seen == [Event("reading", 21.5, thermometer)]
+
+
+def test_listen_follows_every_type_when_a_source_has_no_primary_event():
+    source, seen = EventSource(), []
+    kino.listen(source, seen.append)
+    source.emit("a", 1)
+    source.emit("b", 2)
+    assert [(e.type, e.value) for e in seen] == [("a", 1), ("b", 2)]
 
 
 @settings(max_examples=30, deadline=None)
@@ -134,7 +213,9 @@ def test_listen_bad_source(source):
 @settings(max_examples=30, deadline=None)
 @given(ms=st.one_of(st.integers(-100, 9), st.text(max_size=3), st.none(), st.booleans()))
 def test_interval_bad_ms(ms):
-    with pytest.raises(ValueError, match="'ms'"):
+    # A number below the minimum is a bad value; anything else is the wrong type.
+    error = ValueError if isinstance(ms, int) and not isinstance(ms, bool) else TypeError
+    with pytest.raises(error, match=r"kino\.interval: 'ms' must be a finite number >= 10"):
         kino.interval(ms, start=False)
 
 

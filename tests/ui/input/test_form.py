@@ -118,7 +118,7 @@ def test_report_changes_and_no_submit():
     kino.listen(auto, seen.append)
     assert auto.button is None
     auto.fields["x"]._control.set_state({"value": True})
-    assert seen == [{"x": True}]
+    assert [(e.type, e.value, e.source) for e in seen] == [("change", {"x": True}, auto)]
 
 
 def test_report_changes_skips_invalid_values():
