@@ -4,6 +4,7 @@
 import embed, { type Result } from "vega-embed";
 import { changeset, type View } from "vega";
 import { isDarkTheme } from "../base/_dom";
+import type { AnyModel } from "../base/_model";
 import "./_vegalive.css";
 
 export type Row = Record<string, unknown>;
@@ -18,7 +19,7 @@ interface Block {
   n: number;
   columns: Column[];
 }
-interface Snapshot {
+export interface Snapshot {
   seq: number;
   datasets: Record<string, Block>;
 }
@@ -30,13 +31,25 @@ export interface Op {
 /** `null` means "everything changed": views reload every dataset. */
 export type Change = Op[] | null;
 
-export interface AnyModel {
-  get(name: string): any;
-  set(name: string, value: unknown): void;
-  save_changes(): void;
-  send(content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
-  on(event: string, fn: (...args: any[]) => void): void;
-  off(event: string, fn: (...args: any[]) => void): void;
+/**
+ * The synced trait every live widget (chart, dashboard) has: the rows of every
+ * dataset as a snapshot, `{}` until Python publishes one (kino/ui/live/stream.py).
+ */
+export interface LiveTraits {
+  _data: Partial<Snapshot>;
+}
+
+/** A custom message of a DataStream: the changes since `seq - 1`. */
+interface OpsMessage {
+  type: "ops";
+  seq: number;
+  ops: { dataset: string; keep: number; rows: Block }[];
+}
+
+function isOps(msg: unknown): msg is OpsMessage {
+  if (!msg || typeof msg !== "object") return false;
+  const m = msg as Partial<OpsMessage>;
+  return m.type === "ops" && typeof m.seq === "number";
 }
 
 function toFloat64(raw: unknown): Float64Array {
@@ -78,19 +91,16 @@ export class LiveStore {
   private listeners = new Set<(change: Change) => void>();
   private resyncing = false;
 
-  constructor(
-    private model: AnyModel,
-    private trait = "_data",
-  ) {
-    this.load(model.get(trait));
-    model.on(`change:${trait}`, () => {
-      const snap = model.get(trait) as Snapshot | undefined;
+  constructor(private model: AnyModel<LiveTraits>) {
+    this.load(model.get("_data"));
+    model.on("change:_data", () => {
+      const snap = model.get("_data");
       if (snap && typeof snap.seq === "number" && snap.seq > this.seq) {
         this.load(snap);
         this.emit(null);
       }
     });
-    model.on("msg:custom", (msg: any, buffers: unknown[]) => this.onMessage(msg, buffers));
+    model.on("msg:custom", (msg: unknown, buffers: DataView[]) => this.onMessage(msg, buffers));
     this.hello();
   }
 
@@ -112,7 +122,7 @@ export class LiveStore {
     return this.data.get(name) ?? [];
   }
 
-  private load(snap: Snapshot | undefined): void {
+  private load(snap: Partial<Snapshot> | undefined): void {
     if (!snap || typeof snap.seq !== "number") return;
     this.seq = snap.seq;
     this.resyncing = false;
@@ -122,8 +132,8 @@ export class LiveStore {
     }
   }
 
-  private onMessage(msg: any, buffers: unknown[]): void {
-    if (!msg || msg.type !== "ops" || typeof msg.seq !== "number") return;
+  private onMessage(msg: unknown, buffers: unknown[]): void {
+    if (!isOps(msg)) return;
     if (msg.seq <= this.seq) return;
     if (msg.seq !== this.seq + 1) {
       // A message was missed (this page connected mid-stream): ask Python for
@@ -136,7 +146,7 @@ export class LiveStore {
     }
     this.seq = msg.seq;
     const ops: Op[] = [];
-    for (const raw of msg.ops as { dataset: string; keep: number; rows: Block }[]) {
+    for (const raw of msg.ops) {
       const rows = decodeBlock(raw.rows, buffers);
       const current = this.data.get(raw.dataset) ?? [];
       const drop = current.length - raw.keep;
@@ -156,10 +166,10 @@ export class LiveStore {
 const stores = new WeakMap<object, LiveStore>();
 
 /** The one store of a model (created on first use). */
-export function storeFor(model: AnyModel, trait = "_data"): LiveStore {
+export function storeFor(model: AnyModel<LiveTraits>): LiveStore {
   let store = stores.get(model);
   if (!store) {
-    store = new LiveStore(model, trait);
+    store = new LiveStore(model);
     stores.set(model, store);
   }
   return store;
@@ -432,4 +442,28 @@ export class LiveView {
     cancelAnimationFrame(this.frame);
     this.finalize();
   }
+}
+
+/**
+ * Names of the selection parameters of a Vega-Lite spec (`params` entries with
+ * `select`, at the top level or in any layer, concat or facet view); each is a
+ * top-level signal of the compiled Vega view holding the selection.
+ */
+export function selectionParams(spec: unknown, out: string[] = []): string[] {
+  if (Array.isArray(spec)) {
+    for (const item of spec) selectionParams(item, out);
+  } else if (spec && typeof spec === "object") {
+    const node = spec as Record<string, unknown>;
+    if (Array.isArray(node.params)) {
+      for (const param of node.params as unknown[]) {
+        if (!param || typeof param !== "object") continue;
+        const { name, select } = param as { name?: unknown; select?: unknown };
+        if (typeof name === "string" && select !== undefined && !out.includes(name)) out.push(name);
+      }
+    }
+    for (const [key, value] of Object.entries(node)) {
+      if (key !== "params" && key !== "data" && key !== "datasets") selectionParams(value, out);
+    }
+  }
+  return out;
 }

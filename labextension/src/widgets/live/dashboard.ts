@@ -2,7 +2,8 @@
 // matrix and a Stop button for a kino.train loop.
 import "./dashboard.css";
 import { h, isDarkTheme, onThemeChange, showError } from "../base/_dom";
-import { LiveView, palette, storeFor, type AnyModel, type LiveStore } from "./_vegalive";
+import type { InitializeProps, RenderProps } from "../base/_model";
+import { LiveView, palette, storeFor, type LiveStore, type LiveTraits } from "./_vegalive";
 
 const CONFUSION = "confusion_matrix";
 const SMOOTHING = 6;
@@ -10,6 +11,7 @@ const MAX_DOTS = 60;
 
 interface Progress {
   status?: string;
+  event?: string;
   reason?: string | null;
   epoch?: number;
   epochs?: number;
@@ -23,6 +25,15 @@ interface Progress {
   learning_rate?: number | null;
   latest?: Record<string, number>;
   confusion?: { epoch: number; classes: number } | null;
+}
+
+/** The synced traits of kino.ui.live.dashboard.Dashboard. */
+interface DashboardTraits extends LiveTraits {
+  title: string;
+  metrics: string[];
+  progress: Progress;
+  labels: string[];
+  log_scale: boolean;
 }
 
 function clock(seconds: number | null | undefined): string {
@@ -192,7 +203,7 @@ interface Panel {
   key: string;
 }
 
-function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
+function render({ model, el }: RenderProps<DashboardTraits>) {
   const store: LiveStore = storeFor(model);
   const title = h("div", { class: "kino-dash-title" });
   const status = h("span", { class: "kino-dash-status" });
@@ -233,7 +244,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
     const dark = isDarkTheme();
     const spec =
       panel.key === CONFUSION
-        ? confusionSpec((model.get("progress") as Progress)?.confusion?.classes ?? 10, dark)
+        ? confusionSpec(model.get("progress")?.confusion?.classes ?? 10, dark)
         : metricSpec(panel.key, !!model.get("log_scale"), dark);
     // SVG: a few small curves per panel, crisp at any zoom
     panel.live = new LiveView(panel.host, store, spec, onError, () => {}, "svg");
@@ -251,7 +262,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
   };
 
   const syncPanels = () => {
-    const metrics: string[] = model.get("metrics") ?? [];
+    const metrics = model.get("metrics") ?? [];
     for (const metric of metrics) {
       if (panels.has(metric)) continue;
       const panel = makePanel(metric, legend(metric));
@@ -288,7 +299,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
   };
 
   const drawProgress = () => {
-    const p: Progress = model.get("progress") ?? {};
+    const p = model.get("progress") ?? {};
     title.textContent = model.get("title") ?? "Training";
     const state = p.status ?? "waiting";
     status.textContent = state === "running" ? "running" : state;
@@ -388,7 +399,7 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
 }
 
 export default {
-  initialize({ model }: { model: AnyModel }) {
+  initialize({ model }: InitializeProps<DashboardTraits>) {
     storeFor(model);
   },
   render,

@@ -9,6 +9,7 @@
 import "./table.css";
 import { tableFromIPC, type Table as ArrowTable, type Vector } from "apache-arrow";
 import { h } from "../base/_dom";
+import type { AnyModel, RenderProps } from "../base/_model";
 import {
   RIGHT_ALIGNED,
   cellText,
@@ -67,13 +68,33 @@ interface Summary {
   top_sampled?: boolean;
 }
 
-interface Model {
-  get(name: string): any;
-  set(name: string, value: unknown): void;
-  save_changes(): void;
-  on(event: string, fn: (...args: any[]) => void): void;
-  off(event: string, fn?: (...args: any[]) => void): void;
-  send(content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
+/** The synced traits of kino.ui.table.widget.Table. */
+interface TableTraits {
+  name: string;
+  columns: ColumnInfo[];
+  /** The page request ({} until the first one). */
+  query: Partial<Query>;
+  /** The current page as Arrow IPC bytes (a binary buffer on the wire). */
+  page: DataView | null;
+  total_rows: number;
+  row_count: number;
+  error: string;
+  seq: number;
+  summaries: Summary[];
+  /** "off", "computing", "ready" or "failed: <reason>". */
+  summary_state: string;
+  /** Positions (in the data) of the selected rows. */
+  selected_rows: number[];
+}
+
+type Model = AnyModel<TableTraits>;
+
+/** A custom message from Python (see kino/ui/table/widget.py). */
+interface TableMessage {
+  type?: string;
+  message?: unknown;
+  format?: string;
+  filename?: unknown;
 }
 
 /** Columns drawn beyond each side of the viewport, so fast scrolling shows no gaps. */
@@ -232,7 +253,9 @@ class TableView {
   }
 
   // -- wiring --------------------------------------------------------------------------
-  private listen(event: string, fn: (...args: any[]) => void) {
+  private listen(event: `change:${keyof TableTraits}`, fn: () => void): void;
+  private listen(event: "msg:custom", fn: (content: unknown, buffers: DataView[]) => void): void;
+  private listen(event: string, fn: (content: unknown, buffers: DataView[]) => void) {
     this.model.on(event, fn);
     this.cleanups.push(() => this.model.off(event, fn));
   }
@@ -248,7 +271,7 @@ class TableView {
     this.listen("change:seq", () => this.syncPage());
     this.listen("change:selected_rows", () => this.drawSelection());
     this.listen("change:name", () => this.drawTitle());
-    this.listen("msg:custom", (content: any, buffers: DataView[]) => this.onMessage(content, buffers));
+    this.listen("msg:custom", (content, buffers) => this.onMessage(content, buffers));
 
     this.searchEl.addEventListener("input", () => {
       window.clearTimeout(this.searchTimer);
@@ -317,7 +340,7 @@ class TableView {
 
   // -- the query -----------------------------------------------------------------------
   private query(): Query {
-    const q = (this.model.get("query") ?? {}) as Partial<Query>;
+    const q = this.model.get("query") ?? {};
     return {
       page: typeof q.page === "number" ? q.page : 0,
       page_size: typeof q.page_size === "number" ? q.page_size : 20,
@@ -351,7 +374,7 @@ class TableView {
 
   // -- columns and geometry ------------------------------------------------------------
   private syncColumns() {
-    this.columns = (this.model.get("columns") ?? []) as ColumnInfo[];
+    this.columns = this.model.get("columns") ?? [];
     this.widths = this.columns.map((c) => columnWidth(c.kind, c.name, c.dtype));
     this.offsets = [0];
     for (const w of this.widths) this.offsets.push(this.offsets[this.offsets.length - 1] + w);
@@ -386,7 +409,7 @@ class TableView {
 
   // -- summaries -----------------------------------------------------------------------
   private syncSummaries() {
-    this.summaries = (this.model.get("summaries") ?? []) as Summary[];
+    this.summaries = this.model.get("summaries") ?? [];
     this.drawHeader();
   }
 
@@ -893,8 +916,9 @@ class TableView {
   }
 
   // -- export --------------------------------------------------------------------------
-  private onMessage(content: any, buffers: DataView[]) {
-    if (!content || typeof content !== "object") return;
+  private onMessage(raw: unknown, buffers: DataView[]) {
+    if (!raw || typeof raw !== "object") return;
+    const content = raw as TableMessage;
     if (content.type === "export_error") {
       this.exportStatus.textContent = "";
       this.errorEl.textContent = `Export failed: ${String(content.message ?? "")}`;
@@ -917,7 +941,7 @@ class TableView {
   }
 }
 
-function render({ model, el }: { model: Model; el: HTMLElement }) {
+function render({ model, el }: RenderProps<TableTraits>) {
   const view = new TableView(model, el);
   // Tells the kernel the first page is on screen: background summaries start now.
   model.send({ type: "rendered" });
