@@ -604,15 +604,15 @@ class RangeInput(Input):
 
 
 # choices ----------------------------------------------------------------------
+_OPTIONS = "a list of values, a list of (label, value) pairs or a {label: value} dict"
+
+
 def normalize_options(options: object, func: str) -> tuple[list[str], list[Any]]:
     """``options`` as a list of values, (label, value) pairs or a {label: value} dict."""
     if isinstance(options, Mapping):
         pairs = list(options.items())
     elif isinstance(options, (str, bytes)) or not isinstance(options, Iterable):
-        raise TypeError(
-            f"{func}: 'options' must be a list of values, a list of (label, value) pairs or "
-            f"a {{label: value}} dict, got {type(options).__name__}"
-        )
+        fail(func, "options", _OPTIONS, options)
     else:
         pairs = []
         for item in options:
@@ -625,7 +625,7 @@ def normalize_options(options: object, func: str) -> tuple[list[str], list[Any]]
     labels = []
     for label, _ in pairs:
         if not isinstance(label, str):
-            raise TypeError(f"{func}: 'options' labels must be str, got {type(label).__name__}")
+            fail(func, "options", _OPTIONS + " (labels are str)", label)
         labels.append(label)
     seen: set[str] = set()
     for label in labels:
@@ -741,26 +741,18 @@ class _Bounded(Input):
         control = self._picker(value=default, min=min, max=max)
         super().__init__(label, control, validate=validate, kind=self._kind)
 
-    def _check(self, value: Any) -> Any:
+    def _check(self, value: Any, name: str = "value") -> Any:
         if value is not None and (
             not isinstance(value, self._type)
             or (self._type is dt.date and isinstance(value, dt.datetime))
+            or (self._type is dt.datetime and value.tzinfo is not None)
         ):
-            raise TypeError(
-                f"{self._func}: value must be a {self._type_name} or None, "
-                f"got {type(value).__name__}"
-            )
+            fail(self._func, name, f"a {self._type_name} or None", value)
         return value
 
     def _setup_bounds(self, default: Any, min: Any, max: Any) -> None:
         for name, x in (("default", default), ("min", min), ("max", max)):
-            try:
-                self._check(x)
-            except TypeError:
-                raise TypeError(
-                    f"{self._func}: {name!r} must be a {self._type_name} or None, "
-                    f"got {type(x).__name__}"
-                ) from None
+            self._check(x, name)
         if min is not None and max is not None and min > max:
             raise ValueError(f"{self._func}: 'min' ({min}) must not be after 'max' ({max})")
         if default is not None and (
@@ -822,15 +814,9 @@ class DatetimeInput(_Bounded):
 
     _func = "kino.input.datetime"
     _type = dt.datetime
-    _type_name = "datetime.datetime without tzinfo"
+    _type_name = "naive datetime.datetime (no tzinfo)"
     _picker = ipywidgets.NaiveDatetimePicker
     _kind = "datetime"
-
-    def _check(self, value: Any) -> Any:
-        value = super()._check(value)
-        if value is not None and value.tzinfo is not None:
-            raise TypeError(f"{self._func}: value must be a naive datetime (no tzinfo)")
-        return value
 
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -853,10 +839,10 @@ class ColorInput(Input):
         super().__init__(label, control, validate=validate, kind="color")
 
     def _check(self, value: Any, name: str = "value") -> str:
-        if not isinstance(value, str) or not _HEX.match(value):
-            raise ValueError(
-                f"{self._func}: {name!r} must be a colour like '#1f6feb', got {value!r}"
-            )
+        allowed = "a colour like '#1f6feb'"
+        check_str(value, func=self._func, argument=name, allowed=allowed)
+        if not _HEX.match(value):
+            fail(self._func, name, allowed, value, ValueError)
         return value.lower()
 
     @property
@@ -914,7 +900,7 @@ class MultiselectInput(Input):
 
     def _indices(self, values: object, name: str) -> list[int]:
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-            raise TypeError(f"{self._func}: {name!r} must be a list of options, got {values!r:.60}")
+            fail(self._func, name, "a list of options", values)
         out: list[int] = []
         for v in values:
             i = index_of(self.options, v)

@@ -303,3 +303,25 @@ def test_same_input_twice_is_refused():
 def test_non_input_fields_are_refused(field):
     with pytest.raises(TypeError, match=r"field 'x' must be a kino\.input"):
         kino.form(x=field)
+
+
+def test_from_dataclass_fields_may_share_a_name_with_a_form_argument():
+    @dataclasses.dataclass
+    class Odd:
+        submit: str = "now"
+        validate: bool = True
+
+    form = kino.form.from_dataclass(Odd, submit="Go")
+    assert form.value == Odd()
+    assert form.button.description == "Go"
+    assert isinstance(form, kino.input.Form)
+
+
+def test_form_events_carry_the_values():
+    form = seed_form()
+    events = []
+    form.subscribe(events.append)
+    click(form)
+    assert [(e.type, e.value, e.source) for e in events] == [
+        ("submit", {"learning_rate": "0.001", "epochs": 10}, form)
+    ]

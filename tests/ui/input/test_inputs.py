@@ -511,3 +511,39 @@ def test_image_fit_plans_under_node(tmp_path):
     assert h * w <= 2e6 and abs(w / h - 2) < 0.01
     assert got["rgb"] == [10, 20, 30]
     assert got["gray"] == [255]
+
+
+# one definition per input ------------------------------------------------------------
+INPUT_NAMES = [
+    "text",
+    "textarea",
+    "password",
+    "number",
+    "url",
+    "select",
+    "multiselect",
+    "checkbox",
+    "range",
+    "date",
+    "time",
+    "datetime",
+    "color",
+    "file",
+    "image",
+    "audio",
+]
+
+
+@pytest.mark.parametrize("name", INPUT_NAMES)
+def test_each_input_name_is_its_class(name):
+    cls = getattr(kino.input, name)
+    assert isinstance(cls, type) and issubclass(cls, kino.input.Input)
+    assert cls.__name__.endswith("Input")
+    assert f"``kino.input.{name}``" in cls.__doc__ and ">>> " in cls.__doc__
+    assert name in kino.input.__all__
+
+
+def test_controls_and_form_are_their_classes():
+    assert kino.form is kino.input.Form and kino.input.form is kino.input.Form
+    assert kino.button is kino.input.Button and kino.interval is kino.input.Interval
+    assert kino.form.from_dataclass.__func__ is kino.input.Form.from_dataclass.__func__
