@@ -5,25 +5,44 @@ Usable with no Jupyter at all; widgets attach to a loop as event handlers.
 Example::
 
     from kino import train
-    result = (train.trainer(model, "categorical_cross_entropy", "adam", learning_rate=1e-3)
+    result = (train.Trainer(model, "categorical_cross_entropy", "adam", learning_rate=1e-3)
               .metric("accuracy")
               .validate((x_val, y_val))
               .early_stopping("validation_loss", patience=5)
               .checkpoint("checkpoints/", keep=3, monitor="validation_loss")
               .run(train.batches(x, y, batch_size=32), epochs=20))
     result.status, result.reason, result.history
-    train.evaluator(model).metric("accuracy").run((x_test, y_test), result)
+    train.Evaluator(model).metric("accuracy").run((x_test, y_test), result)
 
-How it runs: the model is split once with ``nnx.split``; a plain ``jax.jit``
+``train.trainer`` and ``train.evaluator`` are the same classes under lower-case
+names. In a plain script, ``train.TextProgress().follow(loop)`` prints one
+progress line (``kino.dashboard(loop)`` falls back to it outside Jupyter).
+
+How it runs: the trainer and the evaluator share one preparation
+(``prepare.prepare``: placement, graph definitions, one traced example batch,
+loss and metric checks, all before compiling) and one cache of compiled
+programs. The model is split once with ``nnx.split``; a plain ``jax.jit``
 function fuses ``steps_per_dispatch`` optimizer steps into one ``lax.scan``,
-donating the carried state. Metrics accumulate on the device; per-step values
-reach ``iteration_completed`` handlers after their dispatch (lagged by one),
-never through a per-step ``float()``. Data that fits (``MAX_DEVICE_BYTES``)
-stays on the device. The learning rate lives in the optimizer state, so
-plateaus and schedules never recompile, and validation is a separate
-compiled function. A NaN/Inf loss halts with the last finite state;
-Ctrl-C / a kernel interrupt returns status "interrupted"; ``Run.stop()``
-returns "stopped"; both at a dispatch boundary.
+donating the carried state (``steps.Carry``: params, rest, optimizer state,
+step, a non-finite flag and the epoch's metric accumulators). Metrics
+accumulate on the device; per-step values reach ``iteration_completed``
+handlers after their dispatch (lagged by one), never through a per-step
+``float()``. Data that fits (``MAX_DEVICE_BYTES``)
+stays on the device. The learning rate lives in the optimizer state
+(``optim.OptState``: the base state and a factor) and only there, so plateaus
+and schedules never recompile, and validation is a separate compiled function.
+
+Handlers never hold the loop: they return what they want. Any handler may halt
+(``"halt_epoch"``, ``"halt_loop"``, ``Halt``); an ``epoch_completed`` handler
+may also return ``ScaleLearningRate``, ``KeepBest`` or ``SaveCheckpoint``
+(alone or in a tuple), which the loop applies after the event's handlers ran.
+The built-in callbacks (``early_stopping``, ``reduce_lr_on_plateau``,
+``checkpoint``) are such handlers, with ``reset`` / ``state_dict`` /
+``load_state_dict`` so checkpoints save their counters.
+
+A NaN/Inf loss halts with the last finite state; Ctrl-C / a kernel interrupt
+returns status "interrupted"; ``Run.stop()`` returns "stopped"; both at a
+dispatch boundary.
 
 Several devices: with more than one device in ``jax.devices()`` (or passed as
 ``devices=``), batches are split over a ``jax.sharding.Mesh`` axis ``"data"``
@@ -42,19 +61,35 @@ batch. Handlers run in every process (guard side effects such as printing with
 processes call together and which coordinates the write, so the checkpoint
 directory must be storage that every host sees. The multi-host path is
 documented here, not tested (the tests cover 8 devices in one process).
+
+The names below load on first use, so ``import kino.train`` (and
+``kino.train.progress``, which ``kino.dashboard`` uses) loads no JAX.
 """
 
-from kino.train.callbacks import EarlyStopping, ReduceLROnPlateau
-from kino.train.checkpoint import CheckpointStore
-from kino.train.data import MAX_DEVICE_BYTES, Batches, batches
-from kino.train.evaluator import Evaluator, evaluator
-from kino.train.events import EVENTS, Halt, LoopState
-from kino.train.loop import Trainer, trainer
-from kino.train.losses import NAMES as LOSSES
-from kino.train.metrics import NAMES as METRICS
-from kino.train.metrics import Metric
-from kino.train.optim import NAMES as OPTIMIZERS
-from kino.train.run import Result, Run, TrainState
+from typing import TYPE_CHECKING
+
+from kino._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from kino.train.callbacks import EarlyStopping, ReduceLROnPlateau
+    from kino.train.checkpoint import CheckpointStore
+    from kino.train.data import MAX_DEVICE_BYTES, Batches, batches
+    from kino.train.evaluator import Evaluator, evaluator
+    from kino.train.events import (
+        EVENTS,
+        Halt,
+        KeepBest,
+        LoopState,
+        SaveCheckpoint,
+        ScaleLearningRate,
+    )
+    from kino.train.loop import Trainer, trainer
+    from kino.train.losses import NAMES as LOSSES
+    from kino.train.metrics import NAMES as METRICS
+    from kino.train.metrics import Metric
+    from kino.train.optim import NAMES as OPTIMIZERS
+    from kino.train.progress import TextProgress
+    from kino.train.run import Result, Run, TrainState
 
 __all__ = [
     "EVENTS",
@@ -67,14 +102,48 @@ __all__ = [
     "EarlyStopping",
     "Evaluator",
     "Halt",
+    "KeepBest",
     "LoopState",
     "Metric",
     "ReduceLROnPlateau",
     "Result",
     "Run",
+    "SaveCheckpoint",
+    "ScaleLearningRate",
+    "TextProgress",
     "TrainState",
     "Trainer",
     "batches",
     "evaluator",
     "trainer",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "EVENTS": ".events:EVENTS",
+        "LOSSES": ".losses:NAMES",
+        "MAX_DEVICE_BYTES": ".data:MAX_DEVICE_BYTES",
+        "METRICS": ".metrics:NAMES",
+        "OPTIMIZERS": ".optim:NAMES",
+        "Batches": ".data:Batches",
+        "CheckpointStore": ".checkpoint:CheckpointStore",
+        "EarlyStopping": ".callbacks:EarlyStopping",
+        "Evaluator": ".evaluator:Evaluator",
+        "Halt": ".events:Halt",
+        "KeepBest": ".events:KeepBest",
+        "LoopState": ".events:LoopState",
+        "Metric": ".metrics:Metric",
+        "ReduceLROnPlateau": ".callbacks:ReduceLROnPlateau",
+        "Result": ".run:Result",
+        "Run": ".run:Run",
+        "SaveCheckpoint": ".events:SaveCheckpoint",
+        "ScaleLearningRate": ".events:ScaleLearningRate",
+        "TextProgress": ".progress:TextProgress",
+        "TrainState": ".run:TrainState",
+        "Trainer": ".loop:Trainer",
+        "batches": ".data:batches",
+        "evaluator": ".evaluator:evaluator",
+        "trainer": ".loop:trainer",
+    },
+)

@@ -21,6 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
+from kino.contracts import check_int
+
 PATTERN = re.compile(r"^epoch_(\d{6})$")
 META = "kino/metadata"
 """The JSON metadata (epoch, metrics, loop counters) inside each checkpoint directory."""
@@ -58,10 +60,8 @@ class CheckpointStore:
     """
 
     def __init__(self, directory, keep: int = 3, monitor: str | None = None, mode: str = "min"):
-        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-            raise ValueError(f"keep must be an int >= 1, got {keep!r}")
+        self.keep = check_int(keep, func="train.CheckpointStore", argument="keep", min=1)
         self.directory = Path(directory).absolute()
-        self.keep = keep
         self.monitor = monitor
         self.mode = mode
 

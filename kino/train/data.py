@@ -16,11 +16,13 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
+from kino.contracts import check_int, fail
+
 MAX_DEVICE_BYTES = 1 << 30
 """Data up to this many bytes (x and y together) is kept on the device for the whole run."""
 
 
-def as_array(a, name: str):
+def as_array(a, name: str, func: str = "train.batches"):
     """numpy/jax arrays stay as they are; polars frames/series and lists become numpy."""
     if isinstance(a, jax.Array | np.ndarray):
         return a
@@ -28,18 +30,7 @@ def as_array(a, name: str):
         return np.asarray(a.to_numpy())
     if isinstance(a, list | tuple):
         return np.asarray(a)
-    raise TypeError(
-        f"{name} must be a numpy/jax array, a polars DataFrame/Series or a list, "
-        f"got {type(a).__name__}"
-    )
-
-
-def _check_batch_size(batch_size) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-        raise TypeError(f"batch_size must be an int > 0, got {batch_size!r}")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be > 0, got {batch_size}")
-    return int(batch_size)
+    fail(func, name, "a numpy/jax array, a polars DataFrame/Series or a list", a)
 
 
 class Batches:
@@ -56,7 +47,7 @@ class Batches:
     ):
         self.x = as_array(x, "x")
         self.y = as_array(y, "y")
-        self.batch_size = _check_batch_size(batch_size)
+        self.batch_size = check_int(batch_size, func="train.batches", argument="batch_size", min=1)
         if self.x.ndim == 0 or self.y.ndim == 0:
             raise ValueError("x and y must have a leading example axis")
         if self.x.shape[0] != self.y.shape[0]:
@@ -145,7 +136,7 @@ def batches(
     return Batches(x, y, batch_size, shuffle, seed, drop_remainder)
 
 
-def wrap(data, *, batch_size: int, shuffle: bool, seed: int, name: str):
+def wrap(data, *, batch_size: int, shuffle: bool, seed: int, func: str):
     """Accept Batches, an ``(x, y)`` pair of whole arrays, or an iterable of ``(x, y)`` batches."""
     if isinstance(data, Batches):
         return data
@@ -153,9 +144,11 @@ def wrap(data, *, batch_size: int, shuffle: bool, seed: int, name: str):
         return Batches(data[0], data[1], batch_size, shuffle, seed)
     if isinstance(data, Iterable) and not isinstance(data, str | bytes | dict):
         return data
-    raise TypeError(
-        f"{name} must be train.batches(x, y, ...), an (x, y) pair of arrays, or an iterable of "
-        f"(x, y) batches; got {type(data).__name__}"
+    fail(
+        func,
+        "data",
+        "train.batches(x, y, ...), an (x, y) pair of arrays or an iterable of (x, y) batches",
+        data,
     )
 
 

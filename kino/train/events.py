@@ -8,6 +8,13 @@ epoch still validates and completes) or ``"halt_loop"`` (end the run with status
 dispatch, a halt from ``iteration_completed`` takes effect at the next dispatch
 boundary. Every handler of an event runs even when an earlier one halts.
 
+An ``epoch_completed`` handler may also return what it wants the loop to do
+with its state, and the loop does it once every handler of the event has run,
+in the order they were returned: :class:`ScaleLearningRate`,
+:class:`KeepBest`, :class:`SaveCheckpoint` (a tuple or list returns several,
+a ``Halt`` among them). The built-in callbacks (early stopping, plateaus,
+checkpoints) work this way; no handler ever holds the loop or its runner.
+
 Order of events in a run::
 
     started
@@ -27,6 +34,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+
+from kino.contracts import check_callable, check_choice, check_int
 
 EVENTS = (
     "started",
@@ -52,10 +61,36 @@ class Halt:
     reason: str | None = None
 
     def __post_init__(self):
-        if self.action not in (HALT_EPOCH, HALT_LOOP):
-            raise ValueError(
-                f"Halt action must be 'halt_epoch' or 'halt_loop', got {self.action!r}"
-            )
+        check_choice(self.action, (HALT_EPOCH, HALT_LOOP), func="train.Halt", argument="action")
+
+
+@dataclass(frozen=True)
+class ScaleLearningRate:
+    """Multiply the learning rate by ``factor``, never below ``min_lr`` (when ``min_lr > 0``).
+
+    Example:
+        >>> ScaleLearningRate(0.5, min_lr=1e-5)
+        ScaleLearningRate(factor=0.5, min_lr=1e-05)
+    """
+
+    factor: float
+    min_lr: float = 0.0
+
+
+@dataclass(frozen=True)
+class KeepBest:
+    """Keep the state as it is now as the run's result (the best so far)."""
+
+
+@dataclass(frozen=True)
+class SaveCheckpoint:
+    """Write a checkpoint of the state now to ``store`` (a ``train.CheckpointStore``)."""
+
+    store: Any
+
+
+INTENTS = ScaleLearningRate | KeepBest | SaveCheckpoint
+"""What an ``epoch_completed`` handler may return besides a halt."""
 
 
 @dataclass(frozen=True)
@@ -102,19 +137,40 @@ def _normalize(result, event: str, name: str) -> Halt | None:
     return None
 
 
+def _intents(result, event: str, name: str) -> list:
+    """What a handler returned, as a list of halts and intents (empty for None)."""
+    several = isinstance(result, tuple | list) and all(
+        isinstance(i, Halt | INTENTS) for i in result
+    )
+    out = []
+    for item in result if several else (result,):
+        if isinstance(item, INTENTS):
+            if event != "epoch_completed":
+                raise ValueError(
+                    f"handler {name!r} on {event!r} returned {item!r}; the loop's state can "
+                    "change only on 'epoch_completed'"
+                )
+            out.append(item)
+        elif (halt := _normalize(item, event, name)) is not None:
+            out.append(halt)
+    return out
+
+
+def stronger(a: Halt | None, b: Halt | None) -> Halt | None:
+    """The halt that wins: any beats none, ``halt_loop`` beats ``halt_epoch``, else the first."""
+    if a is None or (b is not None and b.action == HALT_LOOP and a.action != HALT_LOOP):
+        return b
+    return a
+
+
 class Handler:
     """One attached handler: its event, function and ``every``."""
 
     def __init__(self, event: str, fn: Callable, every: int = 1):
-        if event not in EVENTS:
-            raise ValueError(f"unknown event {event!r}; allowed: {', '.join(EVENTS)}")
-        if not callable(fn):
-            raise TypeError(f"handler must be callable, got {type(fn).__name__}")
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be an int >= 1, got {every!r}")
-        self.event = event
-        self.fn = fn
-        self.every = every
+        func = "train.Trainer.handle"
+        self.event = check_choice(event, EVENTS, func=func, argument="event")
+        self.fn = check_callable(fn, func=func, argument="fn")
+        self.every = check_int(every, func=func, argument="every", min=1)
         self.count = 0
         self.name = getattr(fn, "__qualname__", None) or type(fn).__name__
 
@@ -140,18 +196,23 @@ class Handlers:
         for h in self.items:
             h.count = 0
 
-    def fire(self, event: str, make_state: Callable[[], LoopState]) -> Halt | None:
-        """Call every due handler of ``event``; return the strongest halt (loop beats epoch)."""
+    def fire(self, event: str, make_state: Callable[[], LoopState]) -> tuple[Halt | None, list]:
+        """Call every due handler of ``event``.
+
+        Returns the strongest halt (loop beats epoch) and the other intents in the order
+        the handlers returned them.
+        """
         state = None
         strongest = None
+        intents: list = []
         for h in self.items:
             if h.event != event or not h.due():
                 continue
             if state is None:
                 state = make_state()
-            halt = _normalize(h.fn(state), event, h.name)
-            if halt is not None and (
-                strongest is None or (halt.action == HALT_LOOP and strongest.action != HALT_LOOP)
-            ):
-                strongest = halt
-        return strongest
+            for item in _intents(h.fn(state), event, h.name):
+                if isinstance(item, Halt):
+                    strongest = stronger(strongest, item)
+                else:
+                    intents.append(item)
+        return strongest, intents

@@ -1,4 +1,7 @@
-"""``train.trainer``: the chained configuration of a training loop (Axon.Loop's shape)."""
+"""``train.Trainer`` (also ``train.trainer``): the chained configuration of a training loop.
+
+The shape of Elixir's Axon.Loop: every configuring method returns the loop.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,27 @@ from collections.abc import Callable
 
 from flax import nnx
 
+from kino.contracts import check_bool, check_int, fail
 from kino.train import losses, metrics, optim
-from kino.train.callbacks import Checkpoint, EarlyStopping, ReduceLROnPlateau, resolve_mode
+from kino.train.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    ReduceLROnPlateau,
+    resolve_mode,
+)
 from kino.train.checkpoint import CheckpointStore
 from kino.train.events import Handler, Handlers
 from kino.train.run import Result, Run, TrainState
 
 
 class Trainer:
-    """A training loop under construction; every configuring method returns the loop.
+    """A training loop for an ``nnx.Module``; every configuring method returns the loop.
+
+    ``loss``: a name (``train.LOSSES``) or ``fn(y_pred, y_true)``. ``optimizer``: a name
+    (``train.OPTIMIZERS``, built with ``learning_rate``) or an optax transformation.
+    ``from_logits=False`` when the model ends in softmax/sigmoid. ``devices``: the devices to
+    shard batches over (default: all of ``jax.devices()``). ``train.trainer`` is the same class.
 
     Example:
         >>> import numpy as np
@@ -26,6 +41,9 @@ class Trainer:
         >>> result = train.trainer(model, "mse", "sgd").metric("mae").run((x, y), epochs=2)
         >>> result.status, result.history.columns
         ('completed', ['epoch', 'loss', 'mean_absolute_error'])
+        >>> loop = train.trainer(model, "mse", "adam", learning_rate=1e-2)
+        >>> loop.metric("mae") is loop
+        True
     """
 
     def __init__(
@@ -39,22 +57,21 @@ class Trainer:
         from_logits: bool = True,
         devices=None,
     ):
+        func = "train.Trainer"
         if not isinstance(model, nnx.Module):
-            raise TypeError(f"model must be a flax.nnx.Module, got {type(model).__name__}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, got {seed!r}")
+            fail(func, "model", "a flax.nnx.Module", model)
         self.model = model
-        self.from_logits = bool(from_logits)
+        self.seed = check_int(seed, func=func, argument="seed")
+        self.from_logits = check_bool(from_logits, func=func, argument="from_logits")
         self.loss = losses.resolve(loss, from_logits=self.from_logits)
-        self.optimizer = optim.resolve(optimizer, learning_rate)
-        self.seed = seed
+        self.optimizer = optim.resolve(optimizer, learning_rate, func=func)
         self.devices = devices
         self.metrics: list[metrics.Metric] = []
         self.validation = None
         self.validation_batch_size = 256
         self.handlers = Handlers()
         self.penalty: Callable | None = None
-        self._builtins: list = []
+        self._callbacks: list[Callback] = []
         self._program = None
         self._run: Run | None = None
 
@@ -70,19 +87,24 @@ class Trainer:
 
     def validate(self, data, batch_size: int = 256) -> Trainer:
         """Evaluate on ``data`` after each epoch: adds validation_loss and validation_<metric>."""
-        from kino.train.data import _check_batch_size, wrap
+        from kino.train.data import wrap
 
-        self.validation_batch_size = _check_batch_size(batch_size)
+        self.validation_batch_size = check_int(
+            batch_size, func="train.Trainer.validate", argument="batch_size", min=1
+        )
         self.validation = wrap(
-            data, batch_size=batch_size, shuffle=False, seed=0, name="validation data"
+            data, batch_size=batch_size, shuffle=False, seed=0, func="train.Trainer.validate"
         )
         return self
 
     def regularize(self, penalty: Callable) -> Trainer:
         """Add ``penalty(model) -> scalar`` (e.g. an L2 term) to the training/validation loss."""
         if not callable(penalty):
-            raise TypeError(
-                f"penalty must be a function penalty(model) -> scalar, got {type(penalty).__name__}"
+            fail(
+                "train.Trainer.regularize",
+                "penalty",
+                "a function penalty(model) -> scalar",
+                penalty,
             )
         self.penalty = penalty
         self._program = None
@@ -129,11 +151,11 @@ class Trainer:
         every: int = 1,
     ) -> Trainer:
         """Write atomic orbax checkpoints to ``directory``; keep the ``keep`` best by monitor."""
-        store = CheckpointStore(directory, keep, monitor, resolve_mode(mode, monitor or "loss"))
-        return self._builtin(Checkpoint(store, every))
+        mode = resolve_mode(mode, monitor or "loss", func="train.Trainer.checkpoint")
+        return self._builtin(Checkpoint(CheckpointStore(directory, keep, monitor, mode), every))
 
-    def _builtin(self, cb) -> Trainer:
-        self._builtins.append(cb)
+    def _builtin(self, cb: Callback) -> Trainer:
+        self._callbacks.append(cb)
         self.handlers.add(Handler("epoch_completed", cb))
         return self
 
@@ -144,11 +166,10 @@ class Trainer:
 
         Example: ``state = loop.restore("checkpoints/", monitor="validation_loss")``.
         """
-        from kino.train.runner import graphdefs
+        from kino.train.prepare import graphdefs
 
-        store = CheckpointStore(
-            directory, monitor=monitor, mode=resolve_mode(mode, monitor or "loss")
-        )
+        mode = resolve_mode(mode, monitor or "loss", func="train.Trainer.restore")
+        store = CheckpointStore(directory, monitor=monitor, mode=mode)
         if epoch is None:
             epoch = store.best() if monitor is not None else store.latest()
         if epoch is None:
@@ -207,36 +228,5 @@ class Trainer:
         return run
 
 
-def trainer(
-    model: nnx.Module,
-    loss: str | Callable,
-    optimizer="adam",
-    *,
-    learning_rate=None,
-    seed: int = 0,
-    from_logits: bool = True,
-    devices=None,
-) -> Trainer:
-    """Start a training loop for an ``nnx.Module``.
-
-    ``loss``: a name (``train.LOSSES``) or ``fn(y_pred, y_true)``. ``optimizer``: a name
-    (``train.OPTIMIZERS``, built with ``learning_rate``) or an optax transformation.
-    ``from_logits=False`` when the model ends in softmax/sigmoid. ``devices``: the devices to
-    shard batches over (default: all of ``jax.devices()``).
-
-    Example:
-        >>> from flax import nnx
-        >>> model = nnx.Linear(4, 3, rngs=nnx.Rngs(0))
-        >>> loop = trainer(model, "sparse_categorical_cross_entropy", "adam")
-        >>> loop.metric("accuracy") is loop
-        True
-    """
-    return Trainer(
-        model,
-        loss,
-        optimizer,
-        learning_rate=learning_rate,
-        seed=seed,
-        from_logits=from_logits,
-        devices=devices,
-    )
+trainer = Trainer
+"""``train.trainer(model, loss, optimizer, ...)``: the same as ``train.Trainer``."""

@@ -1,21 +1,23 @@
 """Optimizers by name, and a learning-rate factor that changes without recompiling.
 
-Every optimizer is wrapped as ``optax.chain(base, scale_by_factor())``. The
-factor is an array in the optimizer state, so ``reduce_lr_on_plateau`` changes
-the effective learning rate by replacing one scalar: same shapes, same dtypes,
-no new compilation. Named optimizers are built with
-``optax.inject_hyperparams`` so their learning rate (and any schedule) is
-readable from the state as well.
+Every optimizer is wrapped (:func:`wrap`) so its state is an :class:`OptState`:
+the base state and a factor that multiplies every update. The factor is an
+array, so ``reduce_lr_on_plateau`` changes the effective learning rate by
+replacing one scalar: same shapes, same dtypes, no new compilation. Named
+optimizers are built with ``optax.inject_hyperparams`` so their learning rate
+(and any schedule) is readable from the state as well; the state is the one
+place the rate lives, read by :func:`learning_rate` alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+
+from kino.contracts import check_number, fail
 
 NAMES = (
     "adabelief",
@@ -43,81 +45,98 @@ DEFAULT_LEARNING_RATE = {"sgd": 1e-2}
 """Learning rate used when a name is given without one (1e-3 for the others)."""
 
 
-class FactorState(NamedTuple):
-    """The multiplier applied to every update (1.0 until a plateau reduces it)."""
+class OptState(NamedTuple):
+    """The wrapped optimizer's state: the base transformation's state and the update factor.
 
+    ``learning_rate`` is the nominal rate of a custom transformation that does not
+    inject its hyperparameters (``None`` for named optimizers, whose rate is in
+    ``inner``'s hyperparameters); it is an array, so it never enters a compiled program.
+    """
+
+    inner: Any
     factor: jax.Array
+    learning_rate: jax.Array | None = None
 
 
-def scale_by_factor() -> optax.GradientTransformation:
-    """Multiply updates by a factor kept in the optimizer state."""
+class Optimizer(NamedTuple):
+    """A resolved optimizer: the wrapped transformation, its name and its program-cache key.
+
+    ``key`` is the name for a named optimizer with a numeric rate (the rate is a state
+    array, so every rate shares one compiled program) and the transformation otherwise.
+    """
+
+    tx: optax.GradientTransformation
+    name: str
+    key: Any
+
+
+def wrap(base: optax.GradientTransformation, nominal=None) -> optax.GradientTransformation:
+    """``base`` followed by a multiplication by the factor kept in :class:`OptState`."""
 
     def init(params):
-        return FactorState(jnp.ones((), jnp.float32))
+        lr = None if nominal is None else jnp.asarray(nominal, jnp.float32)
+        return OptState(base.init(params), jnp.ones((), jnp.float32), lr)
 
     def update(updates, state, params=None):
-        return jax.tree.map(lambda u: u * state.factor.astype(u.dtype), updates), state
+        updates, inner = base.update(updates, state.inner, params)
+        scaled = jax.tree.map(lambda u: u * state.factor.astype(u.dtype), updates)
+        return scaled, state._replace(inner=inner)
 
     return optax.GradientTransformation(init, update)
 
 
-class Optimizer(NamedTuple):
-    tx: optax.GradientTransformation
-    name: str
-    learning_rate: float | Callable | None
-
-
-def resolve(optimizer, learning_rate=None) -> Optimizer:
+def resolve(optimizer, learning_rate=None, *, func: str = "train.Trainer") -> Optimizer:
     """Build the wrapped optax transformation from a name or a transformation.
 
     Example:
         >>> resolve("adam", 1e-3).name
         'adam'
     """
+    allowed = f"one of {', '.join(NAMES)} or an optax.GradientTransformation"
     if isinstance(optimizer, str):
         if optimizer not in NAMES:
-            raise ValueError(
-                f"unknown optimizer {optimizer!r}; allowed: {', '.join(NAMES)} "
-                "or an optax.GradientTransformation"
-            )
+            fail(func, "optimizer", allowed, optimizer, ValueError)
         lr = DEFAULT_LEARNING_RATE.get(optimizer, 1e-3) if learning_rate is None else learning_rate
-        if not callable(lr) and not lr > 0:
-            raise ValueError(f"learning_rate must be > 0 or an optax schedule, got {lr!r}")
-        base = optax.inject_hyperparams(getattr(optax, optimizer))(learning_rate=lr)
-        return Optimizer(optax.chain(base, scale_by_factor()), optimizer, lr)
+        if not callable(lr):
+            check_number(lr, func=func, argument="learning_rate")
+            if not lr > 0:
+                fail(func, "learning_rate", "a number > 0 or an optax schedule", lr, ValueError)
+        tx = wrap(optax.inject_hyperparams(getattr(optax, optimizer))(learning_rate=lr))
+        return Optimizer(tx, optimizer, tx if callable(lr) else optimizer)
     if isinstance(optimizer, optax.GradientTransformation):
-        return Optimizer(optax.chain(optimizer, scale_by_factor()), "custom", learning_rate)
-    raise TypeError(
-        f"optimizer must be a name ({', '.join(NAMES)}) or an optax.GradientTransformation, "
-        f"got {type(optimizer).__name__}"
-    )
+        # a custom transformation reports learning_rate (a number) times the factor, or the
+        # factor alone; its rate lives in the state like every other one
+        nominal = 1.0 if learning_rate is None or callable(learning_rate) else learning_rate
+        tx = wrap(optimizer, check_number(nominal, func=func, argument="learning_rate"))
+        return Optimizer(tx, "custom", tx)
+    fail(func, "optimizer", allowed, optimizer)
 
 
-def _hyperparams(state):
-    for node in jax.tree.leaves(state, is_leaf=lambda n: hasattr(n, "hyperparams")):
+def _hyperparams(inner):
+    for node in jax.tree.leaves(inner, is_leaf=lambda n: hasattr(n, "hyperparams")):
         if hasattr(node, "hyperparams") and "learning_rate" in node.hyperparams:
             return node.hyperparams
     return None
 
 
-def learning_rate(opt_state, fallback) -> jax.Array:
-    """The effective learning rate (traceable): injected rate (or ``fallback``) times the factor."""
-    hp = _hyperparams(opt_state[0])
+def learning_rate(opt_state: OptState) -> jax.Array:
+    """The effective learning rate (traceable), read from the state alone.
+
+    The injected rate of the base transformation (a named optimizer, a schedule's
+    current value) or else the nominal rate, times the factor.
+    """
+    hp = _hyperparams(opt_state.inner)
     if hp is not None:
         base = jnp.asarray(hp["learning_rate"], jnp.float32)
-    elif fallback is not None and not callable(fallback):
-        base = jnp.float32(fallback)
+    elif opt_state.learning_rate is not None:
+        base = opt_state.learning_rate
     else:
         base = jnp.float32(1.0)
-    return base * opt_state[1].factor
+    return base * opt_state.factor
 
 
-def factor(opt_state) -> jax.Array:
-    return opt_state[1].factor
-
-
-def with_factor(opt_state, value: float):
+def with_factor(opt_state: OptState, value: float) -> OptState:
     """The same optimizer state with a new factor (same shape, dtype and placement)."""
-    old = opt_state[1].factor
+    old = opt_state.factor
     new = jax.device_put(jnp.asarray(value, old.dtype), old.sharding)
-    return (opt_state[0], FactorState(new))
+    return opt_state._replace(factor=new)

@@ -13,107 +13,31 @@ import math
 import signal
 import threading
 import time
-from collections import OrderedDict
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import polars as pl
 from flax import nnx
 
+from kino.contracts import check_int
 from kino.train import data as data_mod
-from kino.train import metrics as metrics_mod
 from kino.train import optim
-from kino.train.callbacks import Checkpoint, EarlyStopping, ReduceLROnPlateau
 from kino.train.checkpoint import CheckpointStore
-from kino.train.events import HALT_EPOCH, HALT_LOOP, Halt, LoopState
+from kino.train.events import (
+    HALT_EPOCH,
+    HALT_LOOP,
+    Halt,
+    KeepBest,
+    LoopState,
+    SaveCheckpoint,
+    ScaleLearningRate,
+    stronger,
+)
+from kino.train.prepare import prepare, train_program
 from kino.train.run import Result, Run, TrainState
-from kino.train.sharding import Placement
-from kino.train.steps import Program
+from kino.train.steps import Carry
 
-
-def _positive_int(value, name: str, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
-
-
-def graphdefs(model: nnx.Module):
-    """Train- and eval-mode graph definitions of a model (its own mode untouched)."""
-    t = nnx.clone(model)
-    t.train()
-    e = nnx.clone(model)
-    e.eval()
-    return nnx.split(t, nnx.Param, ...)[0], nnx.split(e, nnx.Param, ...)[0]
-
-
-def output_struct(gd, params, rest, x):
-    """Shape of the model output for one batch (traced, never compiled)."""
-    struct = jax.ShapeDtypeStruct(x.shape, x.dtype)
-    try:
-        return jax.eval_shape(lambda p, r, a: nnx.merge(gd, p, r)(a), params, rest, struct)
-    except Exception as exc:
-        raise ValueError(
-            f"the model cannot be applied to a batch of x with shape {x.shape} ({x.dtype}): {exc}"
-        ) from exc
-
-
-PROGRAM_CACHE_SIZE = 16
-"""Compiled programs kept across trainers (a re-run cell with the same model reuses them)."""
-
-_programs: OrderedDict = OrderedDict()
-
-
-def _cached_program(key: tuple, make) -> Program:
-    """The Program cached under ``key``, made with ``make()`` the first time (LRU)."""
-    program = _programs.get(key)
-    if program is None:
-        program = _programs[key] = make()
-        while len(_programs) > PROGRAM_CACHE_SIZE:
-            _programs.popitem(last=False)
-    _programs.move_to_end(key)
-    return program
-
-
-def program_for(loop, gd_train, gd_eval, placement) -> Program:
-    """The cached Program for this configuration (same graph, loss, metrics, optimizer, devices)."""
-    opt = loop.optimizer
-    # a named optimizer keeps a numeric learning rate in its state, so it is not part of the key
-    opt_key = opt.name if opt.name != "custom" and not callable(opt.learning_rate) else opt.tx
-    key = (
-        gd_train,
-        gd_eval,
-        loop.loss,
-        tuple(m.key or m for m in loop.metrics),
-        opt_key,
-        loop.penalty,
-        tuple(placement.devices),
-    )
-    program = _cached_program(
-        key,
-        lambda: Program(
-            gd_train,
-            gd_eval,
-            loop.loss,
-            loop.metrics,
-            opt.tx,
-            opt.learning_rate,
-            loop.penalty,
-            placement,
-        ),
-    )
-    loop._program = program
-    return program
-
-
-def eval_program_for(gd_eval, loss, metrics, placement) -> Program:
-    """The cached evaluation-only Program."""
-    key = ("eval", gd_eval, loss, tuple(m.key or m for m in metrics), tuple(placement.devices))
-    return _cached_program(
-        key, lambda: Program(gd_eval, gd_eval, loss, metrics, None, None, None, placement)
-    )
+RUN = "train.Trainer.run"
 
 
 class Runner:
@@ -123,42 +47,69 @@ class Runner:
         self, loop, data, epochs, iterations, resume, steps_per_dispatch, batch_size, background
     ):
         self.loop = loop
-        self.epochs = _positive_int(epochs, "epochs")
-        self.iterations = _positive_int(iterations, "iterations", allow_none=True)
-        self.k = _positive_int(steps_per_dispatch, "steps_per_dispatch")
+        self.epochs = check_int(epochs, func=RUN, argument="epochs", min=1)
+        self.iterations = check_int(
+            iterations, func=RUN, argument="iterations", min=1, allow_none=True
+        )
+        self.k = check_int(steps_per_dispatch, func=RUN, argument="steps_per_dispatch", min=1)
+        batch_size = check_int(batch_size, func=RUN, argument="batch_size", min=1)
         self.background = background
         self.run_handle = Run()
-        self.placement = Placement(loop.devices)
-        wrapped = data_mod.wrap(
-            data, batch_size=batch_size, shuffle=True, seed=loop.seed, name="data"
+        # every check happens here, before any compilation
+        prep = prepare(
+            loop.model,
+            data,
+            loss=loop.loss,
+            metrics=loop.metrics,
+            devices=loop.devices,
+            batch_size=batch_size,
+            shuffle=True,
+            seed=loop.seed,
+            epochs=self.epochs,
+            func=RUN,
         )
-        self.src = data_mod.source(wrapped, self.placement, self.epochs)
+        self.placement, self.src = prep.placement, prep.src
         self.val_src = None
         if loop.validation is not None:
             self.val_src = data_mod.source(loop.validation, self.placement, self.epochs)
-        self._prepare(resume)
+            self._check_validation(prep)
+        self.scalar_names = ["loss"] + [m.name for m in loop.metrics if m.scalar]
+        self._check_monitors()
+        self.program = loop._program = train_program(
+            prep, loop.loss, loop.metrics, loop.optimizer, loop.penalty
+        )
+        self.gd_train = prep.gd_train
+        self.pred_struct, self.y_struct = prep.pred_struct, prep.y_struct
+        params = self.placement.replicate(prep.params)
+        rest = self.placement.replicate(prep.rest)
+        opt_state = self.placement.replicate(loop.optimizer.tx.init(params))
+        self.start_epoch = 0
+        self.start_step = 0
+        self.history: list[dict] = []
+        self.callback_states = None
+        if resume is not None:
+            params, rest, opt_state = self._resume(resume, params, rest, opt_state)
+        self.carry = Carry(
+            params,
+            rest,
+            opt_state,
+            step=self.placement.replicate(jnp.asarray(self.start_step, jnp.int32)),
+            bad=self.placement.replicate(jnp.asarray(False)),
+        )
 
-    # ---- preparation: every check happens here, before any compilation -------
-    def _prepare(self, resume) -> None:
-        loop = self.loop
-        gd_train, gd_eval = graphdefs(loop.model)
-        _, params, rest = nnx.split(loop.model, nnx.Param, ...)
-        x, y = self.src.example()
-        pred = output_struct(gd_train, params, rest, x)
-        y_struct = jax.ShapeDtypeStruct(y.shape, y.dtype)
-        loop.loss.check(pred, y_struct)
-        for m in loop.metrics:
-            metrics_mod.check(m, pred, y_struct)
-        if self.val_src is not None:
-            vx, vy = self.val_src.example()
-            if vx.shape[1:] != x.shape[1:] or vy.shape[1:] != y.shape[1:]:
-                raise ValueError(
-                    f"validation batches have x {vx.shape[1:]} and y {vy.shape[1:]} per example, "
-                    f"but training batches have x {x.shape[1:]} and y {y.shape[1:]}"
-                )
-        names = ["loss"] + [m.name for m in loop.metrics if m.scalar]
+    def _check_validation(self, prep) -> None:
+        x, y = prep.example
+        vx, vy = self.val_src.example()
+        if vx.shape[1:] != x.shape[1:] or vy.shape[1:] != y.shape[1:]:
+            raise ValueError(
+                f"validation batches have x {vx.shape[1:]} and y {vy.shape[1:]} per example, "
+                f"but training batches have x {x.shape[1:]} and y {y.shape[1:]}"
+            )
+
+    def _check_monitors(self) -> None:
+        names = self.scalar_names
         produced = names + (["validation_" + n for n in names] if self.val_src is not None else [])
-        for cb in loop._builtins:
+        for cb in self.loop._callbacks:
             monitor = cb.monitor
             if monitor is not None and monitor not in produced:
                 raise ValueError(
@@ -170,28 +121,6 @@ class Runner:
                         else " (validation_* needs loop.validate(data))"
                     )
                 )
-        self.scalar_names = names
-        self.program = program_for(loop, gd_train, gd_eval, self.placement)
-        self.gd_train = gd_train
-        self.pred_struct = pred
-        self.y_struct = y_struct
-        params = self.placement.replicate(params)
-        rest = self.placement.replicate(rest)
-        opt_state = self.placement.replicate(loop.optimizer.tx.init(params))
-        self.start_epoch = 0
-        self.start_step = 0
-        self.history: list[dict] = []
-        self.callback_states = None
-        if resume is not None:
-            params, rest, opt_state = self._resume(resume, params, rest, opt_state)
-        self.carry = {
-            "params": params,
-            "rest": rest,
-            "opt_state": opt_state,
-            "step": self.placement.replicate(jnp.asarray(self.start_step, jnp.int32)),
-            "bad": self.placement.replicate(jnp.asarray(False)),
-            "acc": None,
-        }
 
     def _resume(self, resume, params, rest, opt_state):
         if isinstance(resume, Result):
@@ -222,35 +151,44 @@ class Runner:
             )
         return got
 
-    # ---- helpers used by handlers ---------------------------------------------
-    def remember_best(self) -> None:
+    # ---- what handlers ask for (intents) ---------------------------------------
+    def _apply(self, intent) -> Halt | None:
+        """Do what an ``epoch_completed`` handler asked for; a checkpoint's handlers may halt."""
+        if isinstance(intent, KeepBest):
+            self._keep_best()
+        elif isinstance(intent, ScaleLearningRate):
+            self._scale_learning_rate(intent.factor, intent.min_lr)
+        elif isinstance(intent, SaveCheckpoint):
+            return self._save_checkpoint(intent.store)
+        return None
+
+    def _keep_best(self) -> None:
         c = self.carry
-        self.best = jax.tree.map(jnp.copy, (c["params"], c["rest"], c["opt_state"], c["step"]))
+        self.best = jax.tree.map(jnp.copy, (c.params, c.rest, c.opt_state, c.step))
         self.best_epoch = self.epoch
 
-    def scale_learning_rate(self, factor: float, min_lr: float) -> None:
-        opt_state = self.carry["opt_state"]
-        old = float(jax.device_get(optim.factor(opt_state)))
-        lr = float(
-            jax.device_get(optim.learning_rate(opt_state, self.loop.optimizer.learning_rate))
+    def _scale_learning_rate(self, factor: float, min_lr: float) -> None:
+        opt_state = self.carry.opt_state
+        old, lr = (
+            float(v) for v in jax.device_get((opt_state.factor, optim.learning_rate(opt_state)))
         )
         new = old * factor
         if min_lr > 0 and lr > 0:
             new = max(new, old * min_lr / lr)
-        self.carry["opt_state"] = optim.with_factor(opt_state, new)
+        self.carry = self.carry._replace(opt_state=optim.with_factor(opt_state, new))
         self.lr = lr * new / old
 
-    def save_checkpoint(self, store: CheckpointStore) -> None:
+    def _save_checkpoint(self, store: CheckpointStore) -> Halt | None:
         c = self.carry
         meta = {
             "epoch": self.epoch,
             "step": self.step,
             "metrics": self.epoch_metrics,
             "history": self.history,
-            "callbacks": [cb.state_dict() for cb in self.loop._builtins],
+            "callbacks": [cb.state_dict() for cb in self.loop._callbacks],
         }
-        path = store.save(self.epoch, (c["params"], c["rest"], c["opt_state"]), meta)
-        self.fire("checkpointed", checkpoint_path=str(path), metrics=self.epoch_metrics)
+        path = store.save(self.epoch, (c.params, c.rest, c.opt_state), meta)
+        return self.fire("checkpointed", checkpoint_path=str(path), metrics=self.epoch_metrics)
 
     # ---- the loop -----------------------------------------------------------------
     def _state(self, event: str, **kw) -> LoopState:
@@ -276,9 +214,13 @@ class Runner:
         return LoopState(**fields)
 
     def fire(self, event: str, **kw) -> Halt | None:
+        """Call the handlers of ``event``, apply what they ask for; return the strongest halt."""
         state = self._state(event, **kw)
         self.run_handle.progress = state
-        return self.loop.handlers.fire(event, lambda: state)
+        halt, intents = self.loop.handlers.fire(event, lambda: state)
+        for intent in intents:
+            halt = stronger(halt, self._apply(intent))
+        return halt
 
     def _frame(self) -> pl.DataFrame:
         if not self.history:
@@ -381,23 +323,13 @@ class Runner:
         self.epoch_metrics: dict = {}
         self.confusion = None
         self.history_frame = self._frame()
-        self.lr = float(
-            jax.device_get(
-                optim.learning_rate(self.carry["opt_state"], loop.optimizer.learning_rate)
-            )
-        )
+        self.lr = float(jax.device_get(optim.learning_rate(self.carry.opt_state)))
         loop.handlers.reset()
-        for cb in loop._builtins:
-            cb.runner = self
-        if self.callback_states is not None:
-            for cb, st in zip(loop._builtins, self.callback_states, strict=False):
-                cb.load_state_dict(st)
-        else:
-            for cb in loop._builtins:
-                if isinstance(cb, EarlyStopping | ReduceLROnPlateau):
-                    cb.best, cb.best_epoch, cb.wait = None, 0, 0
-                if isinstance(cb, ReduceLROnPlateau):
-                    cb.cooling = 0
+        states = self.callback_states or ()
+        for i, cb in enumerate(loop._callbacks):
+            cb.reset()
+            if i < len(states):
+                cb.load_state_dict(states[i])
         try:
             self._epochs()
         except KeyboardInterrupt:
@@ -420,7 +352,9 @@ class Runner:
                 self.status, self.reason = "halted", halt.reason
                 return
             skip = halt is not None and halt.action == HALT_EPOCH
-            self.carry["acc"] = self.program.zero_acc(self.pred_struct, self.y_struct)
+            self.carry = self.carry._replace(
+                acc=self.program.zero_acc(self.pred_struct, self.y_struct)
+            )
             ended = None if skip else self._iterate(epoch)
             if ended is not None:
                 return
@@ -466,13 +400,13 @@ class Runner:
         return None if self.status == "running" else self.status
 
     def _epoch_end(self) -> None:
-        acc = jax.device_get(self.carry["acc"])
+        acc = jax.device_get(self.carry.acc)
         train, cm = self.program.summarize(acc)
         values = dict(train)
         if self.val_src is not None:
             c = self.carry
             vacc = self.program.zero_acc(self.pred_struct, self.y_struct)
-            vacc = self.program.evaluate(c["params"], c["rest"], self.val_src, vacc)
+            vacc = self.program.evaluate(c.params, c.rest, self.val_src, vacc)
             val, vcm = self.program.summarize(jax.device_get(vacc))
             values.update({"validation_" + k: v for k, v in val.items()})
             cm = vcm
@@ -495,9 +429,9 @@ class Runner:
             self.status = "completed"
         c = self.carry
         state = None
-        leaves = jax.tree.leaves((c["params"], c["rest"], c["opt_state"]))
+        leaves = jax.tree.leaves((c.params, c.rest, c.opt_state))
         if not any(getattr(a, "is_deleted", lambda: False)() for a in leaves):
-            params, rest, opt_state, step = c["params"], c["rest"], c["opt_state"], c["step"]
+            params, rest, opt_state, step = c.params, c.rest, c.opt_state, c.step
             epoch = (
                 self.epoch
                 if self.history and self.history[-1]["epoch"] == self.epoch
@@ -527,4 +461,4 @@ class Runner:
         )
 
 
-__all__ = ["Checkpoint", "Runner", "graphdefs"]
+__all__ = ["Runner"]

@@ -14,6 +14,7 @@ separate compiled functions: validating never recompiles the train step.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -23,6 +24,21 @@ from flax import nnx
 from kino.train import optim
 from kino.train.losses import Loss
 from kino.train.metrics import Metric
+
+
+class Carry(NamedTuple):
+    """The state a train dispatch carries from step to step (donated to each dispatch).
+
+    ``bad`` turns True at the first non-finite loss and freezes the rest; ``acc`` holds the
+    epoch's metric accumulators (``Program.zero_acc``).
+    """
+
+    params: Any
+    rest: Any
+    opt_state: optim.OptState
+    step: jax.Array
+    bad: jax.Array
+    acc: Any = None
 
 
 def _select(ok, new, old):
@@ -42,8 +58,7 @@ class Program:
         gd_eval,
         loss: Loss,
         metrics: list[Metric],
-        tx: optax.GradientTransformation,
-        lr_fallback,
+        tx: optax.GradientTransformation | None,
         penalty: Callable | None,
         placement,
     ):
@@ -52,7 +67,6 @@ class Program:
         self.loss = loss
         self.metrics = metrics
         self.tx = tx
-        self.lr_fallback = lr_fallback
         self.penalty = penalty
         self.placement = placement
         self.train_indexed = jax.jit(self._train_indexed, donate_argnums=0)
@@ -90,11 +104,11 @@ class Program:
         return loss, (pred, n)
 
     # ---- train --------------------------------------------------------
-    def _step(self, carry, x, y, w):
+    def _step(self, carry: Carry, x, y, w) -> tuple[Carry, dict]:
         x = self.placement.constrain(x)
         y = self.placement.constrain(y)
         w = self.placement.constrain(w)
-        params, rest, opt_state = carry["params"], carry["rest"], carry["opt_state"]
+        params, rest, opt_state = carry.params, carry.rest, carry.opt_state
 
         model = nnx.merge(self.gd_train, params, rest)
         grad_fn = nnx.value_and_grad(lambda m: self._loss(m, x, y, w), has_aux=True)
@@ -103,25 +117,20 @@ class Program:
         updates, new_opt = self.tx.update(grads, opt_state, params)
         new_params = optax.apply_updates(params, updates)
         finite = jnp.isfinite(loss)
-        ok = finite & ~carry["bad"]
+        ok = finite & ~carry.bad
         new = _select(ok, (new_params, new_rest, new_opt), (params, rest, opt_state))
         batch = self._batch_states(pred, y, w)
         okf = ok.astype(jnp.float32)
-        acc = dict(carry["acc"])
+        acc = dict(carry.acc)
         acc["loss"] = acc["loss"] + okf * jnp.stack([loss * n, n])
-        outs = {"loss": loss, "learning_rate": optim.learning_rate(new_opt, self.lr_fallback)}
+        outs = {"loss": loss, "learning_rate": optim.learning_rate(new_opt)}
         for m in self.metrics:
             acc[m.name] = acc[m.name] + okf * batch[m.name]
             if m.scalar:
                 outs[m.name] = m.compute(batch[m.name])
-        new_carry = {
-            "params": new[0],
-            "rest": new[1],
-            "opt_state": new[2],
-            "step": carry["step"] + ok.astype(jnp.int32),
-            "bad": carry["bad"] | ~finite,
-            "acc": acc,
-        }
+        new_carry = Carry(
+            *new, step=carry.step + ok.astype(jnp.int32), bad=carry.bad | ~finite, acc=acc
+        )
         return new_carry, outs
 
     def _train_indexed(self, carry, x_all, y_all, idx, w):

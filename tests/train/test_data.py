@@ -40,12 +40,24 @@ def test_polars_and_jax_inputs():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"batch_size": 0}, ValueError, "batch_size must be > 0"),
-        ({"batch_size": -3}, ValueError, "batch_size must be > 0"),
-        ({"batch_size": 2.5}, TypeError, "batch_size must be an int"),
+        (
+            {"batch_size": 0},
+            ValueError,
+            r"^train\.batches: 'batch_size' must be an int >= 1, got 0$",
+        ),
+        (
+            {"batch_size": -3},
+            ValueError,
+            r"train\.batches: 'batch_size' must be an int >= 1, got -3",
+        ),
+        (
+            {"batch_size": 2.5},
+            TypeError,
+            r"train\.batches: 'batch_size' must be an int >= 1, got 2\.5",
+        ),
         ({"x": np.zeros((0, 2)), "y": np.zeros(0)}, ValueError, "data is empty"),
         ({"y": np.zeros(4)}, ValueError, "different numbers of examples"),
-        ({"x": "abc"}, TypeError, "x must be"),
+        ({"x": "abc"}, TypeError, r"train\.batches: 'x' must be a numpy/jax array.*got str: 'abc'"),
     ],
 )
 def test_bad_batches(kwargs, error, message):

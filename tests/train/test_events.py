@@ -137,11 +137,17 @@ def test_halt_with_reason_and_bad_return_value(data):
 
 def test_bad_handlers():
     loop = loop_for()
-    with pytest.raises(ValueError, match=r"unknown event 'epoch_end'.*epoch_completed"):
+    with pytest.raises(
+        ValueError,
+        match=r"train\.Trainer\.handle: 'event' must be one of started, .*epoch_completed.*, "
+        r"got str: 'epoch_end'",
+    ):
         loop.handle("epoch_end", print)
-    with pytest.raises(ValueError, match="every must be an int >= 1"):
+    with pytest.raises(
+        ValueError, match=r"train\.Trainer\.handle: 'every' must be an int >= 1, got 0"
+    ):
         loop.handle("epoch_completed", print, every=0)
-    with pytest.raises(TypeError, match="handler must be callable"):
+    with pytest.raises(TypeError, match=r"train\.Trainer\.handle: 'fn' must be callable, got 3"):
         loop.handle("epoch_completed", 3)
 
 

@@ -196,7 +196,7 @@ def test_donates_the_carried_state(data, monkeypatch):
     original = Runner._dispatch
 
     def spy(self, chunk):
-        old = jax.tree.leaves(self.carry["params"])
+        old = jax.tree.leaves(self.carry.params)
         outs = original(self, chunk)
         donated.append(all(a.is_deleted() for a in old))
         return outs
@@ -228,9 +228,21 @@ def test_iterable_of_batches_and_iterations_cap():
 @pytest.mark.parametrize(
     ("make", "error", "message"),
     [
-        (lambda d: sparse().run(d, epochs=0), ValueError, "epochs must be an int >= 1"),
-        (lambda d: sparse().run(d, iterations=0), ValueError, "iterations must be an int >= 1"),
-        (lambda d: sparse().run(d, batch_size=0), ValueError, "batch_size must be > 0"),
+        (
+            lambda d: sparse().run(d, epochs=0),
+            ValueError,
+            r"train\.Trainer\.run: 'epochs' must be an int >= 1, got 0",
+        ),
+        (
+            lambda d: sparse().run(d, iterations=0),
+            ValueError,
+            r"train\.Trainer\.run: 'iterations' must be an int >= 1 or None, got 0",
+        ),
+        (
+            lambda d: sparse().run(d, batch_size=0),
+            ValueError,
+            r"train\.Trainer\.run: 'batch_size' must be an int >= 1, got 0",
+        ),
         (lambda d: sparse().run([]), ValueError, "data is empty"),
         (
             lambda d: train.trainer(mlp(), "categorical_cross_entropy").run(d),
@@ -262,28 +274,42 @@ def test_iterable_of_batches_and_iterations_cap():
         (
             lambda d: sparse(optimizer="adamm"),
             ValueError,
-            "unknown optimizer 'adamm'; allowed: .*adam",
+            r"train\.Trainer: 'optimizer' must be one of .*adam.* or an optax"
+            r"\.GradientTransformation, got str: 'adamm'",
         ),
         (lambda d: train.trainer(mlp(), "xent"), ValueError, "unknown loss 'xent'; allowed"),
         (lambda d: sparse().metric("acc"), ValueError, "unknown metric 'acc'; allowed"),
         (lambda d: sparse().metric("accuracy"), ValueError, "already tracked"),
-        (lambda d: train.trainer("model", "mse"), TypeError, "flax.nnx.Module"),
-        (lambda d: sparse().checkpoint("/tmp/x", keep=0), ValueError, "keep must be an int >= 1"),
-        (lambda d: sparse().reduce_lr_on_plateau(factor=2), ValueError, "factor must be in"),
+        (
+            lambda d: train.trainer("model", "mse"),
+            TypeError,
+            r"train\.Trainer: 'model' must be a flax\.nnx\.Module, got str: 'model'",
+        ),
+        (
+            lambda d: sparse().checkpoint("/tmp/x", keep=0),
+            ValueError,
+            r"train\.CheckpointStore: 'keep' must be an int >= 1, got 0",
+        ),
+        (
+            lambda d: sparse().reduce_lr_on_plateau(factor=2),
+            ValueError,
+            r"train\.ReduceLROnPlateau: 'factor' must be a number between 0 and 1 \(exclusive\), "
+            "got 2",
+        ),
         (
             lambda d: sparse().early_stopping(mode="up"),
             ValueError,
-            "mode must be 'auto', 'min' or 'max'",
+            r"train\.EarlyStopping: 'mode' must be one of auto, min, max, got str: 'up'",
         ),
     ],
 )
 def test_bad_input_fails_before_compiling(data, make, error, message):
-    from kino.train import runner
+    from kino.train import prepare
 
-    before = len(runner._programs)
+    before = len(prepare._programs)
     with pytest.raises(error, match=message):
         make(data)
-    assert len(runner._programs) == before
+    assert len(prepare._programs) == before
 
 
 def test_resume_from_a_result_in_memory(data):
