@@ -107,7 +107,7 @@ def handler_cost(steps: int) -> float:
         def handle(self, *args, **kwargs):
             return self
 
-    dash = dashboard_module.Dashboard(NoLoop())
+    dash = dashboard_module.Dashboard(NoLoop(), text=False, confusion_matrix=False)
     states = [
         train.LoopState(
             event="iteration_completed",
@@ -144,8 +144,7 @@ def main() -> None:
     dash_t: list[tuple[int, float]] = []
     plain = timed_loop(plain_t, per_step_handler=True)
     dashed = timed_loop(dash_t, per_step_handler=False)
-    dashboard_module._add_confusion_matrix(dashed)
-    dash = TimedDashboard(dashed)
+    dash = TimedDashboard(dashed, text=False)  # adds the confusion matrix, as kino.dashboard does
     batches = train.batches(x, y, batch_size=BATCH, seed=0)
     dash_messages = 0
     dash_seconds = 0.0

@@ -4,8 +4,8 @@ Loss and every metric for training and validation on a shared step axis (log
 scale toggle for losses), a progress bar with epoch, step, steps/s and ETA, the
 current learning rate, a confusion matrix heatmap refreshed each epoch (for
 classification losses), and a Stop button that calls ``run.stop()`` while the
-run trains in the background. In a plain script (no Jupyter kernel) it prints
-a text progress line instead.
+run trains in the background. In a plain script (no Jupyter kernel) it is a
+``train.TextProgress`` instead, which prints one progress line.
 
 The dashboard is an ordinary set of loop handlers (``loop.handle``): it reads
 the floats the loop has already moved to the host (``LoopState.metrics``), so
@@ -17,15 +17,17 @@ grows, and the browser gets the rows through the same coalesced stream as
 
 from __future__ import annotations
 
+import inspect
 import math
-import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import traitlets
 
+from kino.contracts import check_bool, check_int, check_str, fail
+from kino.train.progress import PROGRESS_INTERVAL, TextProgress, eta, finite, follow
 from kino.ui.base import KinoWidget
 from kino.ui.live.stream import DataStream
 
@@ -36,13 +38,12 @@ __all__ = ["CONFUSION_MAX_CLASSES", "MAX_POINTS", "PROGRESS_INTERVAL", "Dashboar
 
 #: Points each training curve keeps; beyond it neighbouring points merge (mean).
 MAX_POINTS = 1000
-#: Seconds between two progress updates sent to the browser (or printed).
-PROGRESS_INTERVAL = 0.25
 #: A confusion matrix with more classes is summarised instead of drawn.
 CONFUSION_MAX_CLASSES = 40
 #: Dataset of the confusion matrix cells in the dashboard's stream.
 CONFUSION_DATASET = "confusion_matrix"
 _VALIDATION = "validation_"
+_FUNC = "kino.dashboard"
 # rows of one metric's dataset: its train and validation curves, each at most MAX_POINTS + 1
 _ROWS = 2 * MAX_POINTS + 2
 
@@ -58,26 +59,6 @@ def _in_kernel() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def _eta(state: Any) -> float | None:
-    rate = state.steps_per_second
-    if not rate or rate <= 0:
-        return None
-    if state.total_steps:
-        return max(state.total_steps - state.step, 0) / rate
-    if state.iterations:
-        left = (state.epochs - state.epoch) * state.iterations + state.iterations - state.iteration
-        return max(left, 0) / rate
-    return None
 
 
 class _Series:
@@ -118,7 +99,27 @@ class _Series:
 
 
 class Dashboard(KinoWidget, bundle="dashboard"):
-    """The live training dashboard widget; create it with :func:`kino.dashboard`."""
+    """Follow ``loop`` live: curves, progress, learning rate, confusion matrix, Stop.
+
+    Display the returned widget (the last expression of a cell), then start the
+    run with ``background=True`` so the Stop button stays live. In a plain
+    script (or with ``text=True``) it returns a ``train.TextProgress`` that
+    prints one progress line. ``every=N`` reads every N-th step's values.
+    ``labels`` names the classes of the confusion matrix, which is added to
+    classification loops (``confusion_matrix=False`` leaves the loop as it is).
+    ``kino.dashboard`` is this class.
+
+    >>> import kino, numpy as np
+    >>> from flax import nnx
+    >>> from kino import train
+    >>> model = nnx.Linear(4, 3, rngs=nnx.Rngs(0))
+    >>> loop = train.trainer(model, "sparse_categorical_cross_entropy", "adam")
+    >>> dash = kino.dashboard(loop, text=False)  # in a notebook: end the cell with `dash`
+    >>> x, y = np.ones((64, 4), "float32"), np.zeros(64, "int32")
+    >>> run = loop.run((x, y), epochs=2, background=True)
+    >>> run.wait().status, dash.progress["status"], dash.metrics
+    ('completed', 'completed', ['loss'])
+    """
 
     title = traitlets.Unicode("Training").tag(sync=True)
     metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -126,6 +127,21 @@ class Dashboard(KinoWidget, bundle="dashboard"):
     labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
     log_scale = traitlets.Bool(False).tag(sync=True)
     _data = traitlets.Dict().tag(sync=True)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # the plain-script fallback: outside a kernel (or with text=True) the dashboard is a
+        # TextProgress, and __init__ (which alone spells out the arguments) never runs
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        bound.apply_defaults()
+        options = dict(bound.arguments)
+        del options["self"]
+        text = options.pop("text")
+        if not (
+            not _in_kernel() if text is None else check_bool(text, func=_FUNC, argument="text")
+        ):
+            return super().__new__(cls, *args, **kwargs)
+        _check(**options)
+        return TextProgress().follow(options["loop"], options["every"])
 
     def __init__(
         self,
@@ -135,7 +151,12 @@ class Dashboard(KinoWidget, bundle="dashboard"):
         title: str = "Training",
         labels: Sequence[str] | None = None,
         log_scale: bool = False,
+        text: bool | None = None,
+        confusion_matrix: bool = True,
     ) -> None:
+        _check(loop, every, title, labels, log_scale, confusion_matrix)
+        if confusion_matrix:
+            _add_confusion_matrix(loop)
         super().__init__(
             title=title,
             labels=[str(x) for x in labels or ()],
@@ -152,7 +173,7 @@ class Dashboard(KinoWidget, bundle="dashboard"):
         self._confusion_info: dict[str, int] | None = None
         self.every = every
         self.on_msg(self._on_front_end_msg)
-        _attach(loop, self, every)
+        follow(loop, self, every, func=_FUNC)
 
     # -- loop handlers -----------------------------------------------------------
     def _started(self, state: Any) -> None:
@@ -170,7 +191,7 @@ class Dashboard(KinoWidget, bundle="dashboard"):
         with self._lock:
             fresh = False
             for key, raw in state.metrics.items():
-                value = _finite(raw)
+                value = finite(raw)
                 if value is None:
                     continue
                 self._latest[key] = value
@@ -182,7 +203,7 @@ class Dashboard(KinoWidget, bundle="dashboard"):
     def _epoch(self, state: Any) -> None:
         with self._lock:
             for key, raw in state.metrics.items():
-                value = _finite(raw)
+                value = finite(raw)
                 if value is None or not key.startswith(_VALIDATION):
                     continue
                 self._latest[key] = value
@@ -275,10 +296,10 @@ class Dashboard(KinoWidget, bundle="dashboard"):
             "iterations": state.iterations,
             "step": state.step,
             "total_steps": state.total_steps,
-            "steps_per_second": _finite(state.steps_per_second),
-            "elapsed": _finite(state.elapsed),
-            "eta": _eta(state) if state.status == "running" else None,
-            "learning_rate": _finite(state.learning_rate),
+            "steps_per_second": finite(state.steps_per_second),
+            "elapsed": finite(state.elapsed),
+            "eta": eta(state) if state.status == "running" else None,
+            "learning_rate": finite(state.learning_rate),
             "latest": dict(self._latest),
             "confusion": info,
         }
@@ -311,87 +332,23 @@ class Dashboard(KinoWidget, bundle="dashboard"):
             return [dict(r) for r in self._stream.rows.get(metric, ())]
 
 
-class TextProgress:
-    """The dashboard of a plain script: one progress line, rewritten in place.
-
-    >>> import io
-    >>> out = io.StringIO()
-    >>> p = TextProgress(out)
-    """
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self._last = -math.inf
-        self._width = 0
-        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
-
-    def line(self, state: Any) -> str:
-        """The progress line for a loop state."""
-        parts = [f"epoch {state.epoch}/{state.epochs}"]
-        if state.total_steps:
-            done = min(state.step / state.total_steps, 1.0)
-            filled = int(done * 20)
-            parts.append(f"{'█' * filled}{'░' * (20 - filled)} {done:4.0%}")
-            parts.append(f"step {state.step}/{state.total_steps}")
-        else:
-            parts.append(f"step {state.step}")
-        if state.steps_per_second:
-            parts.append(f"{state.steps_per_second:.1f} steps/s")
-        eta = _eta(state)
-        if eta is not None and state.status == "running":
-            parts.append(f"ETA {_clock(eta)}")
-        for key, value in state.metrics.items():
-            v = _finite(value)
-            if v is not None:
-                parts.append(f"{key} {v:.4g}")
-        lr = _finite(state.learning_rate)
-        if lr is not None:
-            parts.append(f"lr {lr:.3g}")
-        return " · ".join(parts)
-
-    def _write(self, text: str, end: str) -> None:
-        if self._tty:
-            pad = max(self._width - len(text), 0)
-            self.stream.write("\r" + text + " " * pad + end)
-            self._width = 0 if end else len(text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def _iteration(self, state: Any) -> None:
-        now = time.monotonic()
-        interval = PROGRESS_INTERVAL if self._tty else 10.0
-        if now - self._last >= interval:
-            self._last = now
-            self._write(self.line(state), "")
-
-    def _epoch(self, state: Any) -> None:
-        self._last = time.monotonic()
-        self._write(self.line(state), "\n")
-
-    def _completed(self, state: Any) -> None:
-        reason = f" ({state.reason})" if state.reason else ""
-        self._write(f"{state.status}{reason} after {_clock(state.elapsed)}", "\n")
-
-    def _started(self, state: Any) -> None:
-        self._last = -math.inf
-
-    def stop(self) -> None:
-        """Text progress has no button; stop the run with ``run.stop()``."""
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def _attach(loop: Any, target: Dashboard | TextProgress, every: int) -> None:
-    loop.handle("started", target._started)
-    loop.handle("iteration_completed", target._iteration, every=every)
-    loop.handle("epoch_completed", target._epoch)
-    loop.handle("completed", target._completed)
+def _check(
+    loop: Any,
+    every: int,
+    title: str,
+    labels: Sequence[str] | None,
+    log_scale: bool,
+    confusion_matrix: bool,
+) -> None:
+    """The argument checks of :class:`Dashboard`, on both of its paths."""
+    if not callable(getattr(loop, "handle", None)):
+        fail(_FUNC, "loop", "a kino.train loop (train.trainer(...))", loop)
+    check_int(every, func=_FUNC, argument="every", min=1)
+    check_str(title, func=_FUNC, argument="title")
+    if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence)):
+        fail(_FUNC, "labels", "a list of class names", labels)
+    check_bool(log_scale, func=_FUNC, argument="log_scale")
+    check_bool(confusion_matrix, func=_FUNC, argument="confusion_matrix")
 
 
 def _add_confusion_matrix(loop: Any) -> None:
@@ -403,53 +360,5 @@ def _add_confusion_matrix(loop: Any) -> None:
         loop.metric("confusion_matrix")
 
 
-def dashboard(
-    loop: train.Trainer,
-    *,
-    every: int = 1,
-    title: str = "Training",
-    labels: Sequence[str] | None = None,
-    log_scale: bool = False,
-    text: bool | None = None,
-    confusion_matrix: bool = True,
-) -> Dashboard | TextProgress:
-    """Follow ``loop`` live: curves, progress, learning rate, confusion matrix, Stop.
-
-    Display the returned widget (the last expression of a cell), then start the
-    run with ``background=True`` so the Stop button stays live. In a plain
-    script (or with ``text=True``) it returns a :class:`TextProgress` that
-    prints one progress line. ``every=N`` reads every N-th step's values.
-    ``labels`` names the classes of the confusion matrix, which is added to
-    classification loops (``confusion_matrix=False`` leaves the loop as it is).
-
-    >>> import kino, numpy as np
-    >>> from flax import nnx
-    >>> from kino import train
-    >>> model = nnx.Linear(4, 3, rngs=nnx.Rngs(0))
-    >>> loop = train.trainer(model, "sparse_categorical_cross_entropy", "adam")
-    >>> dash = kino.dashboard(loop, text=False)  # in a notebook: end the cell with `dash`
-    >>> x, y = np.ones((64, 4), "float32"), np.zeros(64, "int32")
-    >>> run = loop.run((x, y), epochs=2, background=True)
-    >>> run.wait().status, dash.progress["status"], dash.metrics
-    ('completed', 'completed', ['loss'])
-    """
-    if not hasattr(loop, "handle") or not callable(loop.handle):
-        raise TypeError(
-            f"kino.dashboard: 'loop' must be a kino.train loop (train.trainer(...)), "
-            f"got {type(loop).__name__}"
-        )
-    if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
-        raise ValueError(f"kino.dashboard: 'every' must be a positive int, got {every!r}")
-    if not isinstance(title, str):
-        raise TypeError(f"kino.dashboard: 'title' must be a str, got {type(title).__name__}")
-    if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence)):
-        raise TypeError("kino.dashboard: 'labels' must be a list of class names")
-    if text is None:
-        text = not _in_kernel()
-    if text:
-        progress = TextProgress()
-        _attach(loop, progress, every)
-        return progress
-    if confusion_matrix:
-        _add_confusion_matrix(loop)
-    return Dashboard(loop, every=every, title=title, labels=labels, log_scale=log_scale)
+dashboard = Dashboard
+"""``kino.dashboard(loop, ...)``: the same as :class:`Dashboard`."""

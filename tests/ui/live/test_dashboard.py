@@ -14,7 +14,7 @@ import kino
 from kino import train
 from kino.ui.base.widget import bundle_path
 from kino.ui.live import stream as _stream
-from kino.ui.live.dashboard import Dashboard, TextProgress, _Series
+from kino.ui.live.dashboard import Dashboard, _Series
 from tests.ui.live._vegastream import Page
 
 dashboard_module = importlib.import_module("kino.ui.live.dashboard")
@@ -150,26 +150,6 @@ def test_no_confusion_matrix_for_regression():
     assert result.status == "completed"
 
 
-def test_text_progress_line():
-    state = train.LoopState(
-        event="iteration_completed",
-        epoch=2,
-        epochs=4,
-        iteration=5,
-        iterations=10,
-        step=15,
-        total_steps=40,
-        metrics={"loss": 0.25, "accuracy": 0.9},
-        learning_rate=1e-3,
-        elapsed=3.0,
-        steps_per_second=50.0,
-    )
-    line = TextProgress().line(state)
-    assert "epoch 2/4" in line and "step 15/40" in line and "38%" in line
-    assert "50.0 steps/s" in line and "ETA 0:00" in line
-    assert "loss 0.25" in line and "lr 0.001" in line
-
-
 def test_plain_script_prints_a_progress_line_instead(tmp_path):
     script = tmp_path / "train_script.py"
     script.write_text(
@@ -198,13 +178,26 @@ def test_plain_script_prints_a_progress_line_instead(tmp_path):
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(TypeError, match=r"'loop' must be a kino\.train loop"):
+    with pytest.raises(
+        TypeError, match=r"kino\.dashboard: 'loop' must be a kino\.train loop .*, got object: "
+    ):
         kino.dashboard(object())
     loop = classifier_loop()
-    with pytest.raises(ValueError, match="'every' must be a positive int"):
+    with pytest.raises(ValueError, match=r"kino\.dashboard: 'every' must be an int >= 1, got 0"):
         kino.dashboard(loop, every=0)
-    with pytest.raises(TypeError, match="'labels'"):
+    with pytest.raises(ValueError, match=r"kino\.dashboard: 'every' must be an int >= 1, got 0"):
+        kino.dashboard(loop, every=0, text=False)
+    with pytest.raises(
+        TypeError, match=r"kino\.dashboard: 'labels' must be a list of class names, got str: 'abc'"
+    ):
         kino.dashboard(loop, labels="abc", text=False)
+
+
+def test_dashboard_is_one_class_with_one_signature():
+    assert kino.dashboard is Dashboard
+    loop = classifier_loop()
+    assert isinstance(kino.dashboard(loop, text=True), train.TextProgress)
+    assert isinstance(Dashboard(loop, text=False), Dashboard)
 
 
 def test_log_scale_toggle_and_title_are_state():
