@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 import traitlets
 
-from kino.ui.base import KinoWidget
+from kino.contracts import check_bool, check_choice, check_int, check_str, fail
+from kino.ui.base import EventSource, KinoWidget
 from kino.ui.table.arrow import Formatter, FormatterError, encode_page, json_text
 from kino.ui.table.columns import Column, describe_schema
 from kino.ui.table.query import MAX_PAGE_SIZE, Pager, Query, QueryError, parse_query
@@ -77,21 +78,30 @@ def to_polars(data: TableData, argument: str = "data") -> pl.DataFrame | pl.Lazy
     )
 
 
-def _check_page_size(page_size: Any) -> int:
-    if isinstance(page_size, bool) or not isinstance(page_size, int):
-        raise TypeError(
-            f"kino.table: 'page_size' must be an int from 1 to {MAX_PAGE_SIZE}, "
-            f"got {type(page_size).__name__}"
-        )
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValueError(
-            f"kino.table: 'page_size' must be from 1 to {MAX_PAGE_SIZE}, got {page_size}"
-        )
-    return page_size
+class Table(KinoWidget, EventSource, bundle="table"):
+    """Show a polars DataFrame or LazyFrame as a paged, sortable, filterable table.
 
+    Also accepts a pandas DataFrame, a dict of columns or a list of dicts.
+    ``formatter(column, value)`` may return the text of a cell, or None for the
+    default rendering. ``kino.table`` is this class.
 
-class Table(KinoWidget, bundle="table"):
-    """A paged, sortable, filterable view of a polars frame; see :func:`table`."""
+    Selecting rows (in the browser, or by setting ``selected_rows``) emits
+    ``Event("select", <selected row positions>, table)`` to its subscribers
+    (``subscribe``, ``kino.listen``).
+
+    >>> import polars as pl, kino
+    >>> t = kino.table(pl.DataFrame({"city": ["Paris", "Lima"], "pop": [2.1, 9.7]}))
+    >>> t.query = {**t.query, "sort": [{"column": "pop", "descending": True}]}
+    >>> t.view.collect()["city"].to_list()
+    ['Lima', 'Paris']
+    >>> picked = []
+    >>> _ = kino.listen(t, picked.append)
+    >>> t.selected_rows = [1]
+    >>> picked[0].type, picked[0].value, picked[0].source is t
+    ('select', [1], True)
+    """
+
+    primary_event = "select"
 
     name = traitlets.Unicode("").tag(sync=True)
     #: One description per column: name, dtype, kind, sortable, filters.
@@ -117,24 +127,17 @@ class Table(KinoWidget, bundle="table"):
     def __init__(
         self,
         data: TableData,
-        *,
         name: str | None = None,
         page_size: int = 20,
         summaries: bool = True,
         formatter: Formatter | None = None,
     ) -> None:
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"kino.table: 'name' must be a str or None, got {type(name).__name__}")
-        page_size = _check_page_size(page_size)
-        if not isinstance(summaries, bool):
-            raise TypeError(
-                f"kino.table: 'summaries' must be True or False, got {type(summaries).__name__}"
-            )
+        func = "kino.table"
+        check_str(name, func=func, argument="name", allowed="a str or None", allow_none=True)
+        page_size = check_int(page_size, func=func, argument="page_size", min=1, max=MAX_PAGE_SIZE)
+        summaries = check_bool(summaries, func=func, argument="summaries")
         if formatter is not None and not callable(formatter):
-            raise TypeError(
-                "kino.table: 'formatter' must be a function (column, value) -> str | None, "
-                f"got {type(formatter).__name__}"
-            )
+            fail(func, "formatter", "a function (column, value) -> str | None", formatter)
         frame = to_polars(data)
         self._formatter = formatter
         self._with_summaries = summaries
@@ -261,6 +264,10 @@ class Table(KinoWidget, bundle="table"):
         schema.update({c.name: c.dtype for c in self._cols})
         return pl.DataFrame(schema=schema)
 
+    @traitlets.observe("selected_rows")
+    def _on_selected(self, change: dict) -> None:
+        self.emit("select", list(change["new"]))
+
     @traitlets.validate("selected_rows")
     def _valid_selection(self, proposal: dict) -> list[int]:
         rows = proposal["value"]
@@ -355,10 +362,7 @@ class Table(KinoWidget, bundle="table"):
         >>> table({"x": [1, 2]}).export("csv")
         b'x\\n1\\n2\\n'
         """
-        if format not in EXPORT_FORMATS:
-            raise ValueError(
-                f"kino.table: 'format' must be one of {', '.join(EXPORT_FORMATS)}, got {format!r}"
-            )
+        check_choice(format, EXPORT_FORMATS, func="Table.export", argument="format")
         frame = self.view.collect()
         buffer = io.BytesIO()
         if format == "parquet":
@@ -391,23 +395,5 @@ def _as_text(frame: pl.DataFrame, columns: list[Column]) -> pl.DataFrame:
     )
 
 
-def table(
-    data: TableData,
-    name: str | None = None,
-    page_size: int = 20,
-    summaries: bool = True,
-    formatter: Callable[[str, Any], str | None] | None = None,
-) -> Table:
-    """Show a polars DataFrame or LazyFrame as a paged, sortable, filterable table.
-
-    Also accepts a pandas DataFrame, a dict of columns or a list of dicts.
-    ``formatter(column, value)`` may return the text of a cell, or None for the
-    default rendering.
-
-    >>> import polars as pl, kino
-    >>> t = kino.table(pl.DataFrame({"city": ["Paris", "Lima"], "pop": [2.1, 9.7]}))
-    >>> t.query = {**t.query, "sort": [{"column": "pop", "descending": True}]}
-    >>> t.view.collect()["city"].to_list()
-    ['Lima', 'Paris']
-    """
-    return Table(data, name=name, page_size=page_size, summaries=summaries, formatter=formatter)
+#: ``kino.table`` is the :class:`Table` class itself: one definition, one signature.
+table = Table

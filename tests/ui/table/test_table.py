@@ -161,6 +161,27 @@ def test_selection_from_the_front_end_drops_invalid_rows(people):
     assert t.selected_rows == [1, 3]
 
 
+def test_selecting_rows_emits_a_select_event(people):
+    t = kino.table(people)
+    assert t.primary_event == "select"
+    seen, every = [], []
+    _ = kino.listen(t, seen.append)
+    t.subscribe(every.append)
+    t.selected_rows = [7, 3, "x"]  # what the front end does; the invalid entry is dropped
+    assert [(e.type, e.value, e.source) for e in seen] == [("select", [3, 7], t)]
+    t.selected_rows = [3, 7]  # the same selection: no change, no event
+    assert len(seen) == 1
+    t.update(people.head(10))  # new data clears the selection, which is an event too
+    assert [(e.type, e.value) for e in seen] == [("select", [3, 7]), ("select", [])]
+    assert [e.type for e in every] == ["select", "select"]
+
+
+def test_table_is_one_class_with_one_signature(people):
+    assert kino.table is kino.ui.table.Table
+    t = kino.table(people, "people", 7)  # name and page_size may be positional
+    assert (t.name, t.query["page_size"]) == ("people", 7)
+
+
 def test_view_is_the_sorted_filtered_lazyframe(people):
     t = kino.table(people)
     ask(
@@ -343,7 +364,7 @@ def test_ragged_dict_is_a_value_error_naming_data():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"page_size": -1}, ValueError, "'page_size' must be from 1"),
+        ({"page_size": -1}, ValueError, r"'page_size' must be an int from 1 to 500, got -1"),
         ({"page_size": 0}, ValueError, "'page_size'"),
         ({"page_size": MAX_PAGE_SIZE + 1}, ValueError, "'page_size'"),
         ({"page_size": 2.5}, TypeError, "'page_size' must be an int"),
