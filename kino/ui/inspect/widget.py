@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import traitlets
 
+from kino.contracts import check_int
 from kino.ui.base import KinoWidget
 from kino.ui.inspect.stats import (
     HEATMAP_MAX_SIDE,
@@ -191,19 +192,25 @@ def _format_value(value: Any, kind: str) -> str:
     return str(int(value))
 
 
-def _check_int(value: Any, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"kino.inspect: {argument} must be an int, got {value!r}")
-    return int(value)
-
-
 class Inspector(KinoWidget, bundle="inspect"):
-    """The inspector widget made by :func:`inspect`.
+    """Inspect an array, a flax.nnx module or pytree, or compare two arrays.
+
+    Statistics, histograms and downsampled views are computed on the device
+    that holds the array; at most ``MAX_PAYLOAD_BYTES`` of view data reach the
+    browser whatever the array's size. ``kino.inspect`` is this class.
 
     ``kind`` is ``"array"``, ``"tree"`` or ``"compare"``; ``selection`` holds
     the shown axes, slider positions (``index``), reduction ``mode``, complex
     ``part`` and ``view``; ``view`` and ``view_data`` hold the current view and
     its float32 (or RGBA) bytes, at most ``MAX_PAYLOAD_BYTES``.
+
+    >>> import kino, jax.numpy as jnp
+    >>> w = kino.inspect(jnp.arange(12.0).reshape(3, 4))
+    >>> w.summary["stats"]["parts"]["value"]["max"]
+    11.0
+    >>> w.select(mode="maxabs")
+    >>> kino.inspect(jnp.ones(3), jnp.array([1.0, 1.0, 1.5])).compare["max_abs"]
+    0.5
     """
 
     kind = traitlets.Unicode("array").tag(sync=True)
@@ -218,12 +225,45 @@ class Inspector(KinoWidget, bundle="inspect"):
     compare = traitlets.Dict().tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, x: Any, y: Any = None, /) -> None:
         self._array: jax.Array | None = None
         self._host: np.ndarray | None = None
         self._leaves: list[Any] = []
-        super().__init__(**kwargs)
+        super().__init__()
         self.on_msg(self._on_front_end_msg)
+        if y is not None:
+            self._set_compare(x, y)
+            return
+        if isinstance(x, (bool, int, float, complex)):
+            x = np.asarray(x)
+        if is_array(x):
+            self.kind = "array"
+            self._set_array(x)
+        elif is_nnx_module(x) or isinstance(x, (dict, list, tuple)) or _is_pytree_node(x):
+            self.kind = "tree"
+            self._set_tree(x)
+        else:
+            raise TypeError(
+                "kino.inspect: expected a jax or numpy array, a flax.nnx module or a pytree "
+                "(dict, list, tuple, dataclass registered with jax) of arrays, "
+                f"got {type(x).__name__}"
+            )
+
+    def _set_compare(self, x: Any, y: Any) -> None:
+        a, b = _as_jax(x, "a"), _as_jax(y, "b")
+        if a.shape != b.shape:
+            raise ValueError(
+                f"kino.inspect(a, b): the arrays must have the same shape, got "
+                f"{tuple(a.shape)} and {tuple(b.shape)}"
+            )
+        diff = _difference(a, b)
+        self.kind = "compare"
+        self.title = "a − b"
+        info = compare_stats(a, b)
+        info["a"] = {"dtype": str(a.dtype), "shape": list(a.shape)}
+        info["b"] = {"dtype": str(b.dtype), "shape": list(b.shape)}
+        self.compare = info
+        self._set_array(diff)
 
     # ------------------------------------------------------------ arrays
     def _set_array(self, x: Any) -> None:
@@ -293,8 +333,8 @@ class Inspector(KinoWidget, bundle="inspect"):
                     f"kino.inspect: 'axes' must be two axes of the {ndim}-d array, got {axes!r}"
                 )
             checked = []
-            for a in axes:
-                a = _check_int(a, "each of 'axes'")
+            for i, a in enumerate(axes):
+                a = check_int(a, func="kino.inspect", argument=f"axes[{i}]")
                 if not -ndim <= a < ndim:
                     raise ValueError(
                         f"kino.inspect: axis {a} is out of range for the {ndim}-d array of "
@@ -326,8 +366,8 @@ class Inspector(KinoWidget, bundle="inspect"):
                     f"got {len(index)}"
                 )
             for ax, pos in items:
-                ax = _check_int(ax, "an axis in 'index'")
-                pos = _check_int(pos, f"the position along axis {ax}")
+                ax = check_int(ax, func="kino.inspect", argument="axis in index")
+                pos = check_int(pos, func="kino.inspect", argument=f"index[{ax}]")
                 if not 0 <= ax < ndim:
                     raise ValueError(
                         f"kino.inspect: axis {ax} in 'index' is out of range for the {ndim}-d "
@@ -429,7 +469,7 @@ class Inspector(KinoWidget, bundle="inspect"):
         >>> w.leaf_summary["stats"]["parts"]["value"]["mean"]
         1.0
         """
-        leaf = _check_int(leaf, "'leaf'")
+        leaf = check_int(leaf, func="kino.inspect", argument="leaf")
         if not 0 <= leaf < len(self._leaves) or not is_array(self._leaves[leaf]):
             raise ValueError(
                 f"kino.inspect: 'leaf' must be the index of an array leaf, 0 to "
@@ -469,52 +509,8 @@ class Inspector(KinoWidget, bundle="inspect"):
             self.send({"type": "error", "message": str(exc)})
 
 
-def inspect(x: Any, y: Any = None, /) -> Inspector:
-    """Inspect an array, a flax.nnx module or pytree, or compare two arrays.
-
-    Statistics, histograms and downsampled views are computed on the device
-    that holds the array; at most ``MAX_PAYLOAD_BYTES`` of view data reach the
-    browser whatever the array's size.
-
-    >>> import kino, jax.numpy as jnp
-    >>> w = kino.inspect(jnp.arange(12.0).reshape(3, 4))
-    >>> w.summary["stats"]["parts"]["value"]["max"]
-    11.0
-    >>> w.select(mode="maxabs")
-    >>> kino.inspect(jnp.ones(3), jnp.array([1.0, 1.0, 1.5])).compare["max_abs"]
-    0.5
-    """
-    widget = Inspector()
-    if y is not None:
-        a, b = _as_jax(x, "a"), _as_jax(y, "b")
-        if a.shape != b.shape:
-            raise ValueError(
-                f"kino.inspect(a, b): the arrays must have the same shape, got "
-                f"{tuple(a.shape)} and {tuple(b.shape)}"
-            )
-        diff = _difference(a, b)
-        widget.kind = "compare"
-        widget.title = "a − b"
-        info = compare_stats(a, b)
-        info["a"] = {"dtype": str(a.dtype), "shape": list(a.shape)}
-        info["b"] = {"dtype": str(b.dtype), "shape": list(b.shape)}
-        widget.compare = info
-        widget._set_array(diff)
-        return widget
-    if isinstance(x, (bool, int, float, complex)):
-        x = np.asarray(x)
-    if is_array(x):
-        widget.kind = "array"
-        widget._set_array(x)
-        return widget
-    if is_nnx_module(x) or isinstance(x, (dict, list, tuple)) or _is_pytree_node(x):
-        widget.kind = "tree"
-        widget._set_tree(x)
-        return widget
-    raise TypeError(
-        "kino.inspect: expected a jax or numpy array, a flax.nnx module or a pytree "
-        f"(dict, list, tuple, dataclass registered with jax) of arrays, got {type(x).__name__}"
-    )
+#: ``kino.inspect`` is the :class:`Inspector` class itself: one definition, one signature.
+inspect = Inspector
 
 
 def _is_pytree_node(x: Any) -> bool:

@@ -264,3 +264,13 @@ def test_saved_state_holds_the_selection():
         "view": "heatmap",
     }
     assert len(state["view_data"]) == 4 * 7 * 4 <= MAX_PAYLOAD_BYTES
+
+
+def test_inspect_is_the_inspector_class_with_positional_arguments():
+    assert kino.inspect is Inspector
+    w = Inspector(np.ones(3), np.array([1.0, 1.0, 1.5]))
+    assert w.kind == "compare" and w.compare["max_abs"] == 0.5
+    with pytest.raises(TypeError):
+        Inspector(x=np.ones(3))  # positional only, as kino.inspect(x, y=None, /) always was
+    with pytest.raises(TypeError, match=r"kino.inspect: 'index\[0\]' must be an int, got 1.5"):
+        kino.inspect(np.zeros((2, 3))).select(index={0: 1.5})
