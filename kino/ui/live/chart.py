@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
-from kino.ui.base import KinoWidget
+from kino.contracts import check_int, check_str, fail
+from kino.ui.base import EventSource, KinoWidget
 from kino.ui.live import vlspec as _vlspec
 from kino.ui.live.stream import FLUSH_INTERVAL, DataStream, Row
 
@@ -38,19 +39,40 @@ _PLAIN = frozenset((str, int, float, bool, type(None)))
 _NUMERIC = frozenset((int, float, bool, type(None)))
 
 
-class Chart(KinoWidget, bundle="chart"):
-    """A Vega-Lite chart that rows can be pushed into while it is shown.
+class Chart(KinoWidget, EventSource, bundle="chart"):
+    """A live chart of an altair chart or Vega-Lite dict; push rows into it.
 
-    Create it with :func:`kino.chart`.
+    ``kino.chart`` is this class. ``max_rows`` bounds each dataset when pushes give
+    no ``window``. When the spec has selection params (``alt.selection_point``,
+    ``alt.selection_interval``), the browser fills ``selection`` with
+    ``{param name: Vega signal value}`` and the chart emits
+    ``Event("select", selection, chart)`` to its subscribers (``subscribe``,
+    ``kino.listen``).
+
+    >>> import altair as alt, kino
+    >>> c = kino.chart(
+    ...     alt.Chart().mark_line().encode(x="step:Q", y="loss:Q", color="split:N")
+    ... )
+    >>> c.push({"step": 1, "loss": 0.9, "split": "train"}, window=1000)
+    >>> c.rows()
+    [{'step': 1, 'loss': 0.9, 'split': 'train'}]
+    >>> picked = []
+    >>> _ = kino.listen(c, picked.append)
+    >>> c.selection = {"brush": {"step": [0, 5]}}  # what the browser does on a drag
+    >>> picked[0].type, picked[0].value
+    ('select', {'brush': {'step': [0, 5]}})
     """
+
+    primary_event = "select"
 
     spec = traitlets.Dict().tag(sync=True)
     notice = traitlets.Unicode("").tag(sync=True)
+    #: ``{param name: Vega signal value}`` of the spec's selection params (set by the browser).
+    selection = traitlets.Dict().tag(sync=True)
     _data = traitlets.Dict().tag(sync=True)
 
     def __init__(self, spec: Any, *, max_rows: int = MAX_ROWS) -> None:
-        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows <= 0:
-            raise ValueError(f"kino.chart: 'max_rows' must be a positive int, got {max_rows!r}")
+        max_rows = check_int(max_rows, func="kino.chart", argument="max_rows", min=1)
         parsed = _vlspec.parse(spec)
         self.max_rows = max_rows
         self._parsed = parsed
@@ -90,12 +112,9 @@ class Chart(KinoWidget, bundle="chart"):
         >>> [r["step"] for r in c.rows()]
         [3, 4, 5]
         """
-        if window is not None and (
-            isinstance(window, bool) or not isinstance(window, int) or window <= 0
-        ):
-            raise ValueError(
-                f"kino.chart.push: 'window' must be a positive int or None, got {window!r}"
-            )
+        window = check_int(
+            window, func="kino.chart.push", argument="window", min=1, allow_none=True
+        )
         name = self._dataset(dataset, "push")
         batch = self._rows(rows, name, "push")
         dropped = self._stream.push(name, batch, window or self.max_rows)
@@ -190,17 +209,12 @@ class Chart(KinoWidget, bundle="chart"):
         >>> c = kino.chart(alt.Chart().mark_line().encode(x="step:Q", y="loss:Q"))
         >>> c = c.follow(loop, ["loss"], every=10)  # doctest: +SKIP
         """
-        if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
-            raise ValueError(f"kino.chart.follow: 'every' must be a positive int, got {every!r}")
-        if window is not None and (
-            isinstance(window, bool) or not isinstance(window, int) or window <= 0
-        ):
-            raise ValueError(
-                f"kino.chart.follow: 'window' must be a positive int or None, got {window!r}"
-            )
+        func = "kino.chart.follow"
+        every = check_int(every, func=func, argument="every", min=1)
+        window = check_int(window, func=func, argument="window", min=1, allow_none=True)
         if metrics is not None:
             if isinstance(metrics, str) or not all(isinstance(m, str) for m in metrics):
-                raise TypeError("kino.chart.follow: 'metrics' must be a list of metric names")
+                fail(func, "metrics", "a list of metric names (str) or None", metrics)
             metrics = list(metrics)
         name = self._dataset(dataset, "follow")
 
@@ -231,10 +245,7 @@ class Chart(KinoWidget, bundle="chart"):
                     f"dataset=..., one of {self._parsed.names}"
                 )
             return self._parsed.default
-        if not isinstance(dataset, str):
-            raise TypeError(
-                f"kino.chart.{method}: 'dataset' must be a str, got {type(dataset).__name__}"
-            )
+        check_str(dataset, func=f"kino.chart.{method}", argument="dataset")
         if dataset not in self._parsed.names:
             raise ValueError(
                 f"kino.chart.{method}: the spec has no dataset {dataset!r}; "
@@ -253,9 +264,11 @@ class Chart(KinoWidget, bundle="chart"):
         elif isinstance(rows, Iterable) and not isinstance(rows, (str, bytes)):
             items = rows
         else:
-            raise TypeError(
-                f"kino.chart.{method}: 'rows' must be a dict (one row), a list of dicts "
-                f"or a DataFrame, got {type(rows).__name__}"
+            fail(
+                f"kino.chart.{method}",
+                "rows",
+                "a dict (one row), a list of dicts or a DataFrame",
+                rows,
             )
         fields = self._parsed.fields.get(dataset)
         out = [self._row(r, dataset, i, method) for i, r in enumerate(items)]
@@ -316,6 +329,10 @@ class Chart(KinoWidget, bundle="chart"):
     def _publish(self, snapshot: dict[str, Any]) -> None:
         self._data = snapshot
 
+    @traitlets.observe("selection")
+    def _on_selection(self, change: dict[str, Any]) -> None:
+        self.emit("select", dict(change["new"]))
+
     def _on_front_end_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         hello = isinstance(content, dict) and content.get("type") == "hello"
         if hello and content.get("seq") != self._stream.seq:
@@ -347,15 +364,5 @@ def _plain(value: Any, key: str, index: int, method: str) -> Any:
     )
 
 
-def chart(spec: Any, *, max_rows: int = MAX_ROWS) -> Chart:
-    """A live chart of an altair chart or Vega-Lite dict; push rows into it.
-
-    >>> import altair as alt, kino
-    >>> c = kino.chart(
-    ...     alt.Chart().mark_line().encode(x="step:Q", y="loss:Q", color="split:N")
-    ... )
-    >>> c.push({"step": 1, "loss": 0.9, "split": "train"}, window=1000)
-    >>> c.rows()
-    [{'step': 1, 'loss': 0.9, 'split': 'train'}]
-    """
-    return Chart(spec, max_rows=max_rows)
+#: ``kino.chart`` is the :class:`Chart` class itself: one definition, one signature.
+chart = Chart

@@ -6,6 +6,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from kino.contracts import fail
+
 #: Name given to the chart's data when the spec names none.
 DEFAULT_DATASET = "data"
 
@@ -39,10 +41,7 @@ def to_spec_dict(spec: Any) -> dict[str, Any]:
         return spec.to_dict()
     if isinstance(spec, dict):
         return copy.deepcopy(spec)
-    raise TypeError(
-        "kino.chart: 'spec' must be an altair chart or a Vega-Lite spec dict, "
-        f"got {type(spec).__name__}: {spec!r:.60}"
-    )
+    fail("kino.chart", "spec", "an altair chart or a Vega-Lite spec dict", spec)
 
 
 def parse(raw: Any) -> ParsedSpec:

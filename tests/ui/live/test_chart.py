@@ -315,11 +315,46 @@ def test_non_numeric_quantitative_field_is_refused():
     assert c.rows() == [], "a refused batch adds nothing"
 
 
-@pytest.mark.parametrize("window", [0, -3, 2.5, True, "10"])
-def test_bad_window_is_a_value_error(window):
+@pytest.mark.parametrize(
+    ("window", "error", "got"),
+    [
+        (0, ValueError, "0"),
+        (-3, ValueError, "-3"),
+        (2.5, TypeError, "2.5"),
+        (True, TypeError, "True"),
+        ("10", TypeError, "str: '10'"),
+    ],
+)
+def test_bad_window_is_named(window, error, got):
+    # kino.contracts: a wrong type is a TypeError, an int out of range a ValueError.
     c = kino.chart(LINE)
-    with pytest.raises(ValueError, match="'window' must be a positive int"):
+    message = rf"kino.chart.push: 'window' must be an int >= 1 or None, got {got}$"
+    with pytest.raises(error, match=message):
         c.push({"step": 1, "loss": 1.0, "split": "a"}, window=window)
+    assert c.rows() == []
+
+
+def test_chart_is_one_class_with_one_signature():
+    assert kino.chart is Chart
+    with pytest.raises(ValueError, match=r"kino.chart: 'max_rows' must be an int >= 1, got 0"):
+        Chart(LINE, max_rows=0)
+    with pytest.raises(TypeError):
+        Chart(LINE, 10)  # max_rows is keyword-only, as it always was
+
+
+def test_a_selection_from_the_browser_is_a_select_event(comm_log):
+    c = kino.chart(alt.Chart().mark_point().encode(x="a:Q").add_params(alt.selection_point()))
+    assert c.primary_event == "select" and c.selection == {}
+    seen, every = [], []
+    _ = kino.listen(c, seen.append)
+    c.subscribe(every.append, type="select")
+    # What the front end does: set the synced trait to {param name: Vega signal value}.
+    c.set_state({"selection": {"param_1": {"a": [3]}}})
+    c.selection = {"param_1": {"a": [3]}}  # the same value again: no second event
+    assert [(e.type, e.value, e.source) for e in seen] == [("select", {"param_1": {"a": [3]}}, c)]
+    c.selection = {}  # the selection cleared
+    assert [e.value for e in every] == [{"param_1": {"a": [3]}}, {}]
+    assert "selection" in c.get_state()
 
 
 @pytest.mark.parametrize("bad", [3, "row", None, [1, 2]])
