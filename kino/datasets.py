@@ -35,6 +35,8 @@ from typing import IO
 import numpy as np
 import polars as pl
 
+from kino.contracts import fail
+
 __all__ = [
     "DATA_DIR_ENV",
     "FASHION_MNIST",
@@ -65,11 +67,19 @@ Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 class ChecksumError(ValueError):
-    """A file's SHA-256 does not match the published checksum."""
+    """A file's SHA-256 does not match the published checksum.
+
+    >>> issubclass(ChecksumError, ValueError)
+    True
+    """
 
 
 class DownloadError(OSError):
-    """A data set file could not be downloaded from any mirror."""
+    """A data set file could not be downloaded from any mirror.
+
+    >>> issubclass(DownloadError, OSError)
+    True
+    """
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,9 @@ class IdxSource:
 
     ``files`` maps the four roles ``train_images``, ``train_labels``, ``test_images``,
     ``test_labels`` to ``(file name, sha256 hex digest)``.
+
+    >>> MNIST.name, MNIST.files["test_labels"][0]
+    ('mnist', 't10k-labels-idx1-ubyte.gz')
     """
 
     name: str
@@ -171,10 +184,7 @@ def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
     """
     if path is not None:
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(
-                f"kino.datasets: 'data_dir' must be a path (str or os.PathLike) or None, "
-                f"got {type(path).__name__}"
-            )
+            fail("kino.datasets", "data_dir", "a path (str or os.PathLike) or None", path)
         return Path(path).expanduser()
     env = os.environ.get(DATA_DIR_ENV)
     if env:
@@ -193,9 +203,8 @@ def digits(*, test_size: float = 0.2, seed: int = 0) -> Arrays:
     ((1437, 8, 8), (360, 8, 8), 'int32')
     """
     if not isinstance(test_size, float) or not 0.0 < test_size < 1.0:
-        raise ValueError(
-            f"kino.datasets.digits: 'test_size' must be a float between 0 and 1, got {test_size!r}"
-        )
+        allowed = "a float between 0 and 1 (both excluded)"
+        fail("kino.datasets.digits", "test_size", allowed, test_size, ValueError)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -263,9 +272,12 @@ def mnist(
     files (about 11 MB) into ``<data_dir>/mnist/``, verifying each SHA-256; later
     calls read the cache. ``mirrors`` replaces the default list of base URLs.
 
-    Example (downloads on first use)::
+    Not run by the doctests: the first call downloads from the network.
 
-        (x_train, y_train), (x_test, y_test) = kino.datasets.mnist()
+    >>> import kino
+    >>> (x_train, y_train), (x_test, y_test) = kino.datasets.mnist()  # doctest: +SKIP
+    >>> x_train.shape, y_test.shape  # doctest: +SKIP
+    ((60000, 28, 28), (10000,))
     """
     return _load_idx_dataset(MNIST, data_dir, mirrors, progress)
 
@@ -281,10 +293,12 @@ def fashion_mnist(
     Cached in ``<data_dir>/fashion_mnist/`` (about 30 MB). Class names are in
     ``kino.datasets.FASHION_MNIST_CLASSES``.
 
-    Example (downloads on first use)::
+    Not run by the doctests: the first call downloads from the network.
 
-        (x_train, y_train), _ = kino.datasets.fashion_mnist()
-        kino.datasets.FASHION_MNIST_CLASSES[y_train[0]]
+    >>> import kino
+    >>> (x_train, y_train), _ = kino.datasets.fashion_mnist()  # doctest: +SKIP
+    >>> kino.datasets.FASHION_MNIST_CLASSES[y_train[0]]  # doctest: +SKIP
+    'Ankle boot'
     """
     return _load_idx_dataset(FASHION_MNIST, data_dir, mirrors, progress)
 
@@ -338,10 +352,8 @@ def _load_idx_dataset(
 
 def _check_mirrors(mirrors: Sequence[str]) -> tuple[str, ...]:
     if isinstance(mirrors, str) or not all(isinstance(m, str) for m in mirrors):
-        raise TypeError(
-            "kino.datasets: 'mirrors' must be a list of base URLs (str), e.g. "
-            "['https://example.org/mnist/']"
-        )
+        allowed = "a list of base URLs (str), e.g. ['https://example.org/mnist/']"
+        fail("kino.datasets", "mirrors", allowed, mirrors)
     return tuple(m if m.endswith("/") else m + "/" for m in mirrors)
 
 

@@ -21,6 +21,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from kino.contracts import check_callable, fail
+
 Factory = Callable[[Any], Any]
 
 _registry: dict[type | str, Factory] = {}
@@ -75,35 +77,38 @@ def register_display(type_or_name: type | str, factory: Factory) -> None:
     >>> register_display("collections.OrderedDict", lambda d: d)
     >>> unregister_display("collections.OrderedDict")
     """
+    allowed = "a class or a dotted name like 'polars.dataframe.frame.DataFrame'"
     if isinstance(type_or_name, str):
         if "." not in type_or_name:
-            raise ValueError(
-                "register_display: 'type_or_name' must be a class or a dotted name like "
-                f"'polars.dataframe.frame.DataFrame', got {type_or_name!r}"
-            )
+            fail("register_display", "type_or_name", allowed, type_or_name, ValueError)
     elif not isinstance(type_or_name, type):
-        raise TypeError(
-            "register_display: 'type_or_name' must be a class or a dotted name, "
-            f"got {type(type_or_name).__name__}"
-        )
-    if not callable(factory):
-        raise TypeError(
-            f"register_display: 'factory' must be callable, got {type(factory).__name__}"
-        )
+        fail("register_display", "type_or_name", allowed, type_or_name)
+    check_callable(factory, func="register_display", argument="factory")
     _registry[type_or_name] = factory
     if _active is not None:
         _install(_active, type_or_name, factory)
 
 
 def unregister_display(type_or_name: type | str) -> None:
-    """Forget a display registered with :func:`register_display`."""
+    """Forget a display registered with :func:`register_display`.
+
+    >>> register_display("fractions.Fraction", str)
+    >>> unregister_display("fractions.Fraction")
+    >>> "fractions.Fraction" in registered_displays()
+    False
+    """
     _registry.pop(type_or_name, None)
     if _active is not None:
         _uninstall(_active, type_or_name)
 
 
 def registered_displays() -> dict[type | str, Factory]:
-    """The registered types (or dotted names) and their widget factories."""
+    """The registered types (or dotted names) and their widget factories.
+
+    >>> import kino
+    >>> "polars.dataframe.frame.DataFrame" in registered_displays()
+    True
+    """
     return dict(_registry)
 
 
@@ -122,12 +127,18 @@ def enable(ipython: Any = None) -> bool:
 
     Returns False outside IPython, where there is nothing to enable.
 
-    In a notebook every polars DataFrame then shows as ``kino.table`` (not run here: the
-    result depends on whether an IPython shell is running)::
+    In a notebook every polars DataFrame then shows as ``kino.table``. Given a shell,
+    it registers the displays with that shell's formatter:
 
-    >>> import kino
-    >>> kino.enable()  # doctest: +SKIP
+    >>> from IPython.core.interactiveshell import InteractiveShell
+    >>> import polars as pl, kino
+    >>> shell = InteractiveShell.instance()
+    >>> kino.enable(shell)
     True
+    >>> data, _ = shell.display_formatter.format(pl.DataFrame({"x": [1]}))
+    >>> "application/vnd.jupyter.widget-view+json" in data
+    True
+    >>> kino.disable()
     """
     global _active
     shell = _shell(ipython)
@@ -142,7 +153,11 @@ def enable(ipython: Any = None) -> bool:
 
 
 def disable() -> None:
-    """Restore IPython's default displays for every registered type."""
+    """Restore IPython's default displays for every registered type.
+
+    >>> import kino
+    >>> kino.disable()  # a no-op when nothing was enabled
+    """
     global _active
     if _active is None:
         return
