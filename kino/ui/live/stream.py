@@ -47,6 +47,13 @@ def encode_rows(rows: list[Row], buffers: list[bytes] | None) -> dict[str, Any]:
 
     With ``buffers`` (a list), bytes are appended to it and referenced by index;
     without, they are embedded in the result (for a synced trait).
+
+    >>> buffers = []
+    >>> encode_rows([{"step": 1, "split": "train"}, {"step": 2, "split": "val"}], buffers)
+    {'n': 2, 'columns': [{'name': 'step', 'kind': 'f64', 'buffer': 0}, \
+{'name': 'split', 'kind': 'json', 'values': ['train', 'val']}]}
+    >>> len(buffers[0])  # two float64 values
+    16
     """
     n = len(rows)
     if n == 0:
@@ -132,6 +139,15 @@ class DataStream:
     ``send(content, buffers)`` delivers a custom message; ``publish(snapshot)``
     stores the snapshot in a synced trait. Both are called with the stream's
     lock held, so messages leave in order.
+
+    >>> snapshots = []
+    >>> stream = DataStream(lambda content, buffers: None, snapshots.append)
+    >>> stream.push("data", [{"x": 1}, {"x": 2}, {"x": 3}], limit=2)  # rows dropped
+    1
+    >>> [r["x"] for r in stream.rows["data"]]
+    [2, 3]
+    >>> stream.publish_snapshot(); snapshots[-1]["datasets"]["data"]["n"]
+    2
     """
 
     def __init__(

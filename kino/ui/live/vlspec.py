@@ -20,7 +20,12 @@ _COMPOSITE = ("layer", "hconcat", "vconcat", "concat")
 
 @dataclass
 class Fields:
-    """What rows pushed into one dataset must carry."""
+    """What rows pushed into one dataset must carry (field -> encoding channel).
+
+    >>> parse({"mark": "line", "encoding": {"y": {"field": "loss", "type": "quantitative"}}})\
+.fields["data"]
+    Fields(required={'loss': 'y'}, quantitative={'loss': 'y'})
+    """
 
     required: dict[str, str] = field(default_factory=dict)  # field -> channel
     quantitative: dict[str, str] = field(default_factory=dict)  # field -> channel
@@ -28,6 +33,13 @@ class Fields:
 
 @dataclass
 class ParsedSpec:
+    """A spec without its inline data, the initial rows and the datasets' fields.
+
+    >>> p = parse({"mark": "point", "datasets": {"pts": [{"a": 1}]}, "data": {"name": "pts"}})
+    >>> p.names, p.default, p.initial
+    (['pts'], 'pts', {'pts': [{'a': 1}]})
+    """
+
     spec: dict[str, Any]
     initial: dict[str, list[dict[str, Any]]]
     default: str | None
@@ -36,7 +48,15 @@ class ParsedSpec:
 
 
 def to_spec_dict(spec: Any) -> dict[str, Any]:
-    """An altair chart or a Vega-Lite dict, as a fresh dict."""
+    """An altair chart or a Vega-Lite dict, as a fresh dict.
+
+    >>> to_spec_dict({"mark": "bar"})
+    {'mark': 'bar'}
+    >>> to_spec_dict("bar")
+    Traceback (most recent call last):
+    ...
+    TypeError: kino.chart: 'spec' must be an altair chart or a Vega-Lite spec dict, got str: 'bar'
+    """
     if hasattr(spec, "to_dict") and callable(spec.to_dict):
         return spec.to_dict()
     if isinstance(spec, dict):
@@ -45,7 +65,11 @@ def to_spec_dict(spec: Any) -> dict[str, Any]:
 
 
 def parse(raw: Any) -> ParsedSpec:
-    """Separate data from the spec and find the encoded fields of each dataset."""
+    """Separate data from the spec and find the encoded fields of each dataset.
+
+    >>> parse({"mark": "line", "data": {"values": [{"x": 1}]}}).initial
+    {'data': [{'x': 1}]}
+    """
     spec = to_spec_dict(raw)
     initial: dict[str, list[dict[str, Any]]] = {}
     datasets = spec.pop("datasets", None) or {}
