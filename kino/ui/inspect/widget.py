@@ -163,7 +163,11 @@ def summary_line(x: Any) -> str:
 
 
 class ArraySummary:
-    """The compact summary line that ``kino.enable()`` shows for a jax array."""
+    """The compact summary line that ``kino.enable()`` shows for a jax array.
+
+    >>> ArraySummary(np.zeros(2, np.float32))
+    float32[2] · 8 B · host (numpy) · min 0 · max 0 · mean 0 · std 0
+    """
 
     def __init__(self, x: jax.Array) -> None:
         self.line = summary_line(x)

@@ -87,7 +87,12 @@ class Chart(KinoWidget, EventSource, bundle="chart"):
     # -- the public API ------------------------------------------------------
     @property
     def datasets(self) -> list[str]:
-        """Names of the datasets rows can be pushed into; the first is the default."""
+        """Names of the datasets rows can be pushed into; the first is the default.
+
+        >>> import kino
+        >>> kino.chart({"mark": "point", "data": {"name": "points"}}).datasets
+        ['points']
+        """
         names = list(self._parsed.names)
         if self._parsed.default in names:
             names.remove(self._parsed.default)
@@ -146,7 +151,13 @@ class Chart(KinoWidget, EventSource, bundle="chart"):
         self._stream.replace(self._dataset(dataset, "clear"), [], self.max_rows)
 
     def rows(self, dataset: str | None = None) -> list[Row]:
-        """A copy of the rows the dataset holds now, oldest first."""
+        """A copy of the rows the dataset holds now, oldest first.
+
+        >>> import kino
+        >>> c = kino.chart({"mark": "point", "data": {"values": [{"a": 1}]}})
+        >>> c.rows()
+        [{'a': 1}]
+        """
         name = self._dataset(dataset, "rows")
         with self._stream._lock:
             return [dict(r) for r in self._stream.rows.get(name, ())]
@@ -156,11 +167,24 @@ class Chart(KinoWidget, EventSource, bundle="chart"):
 
         Pushes are sent on their own within ``FLUSH_INTERVAL`` seconds; call this
         before saving a notebook mid-run to make sure the saved state is current.
+
+        >>> import kino
+        >>> c = kino.chart({"mark": "point"})
+        >>> c.push({"a": 1}); c.flush()
+        >>> c._data["datasets"]["data"]["n"]
+        1
         """
         self._stream.publish_snapshot()
 
     def to_spec(self) -> dict[str, Any]:
-        """The spec with the current rows inlined as ``datasets`` (self-contained)."""
+        """The spec with the current rows inlined as ``datasets`` (self-contained).
+
+        >>> import kino
+        >>> c = kino.chart({"mark": "point"})
+        >>> c.push({"a": 1})
+        >>> c.to_spec()["datasets"]
+        {'data': [{'a': 1}]}
+        """
         spec = dict(self.spec)
         with self._stream._lock:
             spec["datasets"] = {
@@ -184,7 +208,14 @@ class Chart(KinoWidget, EventSource, bundle="chart"):
         return vl_convert.vegalite_to_svg(self.to_spec())
 
     def to_png(self, scale: float = 2.0) -> bytes:
-        """The chart with its current rows as PNG bytes (``scale`` 2 = retina)."""
+        """The chart with its current rows as PNG bytes (``scale`` 2 = retina).
+
+        >>> import altair as alt, kino
+        >>> c = kino.chart(alt.Chart().mark_point().encode(x="x:Q"))
+        >>> c.push({"x": 1})
+        >>> c.to_png(scale=1)[:4]
+        b'\x89PNG'
+        """
         import vl_convert
 
         return vl_convert.vegalite_to_png(self.to_spec(), scale=scale)

@@ -298,7 +298,11 @@ class Table(KinoWidget, EventSource, bundle="table"):
     # -- the Python API -----------------------------------------------------------------
     @property
     def data(self) -> pl.DataFrame | pl.LazyFrame:
-        """The frame shown (as given, after conversion to polars)."""
+        """The frame shown (as given, after conversion to polars).
+
+        >>> table({"x": [1, 2]}).data.shape
+        (2, 1)
+        """
         return self._data
 
     @property
