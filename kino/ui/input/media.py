@@ -11,16 +11,18 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ipywidgets
-import numpy as np
 import traitlets
 from ipywidgets.widgets.trait_types import bytes_serialization
 
 from kino.contracts import check_choice, check_int, fail
 from kino.ui.base import KinoWidget
 from kino.ui.input.fields import Input, Validator
+
+if TYPE_CHECKING:  # numpy loads when a picture or a recording is first read
+    import numpy as np
 
 #: Largest file ``kino.input.file`` accepts (bytes). Larger uploads show an error
 #: instead of a value: the whole upload travels in one websocket message.
@@ -267,6 +269,8 @@ class ImageInput(Input):
                 f"{self._func}: received {len(c.data)} bytes for a {c.height}x{c.width}x"
                 f"{c.channels} picture"
             )
+        import numpy as np
+
         return np.frombuffer(c.data, dtype=np.uint8).reshape(c.height, c.width, c.channels)
 
     def _write(self, value: Any) -> None:
@@ -329,6 +333,8 @@ class AudioInput(Input):
             return None
         if len(c.data) % 4:
             raise ValueError(f"{self._func}: received {len(c.data)} bytes, not float32 samples")
+        import numpy as np
+
         return Audio(np.frombuffer(c.data, dtype="<f4"), c.sampling_rate)
 
     def _write(self, value: Any) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import struct
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets
-import numpy as np
 
 from kino.contracts import check_int
+
+if TYPE_CHECKING:  # numpy loads when a picture is first made
+    import numpy as np
 
 log = logging.getLogger("kino")
 
@@ -29,9 +31,12 @@ _MAGIC = {
 def encode_png(pixels: np.ndarray) -> bytes:
     """PNG bytes of an HWC (or HW) uint8 array with 1, 3 or 4 channels.
 
+    >>> import numpy as np
     >>> encode_png(np.zeros((1, 1, 3), np.uint8))[:4]
     b'\\x89PNG'
     """
+    import numpy as np
+
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
     h, w, c = pixels.shape
@@ -54,7 +59,13 @@ def encode_png(pixels: np.ndarray) -> bytes:
 
 
 def to_uint8_image(array: Any, func: str = "kino.image") -> np.ndarray:
-    """An HWC/HW array (numpy, jax, ...) as HWC uint8: floats must lie in [0, 1]."""
+    """An HWC/HW array (numpy, jax, ...) as HWC uint8: floats must lie in [0, 1].
+
+    >>> to_uint8_image([[0.0, 1.0]]).tolist()
+    [[[0], [255]]]
+    """
+    import numpy as np
+
     try:
         pixels = np.asarray(array)
     except Exception as exc:

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import traitlets
 
 from kino.contracts import check_int
@@ -86,6 +85,8 @@ def _leaf(obj: Any) -> tuple[str, str]:
     if hasattr(obj, "shape") and hasattr(obj, "dtype"):
         shape = ",".join(str(d) for d in obj.shape)
         kind = f"{obj.dtype}[{shape}]"
+        import numpy as np
+
         size = int(np.prod(obj.shape)) if obj.shape else 1
         if size <= 8:
             try:
