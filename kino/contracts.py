@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn, TypeVar
 
 T = TypeVar("T")
@@ -192,3 +192,25 @@ def check_callable(value: object, *, func: str, argument: str = "fn") -> Callabl
     if not callable(value):
         fail(func, argument, "callable", value)
     return value
+
+
+def resolve_alias(
+    name: str, known: Iterable[str], aliases: Mapping[str, str], *, what: str, also: str = ""
+) -> str:
+    """The canonical spelling of ``name`` (itself or what its alias stands for).
+
+    >>> resolve_alias("mse", ["mean_squared_error"], {"mse": "mean_squared_error"}, what="loss")
+    'mean_squared_error'
+    >>> resolve_alias("l3", ["mean_squared_error"], {"mse": "mean_squared_error"}, what="loss")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown loss 'l3'; allowed: mean_squared_error (aliases: mse)
+    """
+    known = list(known)
+    canonical = aliases.get(name, name)
+    if canonical not in known:
+        raise ValueError(
+            f"unknown {what} {name!r}; allowed: {', '.join(known)} "
+            f"(aliases: {', '.join(sorted(aliases))})" + (f" {also}" if also else "")
+        )
+    return canonical

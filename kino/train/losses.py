@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from kino.contracts import resolve_alias
+
 EPSILON = 1e-7
 """Probabilities are clipped to [EPSILON, 1 - EPSILON] when ``from_logits=False``."""
 
@@ -196,12 +198,9 @@ def resolve(loss: str | Callable, *, from_logits: bool = True) -> Loss:
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, str):
-        name = ALIASES.get(loss, loss)
-        if name not in _LOSSES:
-            raise ValueError(
-                f"unknown loss {loss!r}; allowed: {', '.join(NAMES)} "
-                f"(aliases: {', '.join(sorted(ALIASES))}) or a function fn(y_pred, y_true)"
-            )
+        name = resolve_alias(
+            loss, NAMES, ALIASES, what="loss", also="or a function fn(y_pred, y_true)"
+        )
         return Loss(name, _LOSSES[name], from_logits, True)
     if callable(loss):
         return Loss(getattr(loss, "__name__", "loss"), loss, from_logits, False)

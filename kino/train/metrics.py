@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kino.contracts import resolve_alias
+
 AUC_BINS = 1000
 """Score histogram size for roc_auc (binary); the AUC is exact up to ties within a bin."""
 
@@ -220,12 +222,9 @@ def resolve(
     if isinstance(metric, Metric):
         return metric
     if isinstance(metric, str):
-        canonical = ALIASES.get(metric, metric)
-        if canonical not in _BUILTIN:
-            raise ValueError(
-                f"unknown metric {metric!r}; allowed: {', '.join(NAMES)} "
-                f"(aliases: {', '.join(sorted(ALIASES))}) or a function fn(y_pred, y_true)"
-            )
+        canonical = resolve_alias(
+            metric, NAMES, ALIASES, what="metric", also="or a function fn(y_pred, y_true)"
+        )
         m = _BUILTIN[canonical](from_logits)
         return replace(m, name=name or m.name, key=(canonical, from_logits, name or m.name))
     if callable(metric):

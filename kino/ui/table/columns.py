@@ -36,6 +36,26 @@ TEXT_KINDS = frozenset({"text", "category"})
 MEMBER_KINDS = frozenset({"text", "category", "bool", "int"})
 
 
+#: Display kind of each group of polars dtypes, tried in order; anything else is "object".
+_KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (INT_DTYPES, "int"),
+    (WIDE_INT_DTYPES, "bigint"),
+    (FLOAT_DTYPES, "float"),
+    (pl.Boolean, "bool"),
+    (pl.String, "text"),
+    ((pl.Categorical, pl.Enum), "category"),
+    (pl.Datetime, "datetime"),
+    (pl.Date, "date"),
+    (pl.Duration, "duration"),
+    (pl.Time, "time"),
+    (pl.Decimal, "decimal"),
+    (pl.Binary, "binary"),
+    ((pl.List, pl.Array), "list"),
+    (pl.Struct, "struct"),
+    (pl.Null, "null"),
+)
+
+
 def column_kind(dtype: pl.DataType) -> str:
     """The display kind of a polars dtype.
 
@@ -44,36 +64,9 @@ def column_kind(dtype: pl.DataType) -> str:
     >>> column_kind(pl.List(pl.String))
     'list'
     """
-    if isinstance(dtype, INT_DTYPES):
-        return "int"
-    if isinstance(dtype, WIDE_INT_DTYPES):
-        return "bigint"
-    if isinstance(dtype, FLOAT_DTYPES):
-        return "float"
-    if isinstance(dtype, pl.Boolean):
-        return "bool"
-    if isinstance(dtype, pl.String):
-        return "text"
-    if isinstance(dtype, (pl.Categorical, pl.Enum)):
-        return "category"
-    if isinstance(dtype, pl.Datetime):
-        return "datetime"
-    if isinstance(dtype, pl.Date):
-        return "date"
-    if isinstance(dtype, pl.Duration):
-        return "duration"
-    if isinstance(dtype, pl.Time):
-        return "time"
-    if isinstance(dtype, pl.Decimal):
-        return "decimal"
-    if isinstance(dtype, pl.Binary):
-        return "binary"
-    if isinstance(dtype, (pl.List, pl.Array)):
-        return "list"
-    if isinstance(dtype, pl.Struct):
-        return "struct"
-    if isinstance(dtype, pl.Null):
-        return "null"
+    for dtypes, kind in _KINDS:
+        if isinstance(dtype, dtypes):
+            return kind
     return "object"
 
 
