@@ -214,7 +214,25 @@ class ImageControl(KinoWidget, bundle="imageinput"):
     disabled = traitlets.Bool(False).tag(sync=True)
 
 
-class ImageInput(Input):
+class _BrowserMedia(Input):
+    """An input whose value the browser makes (a picture, a recording); Python can
+    only clear it, by setting None."""
+
+    _user_action: str  # what only the user can do, for the message
+
+    def _write(self, value: Any) -> None:
+        self._control.set_trait("name", "")
+        self._control.data = b""
+
+    def _check(self, value: Any) -> Any:
+        if value is not None:
+            raise ValueError(
+                f"{self._func}: only the user can {self._user_action}; set None to clear"
+            )
+        return value
+
+
+class ImageInput(_BrowserMedia):
     """A picture input: file picker or drag and drop (``kino.input.image``). The value
     is a numpy array of shape (height, width, channels), uint8, or None. With
     ``size=(h, w)`` the browser resizes it: ``fit="contain"`` keeps the aspect ratio
@@ -228,6 +246,7 @@ class ImageInput(Input):
     """
 
     _func = "kino.input.image"
+    _user_action = "choose a picture"
 
     def __init__(
         self,
@@ -273,15 +292,6 @@ class ImageInput(Input):
 
         return np.frombuffer(c.data, dtype=np.uint8).reshape(c.height, c.width, c.channels)
 
-    def _write(self, value: Any) -> None:
-        self._control.set_trait("name", "")
-        self._control.data = b""
-
-    def _check(self, value: Any) -> Any:
-        if value is not None:
-            raise ValueError(f"{self._func}: only the user can choose a picture; set None to clear")
-        return value
-
     @property
     def filename(self) -> str:
         """Name of the chosen file ('' when none)."""
@@ -306,7 +316,7 @@ class AudioControl(KinoWidget, bundle="audioinput"):
     disabled = traitlets.Bool(False).tag(sync=True)
 
 
-class AudioInput(Input):
+class AudioInput(_BrowserMedia):
     """Record from the microphone or upload a sound file (``kino.input.audio``). The
     value is :class:`Audio` ``(data, sampling_rate)``: mono float32 samples in
     [-1, 1], resampled in the browser to ``sampling_rate`` Hz, or None.
@@ -317,6 +327,7 @@ class AudioInput(Input):
     """
 
     _func = "kino.input.audio"
+    _user_action = "record audio"
 
     def __init__(
         self, label: str, *, sampling_rate: int = 16000, validate: Validator | None = None
@@ -336,12 +347,3 @@ class AudioInput(Input):
         import numpy as np
 
         return Audio(np.frombuffer(c.data, dtype="<f4"), c.sampling_rate)
-
-    def _write(self, value: Any) -> None:
-        self._control.set_trait("name", "")
-        self._control.data = b""
-
-    def _check(self, value: Any) -> Any:
-        if value is not None:
-            raise ValueError(f"{self._func}: only the user can record audio; set None to clear")
-        return value
