@@ -44,5 +44,11 @@ if (watch) {
   const ctx = await context(options);
   await ctx.watch();
 } else {
-  await build(options);
+  // A warning here (an unbalanced brace in a stylesheet, say) is a broken look in the
+  // browser that no test reads: fail the build instead.
+  const result = await build(options);
+  if (result.warnings.length > 0) {
+    console.error(`build-widgets: ${result.warnings.length} warning(s); fix them`);
+    process.exit(1);
+  }
 }
