@@ -33,4 +33,5 @@ def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
         globals_[name] = value  # later lookups skip __getattr__
         return value
 
+    __getattr__.exports = dict(exports)  # read by tests/test_architecture.py
     return __getattr__

@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +116,27 @@ def test_heavy_parts_load_on_first_use():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["kino.ui.table.widget", "kino.ui.inspect.widget"]
+
+
+def test_no_lazy_name_is_shadowed_by_a_submodule():
+    # Importing a submodule sets it as an attribute of its package; a lazily exported
+    # name spelled like a submodule would then be that module, not the export.
+    import kino
+
+    packages = [kino.__name__] + [
+        info.name for info in pkgutil.walk_packages(kino.__path__, "kino.") if info.ispkg
+    ]
+    checked = 0
+    for name in packages:
+        package = importlib.import_module(name)
+        exports = getattr(package.__dict__.get("__getattr__"), "exports", None)
+        if not exports:
+            continue
+        submodules = {info.name for info in pkgutil.iter_modules(package.__path__)}
+        for export, where in exports.items():
+            checked += 1
+            assert export not in submodules or ":" not in where, (
+                f"{name}.{export} is exported lazily from {where!r}, but {name}.{export} is "
+                "also a submodule: rename the module"
+            )
+    assert checked > 20

@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     from kino.train.callbacks import EarlyStopping, ReduceLROnPlateau
     from kino.train.checkpoint import CheckpointStore
     from kino.train.data import MAX_DEVICE_BYTES, Batches, batches
-    from kino.train.evaluator import Evaluator, evaluator
+    from kino.train.evaluation import Evaluator, evaluator
     from kino.train.events import (
         EVENTS,
         Halt,
@@ -129,7 +129,7 @@ __getattr__ = lazy_exports(
         "Batches": ".data:Batches",
         "CheckpointStore": ".checkpoint:CheckpointStore",
         "EarlyStopping": ".callbacks:EarlyStopping",
-        "Evaluator": ".evaluator:Evaluator",
+        "Evaluator": ".evaluation:Evaluator",
         "Halt": ".events:Halt",
         "KeepBest": ".events:KeepBest",
         "LoopState": ".events:LoopState",
@@ -143,7 +143,7 @@ __getattr__ = lazy_exports(
         "TrainState": ".run:TrainState",
         "Trainer": ".loop:Trainer",
         "batches": ".data:batches",
-        "evaluator": ".evaluator:evaluator",
+        "evaluator": ".evaluation:evaluator",
         "trainer": ".loop:trainer",
     },
 )

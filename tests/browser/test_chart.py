@@ -1,6 +1,7 @@
 """kino.chart in JupyterLab: streamed pushes, replace without re-embedding, themes, errors."""
 
 import base64
+import json
 import time
 
 import pytest
@@ -250,3 +251,58 @@ def test_fixed_width_chart_makes_room_for_labels_and_legend(lab, page):
     # "6,000" at 11 px needs ~30 px left of the axis; the legend's labels widen the canvas.
     assert origin_x >= 30, origin_x
     assert canvas_width >= 420 + 30 + 60, canvas_width
+
+
+SELECTION = (
+    "import altair as alt, ipywidgets, json, kino\n"
+    "brush = alt.selection_interval(name='brush', encodings=['x'])\n"
+    "c = kino.chart(alt.Chart(title='points').mark_point().encode(x='x:Q', y='y:Q')"
+    ".add_params(brush).properties(width=400, height=200))\n"
+    "c.push([{'x': float(i), 'y': float(i % 7)} for i in range(100)])\n"
+    "shown = ipywidgets.Label('none')\n"
+    "shown.add_class('selection-seen')\n"
+    "def show(event):\n"
+    "    shown.value = json.dumps([event.type, event.value], sort_keys=True)\n"
+    "kino.listen(c, show)\n"
+    "ipywidgets.VBox([c, shown])"
+)
+
+
+def test_brushing_the_chart_delivers_select_events_to_python(lab, page):
+    write_notebook(lab, "chart-selection.ipynb", [SELECTION])
+    run_notebook(page, lab, "chart-selection.ipynb")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('.kino-chart-plot')?.kinoView;"
+        " return v && v.data('data').length === 100; }",
+        timeout=60_000,
+    )
+    left, top, width, height = page.evaluate(
+        "() => { const e = document.querySelector('.kino-chart-plot'); const v = e.kinoView;"
+        " const r = e.querySelector('canvas').getBoundingClientRect();"
+        " return [r.left + v.origin()[0], r.top + v.origin()[1], v.width(), v.height()]; }"
+    )
+    page.mouse.move(left + 0.2 * width, top + 0.5 * height)
+    page.mouse.down()
+    for k in range(1, 11):
+        page.mouse.move(left + (0.2 + 0.04 * k) * width, top + 0.5 * height)
+    page.mouse.up()
+    # Intermediate selections arrive while dragging; wait for the final one.
+    page.wait_for_function(
+        "() => { try { const [t, s] = JSON.parse("
+        "document.querySelector('.selection-seen').textContent);"
+        " return t === 'select' && s.brush && s.brush.x && s.brush.x[1] > 55; }"
+        " catch { return false; } }",
+        timeout=30_000,
+    )
+    screenshot(page, "chart-selection")
+    kind, selection = json.loads(page.locator(".selection-seen").inner_text())
+    low, high = selection["brush"]["x"]
+    assert kind == "select" and 15 < low < 25 and 55 < high < 65, selection
+    page.mouse.click(left + 0.9 * width, top + 0.5 * height)
+    page.wait_for_function(
+        "() => { try { const [t, s] = JSON.parse("
+        "document.querySelector('.selection-seen').textContent);"
+        " return t === 'select' && JSON.stringify(s) === '{\"brush\":{}}'; }"
+        " catch { return false; } }",
+        timeout=30_000,
+    )
