@@ -136,9 +136,10 @@ class Dashboard(KinoWidget, bundle="dashboard"):
         options = dict(bound.arguments)
         del options["self"]
         text = options.pop("text")
-        if not (
+        as_text = (
             not _in_kernel() if text is None else check_bool(text, func=_FUNC, argument="text")
-        ):
+        )
+        if not as_text:
             return super().__new__(cls, *args, **kwargs)
         _check(**options)
         return TextProgress().follow(options["loop"], options["every"])
