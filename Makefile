@@ -23,6 +23,7 @@ lab: install ## Install into .venv, build the front end and start JupyterLab on 
 		--ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 test: install ## Install what the tests need and run them all
+	cd $(LABEXT) && npm run --silent typecheck
 	$(VENV)/bin/ruff check kino tests benchmarks notebooks
 	$(VENV)/bin/ruff format --check kino tests benchmarks notebooks
 	$(PY) -m pytest tests $(PYTEST_ARGS)
@@ -41,6 +42,7 @@ build: $(STAMPS)/frontend ## Build the widgets' ES modules and the JupyterLab ex
 install: $(STAMPS)/python
 
 lint:
+	cd $(LABEXT) && npm run --silent typecheck
 	$(VENV)/bin/ruff check kino tests benchmarks notebooks
 	$(VENV)/bin/ruff format --check kino tests benchmarks notebooks
 
