@@ -23,6 +23,9 @@ log = logging.getLogger("kino")
 
 #: Shortest period ``kino.interval`` accepts, in milliseconds.
 MIN_INTERVAL_MS = 10
+#: Longest period ``kino.interval`` accepts, in milliseconds (one day): a longer
+#: wait overflows the thread's timer, which would end the interval silently.
+MAX_INTERVAL_MS = 24 * 60 * 60 * 1000
 
 
 class Button(ipywidgets.VBox, EventSource):
@@ -99,7 +102,9 @@ class Interval(EventSource):
     primary_event = "tick"
 
     def __init__(self, ms: float, *, times: int | None = None, start: bool = True) -> None:
-        self.ms = check_number(ms, func="kino.interval", argument="ms", min=MIN_INTERVAL_MS)
+        self.ms = check_number(
+            ms, func="kino.interval", argument="ms", min=MIN_INTERVAL_MS, max=MAX_INTERVAL_MS
+        )
         self.times = check_int(
             times, func="kino.interval", argument="times", min=1, allow_none=True
         )

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import math
+import numbers
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,8 @@ __all__ = ["FLUSH_INTERVAL", "MAX_ROWS", "Chart", "chart"]
 MAX_ROWS = 100_000
 #: Width (pixels) of ``to_png``/``to_svg`` images of charts that fill their cell.
 EXPORT_WIDTH = 640
+#: Largest ``scale`` ``to_png`` accepts (a 640-pixel chart becomes 10,240 pixels wide).
+MAX_PNG_SCALE = 16
 
 _PLAIN = frozenset((str, int, float, bool, type(None)))
 _NUMERIC = frozenset((int, float, bool, type(None)))
@@ -215,10 +219,19 @@ class Chart(KinoWidget, EventSource, bundle="chart"):
         >>> c.push({"x": 1})
         >>> c.to_png(scale=1)[:4]
         b'\x89PNG'
+        >>> c.to_png(scale=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: kino.chart.to_png: 'scale' must be a finite number > 0 and <= 16, got 0
         """
+        allowed = f"a finite number > 0 and <= {MAX_PNG_SCALE}"
+        if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+            fail("kino.chart.to_png", "scale", allowed, scale)
+        if not (math.isfinite(scale) and 0 < scale <= MAX_PNG_SCALE):
+            fail("kino.chart.to_png", "scale", allowed, scale, ValueError)
         import vl_convert
 
-        return vl_convert.vegalite_to_png(self.to_spec(), scale=scale)
+        return vl_convert.vegalite_to_png(self.to_spec(), scale=float(scale))
 
     def follow(
         self,

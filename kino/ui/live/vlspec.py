@@ -104,6 +104,7 @@ def parse(raw: Any) -> ParsedSpec:
         default = names[0]
     for name in names:
         initial.setdefault(name, [])
+    _check_field_names(spec)
     fields: dict[str, Fields] = {name: Fields() for name in names}
     _collect_fields(spec, None, False, set(), fields)
     if (
@@ -158,6 +159,61 @@ def _collect_fields(
             _collect_fields(child, dataset, opaque, made, out)
     if isinstance(node.get("spec"), dict) and "repeat" not in node:
         _collect_fields(node["spec"], dataset, opaque, made, out)
+
+
+_FIELD_ALLOWED = (
+    "a field name Vega-Lite can read: no quotes, and brackets only for nested access "
+    "like 'a[0]' (a literal bracket is escaped with a backslash)"
+)
+
+
+def _check_field_names(node: Any) -> None:
+    """Refuse field names Vega-Lite cannot read, at the call instead of in the browser.
+
+    >>> _check_field_names({"encoding": {"x": {"field": 'a"b'}}})
+    Traceback (most recent call last):
+    ...
+    ValueError: kino.chart: 'field' must be a field name Vega-Lite can read: no quotes, and brackets only for nested access like 'a[0]' (a literal bracket is escaped with a backslash), got str: 'a"b'
+    """  # noqa: E501
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "field" and isinstance(value, str):
+                if not _readable_field(value):
+                    fail("kino.chart", "field", _FIELD_ALLOWED, value, ValueError)
+            elif key not in ("data", "datasets"):
+                _check_field_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            _check_field_names(item)
+
+
+def _readable_field(path: str) -> bool:
+    """Whether Vega's access-path parser (vega-util ``splitAccessPath``) reads ``path``
+    without an error, and it has no quote (Vega-Lite's generated expressions break on
+    one, escaped or not).
+
+    >>> [_readable_field(p) for p in ["loss", "a.b", "a[0]", "a\\\\[b", "a[b", "a]b", "a'b"]]
+    [True, True, True, True, False, False, False]
+    """
+    if '"' in path or "'" in path:
+        return False
+    bracket = False
+    i = 0
+    while i < len(path):
+        c = path[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            if bracket:
+                return False
+            bracket = True
+        elif c == "]":
+            if not bracket:
+                return False
+            bracket = False
+        i += 1
+    return not bracket
 
 
 def _record_field(d: Any, channel: str, made: set[str], fields: Fields) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ log = logging.getLogger("kino")
 
 #: Largest content ``kino.download`` sends to the browser (bytes).
 MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024
+_MIME = re.compile(r"[\w.+-]+/[\w.+-]+(?:\s*;\s*[\w.+-]+=[\w.+\-\"]+)*")
 
 
 class Download(KinoWidget, bundle="download"):
@@ -47,6 +49,10 @@ class Download(KinoWidget, bundle="download"):
         if not filename.strip() or "/" in filename:
             fail(func, "filename", named, filename, ValueError)
         check_str(label, func=func, argument="label", allowed="a str or None", allow_none=True)
+        mime_allowed = "a MIME type like 'text/csv' or None"
+        check_str(mime, func=func, argument="mime", allowed=mime_allowed, allow_none=True)
+        if mime is not None and not _MIME.fullmatch(mime):
+            fail(func, "mime", mime_allowed, mime, ValueError)
         self._content = content
         self.requests = 0
         super().__init__(filename=filename, label=label or "", mime=mime or _guess_mime(filename))

@@ -215,7 +215,7 @@ def test_listen_bad_source(source):
 def test_interval_bad_ms(ms):
     # A number below the minimum is a bad value; anything else is the wrong type.
     error = ValueError if isinstance(ms, int) and not isinstance(ms, bool) else TypeError
-    with pytest.raises(error, match=r"kino\.interval: 'ms' must be a finite number >= 10"):
+    with pytest.raises(error, match=r"kino\.interval: 'ms' must be a finite number from 10 to "):
         kino.interval(ms, start=False)
 
 
@@ -226,3 +226,20 @@ def test_bad_control_arguments():
         kino.button(3)
     with pytest.raises(TypeError, match="'fn'"):
         kino.listen(kino.button("b"), None)
+
+
+@pytest.mark.parametrize(
+    ("ms", "got"), [(float("nan"), "nan"), (float("inf"), "inf"), (1e30, r"1e\+30")]
+)
+def test_interval_refuses_periods_its_timer_cannot_wait(ms, got):
+    # nan fired every tick at once, inf and 1e30 overflowed the timer and ended
+    # the thread silently: each is refused at the call, naming the argument.
+    from kino.ui.input.controls import MAX_INTERVAL_MS
+
+    message = (
+        rf"kino\.interval: 'ms' must be a finite number from 10 to {MAX_INTERVAL_MS}, got {got}$"
+    )
+    with pytest.raises(ValueError, match=message):
+        kino.interval(ms, start=False)
+    timer = kino.interval(MAX_INTERVAL_MS, start=False)
+    assert timer.ms == MAX_INTERVAL_MS

@@ -497,3 +497,39 @@ def test_follow_a_real_loop_pushes_every_nth_step(comm_log):
     assert all(type(r["loss"]) is float for r in c.rows())
     c.flush()
     assert Page().feed(comm_log).data["data"] == c.rows()
+
+
+@pytest.mark.parametrize(
+    ("scale", "error", "got"),
+    [
+        (0, ValueError, "0"),
+        (-1, ValueError, "-1"),
+        (float("nan"), ValueError, "nan"),
+        (float("inf"), ValueError, "inf"),
+        (17, ValueError, "17"),
+        ("2", TypeError, "str: '2'"),
+        (True, TypeError, "True"),
+    ],
+)
+def test_to_png_refuses_a_bad_scale_at_the_call(scale, error, got):
+    # vl-convert panicked (a Rust panic on stderr) on these; the call names them now.
+    c = kino.chart(alt.Chart().mark_point().encode(x="x:Q"))
+    message = rf"kino\.chart\.to_png: 'scale' must be a finite number > 0 and <= 16, got {got}$"
+    with pytest.raises(error, match=message):
+        c.to_png(scale=scale)
+
+
+@pytest.mark.parametrize("name", ['a"b', "a[b", "a]b", "it's", 'x[0]"'])
+def test_a_field_name_vega_lite_cannot_read_is_refused_at_the_call(name):
+    # Vega-Lite failed on these in the browser only ("Access path missing ...").
+    spec = {"mark": "point", "encoding": {"x": {"field": name, "type": "quantitative"}}}
+    with pytest.raises(ValueError, match=r"kino\.chart: 'field' must be a field name Vega-Lite"):
+        kino.chart(spec)
+    with pytest.raises(ValueError, match="'field'"):
+        kino.chart({"mark": "point", "encoding": {"tooltip": [{"field": name}]}})
+
+
+@pytest.mark.parametrize("name", ["loss", "a.b", "a[0]", "a\\[b\\]", "val loss (%)"])
+def test_field_names_vega_lite_reads_are_kept(name):
+    spec = {"mark": "point", "encoding": {"x": {"field": name, "type": "quantitative"}}}
+    assert kino.chart(spec).spec["encoding"]["x"]["field"] == name

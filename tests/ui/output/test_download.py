@@ -54,6 +54,16 @@ def test_download_size_limit(monkeypatch):
         (lambda: kino.download(3, filename="a"), TypeError, "'content'"),
         (lambda: kino.download(b"", filename="a/b"), ValueError, "'filename'"),
         (lambda: kino.download(b"", filename="a", label=3), TypeError, "'label'"),
+        (
+            lambda: kino.download(b"", filename="a", mime=1),
+            TypeError,
+            r"kino\.download: 'mime' must be a MIME type like 'text/csv' or None, got 1$",
+        ),
+        (
+            lambda: kino.download(b"", filename="a", mime="text/csv\r\nX-Evil: 1"),
+            ValueError,
+            r"kino\.download: 'mime' must be a MIME type like 'text/csv' or None, got str",
+        ),
     ],
 )
 def test_bad_download_arguments(call, exc, argument):
@@ -63,3 +73,9 @@ def test_bad_download_arguments(call, exc, argument):
 
 def test_download_is_the_class_itself():
     assert kino.download is Download
+
+
+def test_a_valid_mime_is_kept():
+    d = kino.download(b"", filename="a", mime="text/csv; charset=utf-8")
+    assert d.mime == "text/csv; charset=utf-8"
+    assert kino.download(b"", filename="a.csv").mime == "text/csv"
