@@ -11,31 +11,37 @@ its own folder inside it (``mnist/``, ``fashion_mnist/``). On a machine without
 network access, download the files elsewhere (the error message lists their
 URLs) and copy them into that folder: they are verified and used as they are.
 
-A download never leaves a corrupt file behind: it goes to a temporary file in the
-same folder, its checksum is verified, and only then is it renamed into place. A
-checksum mismatch or an interrupted transfer deletes the temporary file.
+A download never leaves a corrupt file behind: it goes to a temporary ``.part`` file
+in the same folder, reads at most the published size (a longer response is a
+mismatch, not a disk filler), its checksum is verified, and only then is it renamed
+into place. Any failure deletes the temporary file, and a ``.part`` file left by a
+download that was killed outright is deleted by the next attempt. Each mirror is
+tried in turn; when all fail, the error lists what each one did. A folder that cannot
+be written (a full disk, no permission) is reported as such, not as a network problem.
 """
 
 from __future__ import annotations
 
+import glob
 import gzip
 import hashlib
 import http.client
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import polars as pl
 
-from kino.contracts import fail
+from kino.contracts import check_int, fail
 
 __all__ = [
     "DATA_DIR_ENV",
@@ -63,6 +69,13 @@ CHUNK_BYTES = 1 << 16
 DOWNLOAD_TIMEOUT_S = 30.0
 """Seconds a connection may stay silent before a download attempt is abandoned."""
 
+STALE_PART_S = 2 * DOWNLOAD_TIMEOUT_S
+"""A ``.part`` file untouched for this long belongs to no live download (a live one writes
+at least every ``DOWNLOAD_TIMEOUT_S``): the next download of that file deletes it."""
+
+SEED_MAX = 2**32 - 1
+"""Largest ``seed`` the splitting functions accept (numpy's and scikit-learn's limit)."""
+
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
@@ -84,18 +97,19 @@ class DownloadError(OSError):
 
 @dataclass(frozen=True)
 class IdxSource:
-    """Where one IDX data set lives: its cache folder, mirrors and files with SHA-256 sums.
+    """Where one IDX data set lives: its cache folder, mirrors, and files with sizes and sums.
 
     ``files`` maps the four roles ``train_images``, ``train_labels``, ``test_images``,
-    ``test_labels`` to ``(file name, sha256 hex digest)``.
+    ``test_labels`` to ``(file name, sha256 hex digest, size in bytes)``. A download
+    reads at most ``size + 1`` bytes: a longer response is refused as a mismatch.
 
-    >>> MNIST.name, MNIST.files["test_labels"][0]
-    ('mnist', 't10k-labels-idx1-ubyte.gz')
+    >>> MNIST.name, MNIST.files["test_labels"][0], MNIST.files["test_labels"][2]
+    ('mnist', 't10k-labels-idx1-ubyte.gz', 4542)
     """
 
     name: str
     mirrors: tuple[str, ...]
-    files: dict[str, tuple[str, str]]
+    files: dict[str, tuple[str, str, int]]
 
 
 MNIST = IdxSource(
@@ -108,18 +122,22 @@ MNIST = IdxSource(
         "train_images": (
             "train-images-idx3-ubyte.gz",
             "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            9912422,
         ),
         "train_labels": (
             "train-labels-idx1-ubyte.gz",
             "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            28881,
         ),
         "test_images": (
             "t10k-images-idx3-ubyte.gz",
             "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            1648877,
         ),
         "test_labels": (
             "t10k-labels-idx1-ubyte.gz",
             "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            4542,
         ),
     },
 )
@@ -135,18 +153,22 @@ FASHION_MNIST = IdxSource(
         "train_images": (
             "train-images-idx3-ubyte.gz",
             "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+            26421880,
         ),
         "train_labels": (
             "train-labels-idx1-ubyte.gz",
             "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            29515,
         ),
         "test_images": (
             "t10k-images-idx3-ubyte.gz",
             "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+            4422102,
         ),
         "test_labels": (
             "t10k-labels-idx1-ubyte.gz",
             "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+            5148,
         ),
     },
 )
@@ -201,10 +223,15 @@ def digits(*, test_size: float = 0.2, seed: int = 0) -> Arrays:
     >>> (x_train, y_train), (x_test, y_test) = digits()
     >>> x_train.shape, x_test.shape, y_train.dtype.name
     ((1437, 8, 8), (360, 8, 8), 'int32')
+    >>> digits(seed=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: kino.datasets.digits: 'seed' must be an int from 0 to 4294967295, got -1
     """
     if not isinstance(test_size, float) or not 0.0 < test_size < 1.0:
         allowed = "a float between 0 and 1 (both excluded)"
         fail("kino.datasets.digits", "test_size", allowed, test_size, ValueError)
+    seed = check_int(seed, func="kino.datasets.digits", argument="seed", min=0, max=SEED_MAX)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -341,8 +368,8 @@ def _load_idx_dataset(
     folder = data_dir(directory) / source.name
     bases = _check_mirrors(source.mirrors if mirrors is None else mirrors)
     arrays = {
-        role: read_idx(_ensure_file(source, folder, name, sha256, bases, progress))
-        for role, (name, sha256) in source.files.items()
+        role: read_idx(_ensure_file(source, folder, name, sha256, size, bases, progress))
+        for role, (name, sha256, size) in source.files.items()
     }
     return (
         (arrays["train_images"], arrays["train_labels"]),
@@ -357,11 +384,20 @@ def _check_mirrors(mirrors: Sequence[str]) -> tuple[str, ...]:
     return tuple(m if m.endswith("/") else m + "/" for m in mirrors)
 
 
+class _WriteFailed(Exception):
+    """Writing into the cache folder failed: no other mirror can help."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 def _ensure_file(
     source: IdxSource,
     folder: Path,
     name: str,
     sha256: str,
+    size: int,
     mirrors: tuple[str, ...],
     progress: bool,
 ) -> Path:
@@ -375,18 +411,62 @@ def _ensure_file(
                 f"kino.datasets.{source.name}() again to download it."
             )
         return target
-    folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
-    for base in mirrors:
-        url = base + name
+    mismatches = 0
+    try:
         try:
-            _download(url, target, sha256, progress)
-            return target
-        except ChecksumError:
-            raise
-        except (OSError, http.client.HTTPException) as error:
-            failures.append(f"{url}: {error}")
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise _WriteFailed(error) from error
+        _remove_stale_parts(target)
+        for base in mirrors:
+            url = base + name
+            try:
+                _download(url, target, sha256, size, progress)
+                return target
+            except ChecksumError as error:
+                mismatches += 1
+                failures.append(f"{url}: {error}")
+            except (OSError, http.client.HTTPException) as error:
+                failures.append(f"{url}: {type(error).__name__}: {error}")
+    except _WriteFailed as failed:
+        raise _write_error(source, folder, name, failed.error) from failed.error
+    if failures and mismatches == len(failures):
+        tried = "\n".join(f"  - {line}" for line in failures)
+        raise ChecksumError(
+            f"kino.datasets.{source.name}: no mirror serves the published {name} "
+            f"(SHA-256 {sha256}, {size:,} bytes); nothing was kept.\nTried:\n{tried}\n"
+            f"Try again later, or pass mirrors=[...] with another base URL."
+        )
     raise DownloadError(_offline_message(source, folder, name, mirrors, failures))
+
+
+def _write_error(source: IdxSource, folder: Path, name: str, error: OSError) -> OSError:
+    """The same kind of OSError, saying which folder could not be written and why."""
+    reason = error.strerror or str(error) or type(error).__name__
+    message = (
+        f"kino.datasets.{source.name}: could not write {name} into {folder}: {reason}"
+        f"{f' (errno {error.errno})' if error.errno else ''}. The download itself was not the "
+        f"problem: free some space or make the folder writable, or choose another folder "
+        f"with data_dir=<dir> or {DATA_DIR_ENV}=<dir>."
+    )
+    kind = type(error) if type(error).__module__ == "builtins" else OSError
+    raised = kind(message)
+    raised.errno = error.errno
+    return raised
+
+
+def _remove_stale_parts(target: Path) -> None:
+    """Delete ``.part`` files of ``target`` that no live download is writing (killed ones)."""
+    cutoff = time.time() - STALE_PART_S
+    for part in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+        try:
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
+        except FileNotFoundError:
+            pass  # another process removed it first
+        except OSError as error:
+            raise _WriteFailed(error) from error
 
 
 def _offline_message(
@@ -394,7 +474,7 @@ def _offline_message(
 ) -> str:
     tried = "\n".join(f"  - {line}" for line in failures) or "  (no mirrors were given)"
     base = mirrors[0] if mirrors else source.mirrors[0]
-    files = "\n".join(f"  {base}{file}" for file, _ in source.files.values())
+    files = "\n".join(f"  {base}{file}" for file, *_ in source.files.values())
     return (
         f"kino.datasets.{source.name}: could not download {name}.\n"
         f"Tried:\n{tried}\n"
@@ -406,40 +486,71 @@ def _offline_message(
     )
 
 
-def _download(url: str, target: Path, sha256: str, progress: bool) -> None:
-    """Fetch ``url`` into ``target`` atomically: temp file, verify, rename; never a partial file."""
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+def _download(url: str, target: Path, sha256: str, size: int, progress: bool) -> None:
+    """Fetch ``url`` into ``target`` atomically: temp file, verify, rename; never a partial file.
+
+    Reads at most ``size + 1`` bytes. Network failures raise OSError or HTTPException,
+    a wrong body ChecksumError, and a failure to write the folder :class:`_WriteFailed`.
+    """
+    try:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as error:
+        raise _WriteFailed(error) from error
     part = Path(name)
     try:
-        digest = hashlib.sha256()
-        with (
-            os.fdopen(fd, "wb") as handle,
-            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
-        ):
-            total = int(response.headers.get("Content-Length") or 0) or None
-            bar = _ProgressBar(target.name, total) if progress else None
-            received = 0
-            while chunk := response.read(CHUNK_BYTES):
-                handle.write(chunk)
-                digest.update(chunk)
-                received += len(chunk)
-                if bar is not None:
-                    bar.update(received)
-            if total is not None and received != total:
-                raise http.client.IncompleteRead(b"", total - received)
-            if bar is not None:
-                bar.close()
-        actual = digest.hexdigest()
-        if actual != sha256:
+        handle = os.fdopen(fd, "wb")
+        try:
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                digest = _receive(url, response, handle, size, target.name, progress)
+        finally:
+            try:
+                handle.close()
+            except OSError as error:
+                raise _WriteFailed(error) from error
+        if digest != sha256:
             raise ChecksumError(
-                f"kino.datasets: {url} has SHA-256 {actual}, expected {sha256}; "
-                f"the downloaded file was deleted. The mirror serves a different or damaged "
-                f"file: try again later, or pass mirrors=[...] with another base URL."
+                f"{url} has SHA-256 {digest}, expected {sha256}; the downloaded file was deleted"
             )
-        os.replace(part, target)
+        try:
+            os.replace(part, target)
+        except OSError as error:
+            raise _WriteFailed(error) from error
     except BaseException:
         part.unlink(missing_ok=True)
         raise
+
+
+def _receive(
+    url: str, response: Any, handle: IO[bytes], size: int, label: str, progress: bool
+) -> str:
+    """Copy at most ``size + 1`` bytes of ``response`` into ``handle``; the SHA-256 hex digest."""
+    announced = int(response.headers.get("Content-Length") or 0) or None
+    if announced is not None and announced > size:
+        raise ChecksumError(
+            f"{url} announces {announced:,} bytes, the published file has {size:,}; nothing read"
+        )
+    digest = hashlib.sha256()
+    bar = _ProgressBar(label, size) if progress else None
+    received = 0
+    while chunk := response.read(min(CHUNK_BYTES, size + 1 - received)):
+        try:
+            handle.write(chunk)
+        except OSError as error:
+            raise _WriteFailed(error) from error
+        digest.update(chunk)
+        received += len(chunk)
+        if received > size:
+            raise ChecksumError(
+                f"{url} sends more than the {size:,} bytes of the published file; stopped there"
+            )
+        if bar is not None:
+            bar.update(received)
+    expected = size if announced is None else announced
+    if received < expected:
+        raise http.client.IncompleteRead(b"", expected - received)
+    if bar is not None:
+        bar.close()
+    return digest.hexdigest()
 
 
 def _sha256_of(path: Path) -> str:

@@ -7,11 +7,15 @@ to 127.0.0.1, and the MNIST sources are pointed at a server the test starts.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import gzip
 import hashlib
 import http.server
+import os
 import socket
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,12 +70,17 @@ def idx_files() -> dict[str, tuple[np.ndarray, bytes]]:
     return {role: (a, gzip.compress(idx_bytes(a), mtime=0)) for role, a in arrays.items()}
 
 
+ENDLESS_BYTES = 64 * 1024 * 1024
+
+
 class Server:
     """A static file server on 127.0.0.1 whose files and misbehaviour each test sets."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.truncate: set[str] = set()  # send Content-Length but only half the body
+        self.endless: set[str] = set()  # stream up to ENDLESS_BYTES with no Content-Length
+        self.sent: dict[str, int] = {}  # body bytes written per file name
         self.requests: list[str] = []
         server = self
 
@@ -84,6 +93,18 @@ class Server:
                     self.send_error(404)
                     return
                 self.send_response(200)
+                if name in server.endless:
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.end_headers()
+                    chunk = b"\0" * 65536
+                    try:
+                        while server.sent.get(name, 0) < ENDLESS_BYTES:
+                            self.wfile.write(chunk)
+                            server.sent[name] = server.sent.get(name, 0) + len(chunk)
+                    except OSError:
+                        pass  # the client hung up
+                    self.close_connection = True
+                    return
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Content-Type", "application/octet-stream")
                 self.end_headers()
@@ -120,7 +141,7 @@ def server(idx_files) -> Iterator[Server]:
 def source(monkeypatch, idx_files, server) -> datasets.IdxSource:
     """Point kino.datasets.MNIST at the local server, with the test files' checksums."""
     files = {
-        role: (ROLES[role], hashlib.sha256(body).hexdigest())
+        role: (ROLES[role], hashlib.sha256(body).hexdigest(), len(body))
         for role, (_, body) in idx_files.items()
     }
     patched = dataclasses.replace(datasets.MNIST, mirrors=(server.url,), files=files)
@@ -148,6 +169,17 @@ def test_digits_split_shapes_and_ranges():
     assert set(np.unique(y_test)) == set(range(10))
     (again, _), _ = datasets.digits()
     np.testing.assert_array_equal(x_train, again)
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"), [(-1, ValueError), (2**32, ValueError), (1.5, TypeError), ("0", TypeError)]
+)
+def test_digits_rejects_a_bad_seed_at_the_call(bad, error):
+    with pytest.raises(error) as raised:
+        datasets.digits(seed=bad)
+    message = str(raised.value)
+    assert message.startswith("kino.datasets.digits: 'seed' must be an int from 0 to 4294967295")
+    assert message.endswith(f"got {bad!r}") or message.endswith(f"got str: {bad!r}")
 
 
 @pytest.mark.parametrize("bad", [0.0, 1.0, 2, "0.2"])
@@ -346,6 +378,133 @@ def test_mirrors_must_be_a_list_of_urls(tmp_path):
 def test_published_checksums_are_well_formed():
     for source in (datasets.MNIST, datasets.FASHION_MNIST):
         assert set(source.files) == set(ROLES)
-        for role, (name, digest) in source.files.items():
+        for role, (name, digest, size) in source.files.items():
             assert name == ROLES[role]
             assert len(digest) == 64 and int(digest, 16) >= 0
+            assert isinstance(size, int) and size > 0
+
+
+# ---- mirrors, bounds, stale files, what failed ------------------------------------------
+
+
+def dead_mirror() -> str:
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{dead.getsockname()[1]}/"
+    dead.close()  # nothing listens there any more: connection refused
+    return url
+
+
+@pytest.fixture
+def second_server(idx_files) -> Iterator[Server]:
+    srv = Server()
+    srv.files = {ROLES[role]: body for role, (_, body) in idx_files.items()}
+    yield srv
+    srv.close()
+
+
+def test_a_checksum_mismatch_on_one_mirror_tries_the_next(
+    tmp_path, monkeypatch, source, server, second_server, idx_files
+):
+    server.files["t10k-labels-idx1-ubyte.gz"] = b"x" * len(idx_files["test_labels"][1])
+    monkeypatch.setattr(
+        datasets, "MNIST", dataclasses.replace(source, mirrors=(server.url, second_server.url))
+    )
+    (_, _), (_, y_test) = datasets.mnist(tmp_path, progress=False)
+    np.testing.assert_array_equal(y_test, idx_files["test_labels"][0])
+    assert "/mnist/t10k-labels-idx1-ubyte.gz" in second_server.requests
+    assert cache_entries(tmp_path / "mnist") == sorted(ROLES.values())
+
+
+def test_when_every_mirror_fails_each_failure_is_reported(tmp_path, monkeypatch, source, server):
+    server.files["t10k-labels-idx1-ubyte.gz"] = b"wrong"
+    dead = dead_mirror()
+    monkeypatch.setattr(datasets, "MNIST", dataclasses.replace(source, mirrors=(server.url, dead)))
+    with pytest.raises(datasets.DownloadError) as raised:
+        datasets.mnist(tmp_path, progress=False)
+    message = str(raised.value)
+    assert f"{server.url}t10k-labels-idx1-ubyte.gz" in message and "SHA-256" in message
+    assert f"{dead}t10k-labels-idx1-ubyte.gz" in message and "refused" in message
+    assert "t10k-labels-idx1-ubyte.gz" not in cache_entries(tmp_path / "mnist")
+
+
+def test_an_oversized_response_is_cut_at_the_expected_size(
+    tmp_path, monkeypatch, source, server, second_server, idx_files
+):
+    name = "t10k-labels-idx1-ubyte.gz"
+    server.endless.add(name)  # 64 MB of zeros for a file of a few dozen bytes, no length
+    monkeypatch.setattr(datasets, "CHUNK_BYTES", 1024)
+    with pytest.raises(datasets.ChecksumError, match="more than the") as raised:
+        datasets.mnist(tmp_path, progress=False)
+    assert "no mirror serves" in str(raised.value)
+    # The client stopped reading at size + 1: the server could write no more than what
+    # the sockets buffer before it noticed the hang-up, far from all 64 MB.
+    server.httpd.server_close()  # joins the handler thread
+    assert server.sent[name] < 16 * 1024 * 1024
+    assert not [n for n in cache_entries(tmp_path / "mnist") if n.endswith(".part")]
+
+
+def test_an_announced_length_above_the_expected_size_is_refused_unread(
+    tmp_path, monkeypatch, source, server, second_server, idx_files
+):
+    server.files["t10k-labels-idx1-ubyte.gz"] = b"y" * (10 * 1024 * 1024)
+    monkeypatch.setattr(
+        datasets, "MNIST", dataclasses.replace(source, mirrors=(server.url, second_server.url))
+    )
+    (_, _), (_, y_test) = datasets.mnist(tmp_path, progress=False)
+    np.testing.assert_array_equal(y_test, idx_files["test_labels"][0])
+
+
+def test_a_stale_part_file_from_a_killed_download_is_removed(tmp_path, source):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    stale = folder / ".train-images-idx3-ubyte.gz.k1ll3d.part"
+    stale.write_bytes(b"half of a download that was killed")
+    old = time.time() - 2 * datasets.STALE_PART_S
+    os.utime(stale, (old, old))
+    live = folder / ".train-labels-idx1-ubyte.gz.l1ve.part"  # another process, still writing
+    live.write_bytes(b"in progress")
+    datasets.mnist(tmp_path, progress=False)
+    assert not stale.exists()
+    assert live.exists()
+
+
+def test_a_full_disk_is_reported_as_such_not_as_offline(tmp_path, monkeypatch, source):
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp_on_a_full_disk(**kwargs):
+        fd, name = real_mkstemp(**kwargs)
+        os.close(fd)
+        return os.open("/dev/full", os.O_WRONLY), name  # every write: ENOSPC
+
+    monkeypatch.setattr(datasets.tempfile, "mkstemp", mkstemp_on_a_full_disk)
+    with pytest.raises(OSError) as raised:
+        datasets.mnist(tmp_path, progress=False)
+    message = str(raised.value)
+    assert not isinstance(raised.value, datasets.DownloadError)
+    assert raised.value.errno == errno.ENOSPC
+    assert str(tmp_path / "mnist") in message and os.strerror(errno.ENOSPC) in message
+    assert "no network access" not in message
+    assert cache_entries(tmp_path / "mnist") == []
+
+
+def test_a_folder_that_cannot_be_created_names_the_folder(tmp_path, source, server):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(NotADirectoryError) as raised:
+        datasets.mnist(blocker, progress=False)
+    message = str(raised.value)
+    assert str(blocker / "mnist") in message and "no network access" not in message
+    assert server.requests == []
+
+
+def test_a_read_only_folder_names_the_folder_and_the_reason(tmp_path, monkeypatch, source):
+    def read_only(**kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), kwargs["dir"])
+
+    monkeypatch.setattr(datasets.tempfile, "mkstemp", read_only)
+    with pytest.raises(PermissionError) as raised:
+        datasets.mnist(tmp_path, progress=False)
+    message = str(raised.value)
+    assert str(tmp_path / "mnist") in message and os.strerror(errno.EACCES) in message
+    assert "no network access" not in message
