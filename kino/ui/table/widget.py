@@ -143,6 +143,13 @@ class Table(KinoWidget, EventSource, bundle="table"):
         self._with_summaries = summaries
         self._lock = threading.RLock()
         self._version = 0
+        # Query generations: bumped by every change of ``query``; a page is computed only
+        # for the newest, so requests a newer one replaced are dropped before their work.
+        self._requests = threading.Lock()
+        self._generation = 0
+        self._answered = 0
+        self._front_end = threading.local()
+        self._query_thread: threading.Thread | None = None
         self._summary_thread: threading.Thread | None = None
         self._rendered = threading.Event()
         self._page_size = page_size
@@ -219,12 +226,63 @@ class Table(KinoWidget, EventSource, bundle="table"):
         return self.summary_state != "computing" or not self._with_summaries
 
     # -- answering the front end --------------------------------------------------------
+    def set_state(self, sync_data: dict) -> None:
+        """Apply state from the front end; a new ``query`` is answered off the kernel's thread.
+
+        So the kernel keeps reading messages while a page is computed, and a request
+        that a newer one replaced is dropped before its work starts.
+        """
+        self._front_end.active = True
+        try:
+            super().set_state(sync_data)
+        finally:
+            self._front_end.active = False
+
     @traitlets.observe("query")
     def _on_query(self, change: dict) -> None:
-        self._refresh()
+        generation = self._next_generation()
+        if getattr(self._front_end, "active", False):
+            self._answer_in_background()
+        else:
+            self._answer(generation)
+
+    def _next_generation(self) -> int:
+        with self._requests:
+            self._generation += 1
+            return self._generation
+
+    def _answer_in_background(self) -> None:
+        """Make sure one worker answers the newest query; it skips every older one."""
+        with self._requests:
+            if self._query_thread is not None:
+                return  # the running worker reads the newest generation when it is free
+            thread = threading.Thread(target=self._answer_newest, name="kino-table-query")
+            thread.daemon = True
+            self._query_thread = thread
+        thread.start()
+
+    def _answer_newest(self) -> None:
+        try:
+            while True:
+                with self._requests:
+                    generation = self._generation
+                    if generation == self._answered:
+                        self._query_thread = None
+                        return
+                self._answer(generation, background=True)
+        except BaseException:
+            with self._requests:
+                self._query_thread = None
+            raise
 
     def _refresh(self) -> None:
+        self._answer(self._next_generation())
+
+    def _answer(self, generation: int, background: bool = False) -> None:
+        """Compute and publish the page of ``query`` unless a newer request replaced it."""
         with self._lock:
+            if generation != self._generation:
+                return  # superseded: the newer request is (or will be) answered
             error = ""
             total = 0
             data = b""
@@ -246,12 +304,20 @@ class Table(KinoWidget, EventSource, bundle="table"):
             except (pl.exceptions.PolarsError, ArithmeticError, MemoryError) as problem:
                 error = f"Could not compute the page: {type(problem).__name__}: {problem}"
                 data = encode_page(self._empty_page(), self._cols, self._pager.row_id)
+            except Exception as problem:
+                if not background:
+                    raise
+                # No caller to raise to: the widget shows it, and later requests still work.
+                error = f"Could not compute the page: {type(problem).__name__}: {problem}"
+                data = encode_page(self._empty_page(), self._cols, self._pager.row_id)
             with self.hold_sync():
                 self.page = data
                 self.total_rows = total
                 self.row_count = self._safe_row_count()
                 self.error = error
                 self.seq += 1
+            with self._requests:
+                self._answered = max(self._answered, generation)
 
     def _safe_row_count(self) -> int:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import polars as pl
 import pyarrow as pa
@@ -10,7 +11,7 @@ import pytest
 
 import kino
 from kino.ui.table import widget as table_module
-from kino.ui.table.query import MAX_PAGE_SIZE
+from kino.ui.table.query import MAX_PAGE_SIZE, parse_query
 
 
 def rows_of(t) -> list[int]:
@@ -406,3 +407,72 @@ def test_unknown_front_end_messages_are_ignored(comm_log):
     for content in ({"type": "nonsense"}, "text", None, {"format": "csv"}):
         t._handle_custom_msg(content, [])
     assert comm_log.custom() == [] and t.error == ""
+
+
+def front_end_asks(t, **change) -> None:
+    """What a comm message from the browser does: set_state, as ipywidgets calls it."""
+    t.set_state({"query": {**t.query, **change}})
+
+
+def wait_until_answered(t, timeout: float = 30.0) -> None:
+    thread = getattr(t, "_query_thread", None)
+    if thread is not None:
+        thread.join(timeout)
+        assert not thread.is_alive(), "the query worker did not finish"
+
+
+def test_superseded_front_end_requests_are_dropped_before_their_work(people, monkeypatch):
+    t = kino.table(people, page_size=10)
+    real_page = table_module.Pager.page
+    computed: list[dict] = []
+    all_sent = threading.Event()
+
+    def counting_page(self, query):
+        computed.append(query.as_dict())
+        if len(computed) == 1:
+            all_sent.wait(10)  # the first request is slow: every other one arrives meanwhile
+        return real_page(self, query)
+
+    monkeypatch.setattr(table_module.Pager, "page", counting_page)
+    seq_before = t.seq
+    for i in range(100):
+        column = "score" if i % 2 else "age"
+        front_end_asks(t, page=40 + i % 7, sort=[{"column": column, "descending": i % 3 == 0}])
+    all_sent.set()
+    wait_until_answered(t)
+
+    assert len(computed) <= 3, f"{len(computed)} of 100 superseded requests were computed"
+    assert computed[-1] == parse_query(t.query, t._cols).as_dict()
+    # the last request (i = 99): page 41 of score, descending
+    last = people.with_row_index("row").sort("score", descending=True)
+    assert rows_of(t) == last["row"][410:420].to_list()
+    assert t.seq > seq_before and t.error == ""
+
+
+def test_a_front_end_request_is_answered_and_python_sets_stay_synchronous(people):
+    t = kino.table(people, page_size=10)
+    seq = t.seq
+    front_end_asks(t, page=2)
+    wait_until_answered(t)
+    assert rows_of(t) == list(range(20, 30)) and t.seq == seq + 1
+    ask(t, page=3)  # from Python: answered before the assignment returns
+    assert rows_of(t) == list(range(30, 40)) and t.seq == seq + 2
+
+
+def test_an_unexpected_failure_in_the_background_is_shown_and_the_next_request_works(
+    people, monkeypatch
+):
+    t = kino.table(people, page_size=10)
+    real_page = table_module.Pager.page
+
+    def broken_once(self, query):
+        monkeypatch.setattr(table_module.Pager, "page", real_page)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(table_module.Pager, "page", broken_once)
+    front_end_asks(t, page=1)
+    wait_until_answered(t)
+    assert "RuntimeError: boom" in t.error
+    front_end_asks(t, page=2)
+    wait_until_answered(t)
+    assert t.error == "" and rows_of(t) == list(range(20, 30))
