@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -37,6 +37,11 @@ MAX_SELECTED = 10_000
 #: write the file from Python instead.
 EXPORT_MAX_BYTES = 100 * 1024 * 1024
 EXPORT_FORMATS = ("csv", "parquet")
+#: Most rows written per CSV batch; batches are also kept under 1/16 of the limit in bytes,
+#: so an export over the limit stops within one small batch of it.
+EXPORT_BATCH_ROWS = 50_000
+#: Rows of the first CSV batch, which measures the bytes per row for the next ones.
+EXPORT_FIRST_BATCH_ROWS = 256
 
 TableData = Any
 
@@ -429,26 +434,98 @@ class Table(KinoWidget, EventSource, bundle="table"):
     def export(self, format: str = "csv") -> bytes:
         """The current view written as CSV or Parquet bytes (what the download button saves).
 
+        The file is written in batches into a buffer that refuses to grow past
+        ``EXPORT_MAX_BYTES``: a bigger view stops there, without building the rest.
+
         >>> table({"x": [1, 2]}).export("csv")
         b'x\\n1\\n2\\n'
         """
         check_choice(format, EXPORT_FORMATS, func="Table.export", argument="format")
         frame = self.view.collect()
-        buffer = io.BytesIO()
-        if format == "parquet":
-            _as_text(frame, [c for c in self._cols if c.kind == "object"]).write_parquet(buffer)
-        else:
-            nested = [c for c in self._cols if c.kind in ("list", "struct", "binary", "object")]
-            _as_text(frame, nested).with_columns(
-                pl.col(c.name).dt.to_string("iso") for c in self._cols if c.kind == "duration"
-            ).write_csv(buffer)
-        data = buffer.getvalue()
-        if len(data) > EXPORT_MAX_BYTES:
+        buffer = _BoundedBuffer(EXPORT_MAX_BYTES)
+        rows = 0
+        try:
+            if format == "parquet":
+                objects = [c for c in self._cols if c.kind == "object"]
+                buffer.run(_as_text(frame, objects).write_parquet, buffer)
+            else:
+                nested = [c for c in self._cols if c.kind in ("list", "struct", "binary", "object")]
+                durations = [c.name for c in self._cols if c.kind == "duration"]
+                for batch in _csv_batches(frame, buffer):
+                    text = _as_text(batch, nested).with_columns(
+                        pl.col(name).dt.to_string("iso") for name in durations
+                    )
+                    buffer.run(text.write_csv, buffer, include_header=rows == 0)
+                    rows += batch.height
+        except _ExportTooBig:
+            written = f"{rows:,} of its {frame.height:,} rows" if format == "csv" else "part"
             raise ValueError(
-                f"the {format} export is {len(data):,} bytes, above the download limit of "
-                f"{EXPORT_MAX_BYTES:,}; write it from Python: table.view.sink_{format}(path)"
-            )
-        return data
+                f"the {format} export is above the download limit of {EXPORT_MAX_BYTES:,} bytes "
+                f"(it stopped there, after writing {written}); "
+                f"write it from Python: table.view.sink_{format}(path)"
+            ) from None
+        return buffer.getvalue()
+
+
+def _csv_batches(frame: pl.DataFrame, buffer: _BoundedBuffer) -> Iterator[pl.DataFrame]:
+    """Slices of ``frame`` (at least one, for the header), each sized from the last one's bytes.
+
+    A batch holds at most ``EXPORT_BATCH_ROWS`` rows and, at the previous batch's bytes
+    per row, 1/16 of the buffer's limit.
+    """
+    offset, rows = 0, min(EXPORT_FIRST_BATCH_ROWS, EXPORT_BATCH_ROWS)
+    while True:
+        before = buffer.written
+        batch = frame.slice(offset, rows)
+        yield batch
+        offset += batch.height
+        if offset >= frame.height:
+            return
+        per_row = max(1, buffer.written - before) / max(1, batch.height)
+        rows = max(1, min(EXPORT_BATCH_ROWS, int(buffer.limit / 16 / per_row)))
+
+
+class _ExportTooBig(Exception):
+    """An export reached ``EXPORT_MAX_BYTES``; nothing more is written."""
+
+
+class _BoundedBuffer(io.RawIOBase):
+    """A bytes buffer that raises :class:`_ExportTooBig` once it would exceed ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.written = 0
+        self.full = False
+        self._buffer = io.BytesIO()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        if self.written + size > self.limit:
+            self.full = True
+            raise _ExportTooBig
+        self._buffer.write(data)
+        self.written += size
+        return size
+
+    def getvalue(self) -> bytes:
+        return self._buffer.getvalue()
+
+    def run(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Call a polars writer on this buffer; :class:`_ExportTooBig` once it is full.
+
+        polars wraps an exception raised by ``write`` in its own error (an OSError
+        for CSV, a ComputeError for Parquet), so ``full`` says what happened.
+        """
+        try:
+            write(*args, **kwargs)
+        except (OSError, pl.exceptions.PolarsError, _ExportTooBig):
+            if self.full:
+                raise _ExportTooBig from None
+            raise
 
 
 def _as_text(frame: pl.DataFrame, columns: list[Column]) -> pl.DataFrame:

@@ -258,6 +258,67 @@ def test_export_above_the_limit_says_how_to_write_from_python(people, monkeypatc
         t.export("csv")
 
 
+def test_an_export_over_the_limit_stops_writing_as_soon_as_it_is_reached(monkeypatch):
+    frame = pl.DataFrame(
+        {"id": range(100_000), "text": [f"row number {i}" for i in range(100_000)]}
+    )
+    limit = 100_000
+    fits = limit * frame.height // len(frame.write_csv())  # rows the limit holds: ~4,000
+    monkeypatch.setattr(table_module, "EXPORT_MAX_BYTES", limit)
+    rows_written: list[int] = []
+    real_write_csv = pl.DataFrame.write_csv
+
+    def counting_write_csv(self, *args, **kwargs):
+        rows_written.append(self.height)
+        return real_write_csv(self, *args, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "write_csv", counting_write_csv)
+    t = kino.table(frame)
+    with pytest.raises(ValueError, match=r"above the download limit of 100,000 bytes") as raised:
+        t.export("csv")
+    message = str(raised.value)
+    assert "of its 100,000 rows" in message and "table.view.sink_csv(path)" in message
+    # The work stops within a small batch of the limit, instead of writing all 100,000
+    # rows (2.5 MB) and measuring afterwards.
+    assert fits <= sum(rows_written) < 1.2 * fits, (fits, rows_written)
+
+
+def test_parquet_export_over_the_limit_stops_early_too(monkeypatch):
+    frame = pl.DataFrame(
+        {"id": range(200_000), "text": [f"row number {i}" for i in range(200_000)]}
+    )
+    monkeypatch.setattr(table_module, "EXPORT_MAX_BYTES", 10_000)
+    seen: list[int] = []
+    real_write = table_module._BoundedBuffer.write
+
+    def recording_write(self, data):
+        seen.append(self.written)
+        return real_write(self, data)
+
+    monkeypatch.setattr(table_module._BoundedBuffer, "write", recording_write)
+    with pytest.raises(
+        ValueError, match=r"parquet export is above the download limit.*sink_parquet"
+    ):
+        kino.table(frame).export("parquet")
+    assert max(seen) <= 10_000
+
+
+def test_export_batches_join_into_one_file_with_one_header(monkeypatch):
+    monkeypatch.setattr(table_module, "EXPORT_BATCH_ROWS", 7)
+    frame = pl.DataFrame(
+        {
+            "n": range(50),
+            "tags": [[i, i + 1] for i in range(50)],
+            "wait": pl.Series([i * 1_000_000 for i in range(50)], dtype=pl.Duration("us")),
+        }
+    )
+    csv = kino.table(frame).export("csv")
+    back = pl.read_csv(io.BytesIO(csv))
+    assert back.height == 50 and back["n"].to_list() == list(range(50))
+    assert back["tags"][3] == "[3,4]" and back["wait"][2] == "PT2S"
+    assert csv.count(b"n,tags,wait") == 1
+
+
 def test_big_frame_summaries_run_in_the_background(monkeypatch):
     monkeypatch.setattr(table_module, "SUMMARY_SYNC_CELLS", 10)
     started = []
