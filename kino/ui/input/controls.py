@@ -18,6 +18,7 @@ import ipywidgets
 
 from kino.contracts import check_int, check_number, check_str
 from kino.ui.base import EventSource, kit_style
+from kino.ui.input.pinned import Pins
 
 log = logging.getLogger("kino")
 
@@ -47,6 +48,8 @@ class Button(ipywidgets.VBox, EventSource):
             description=label, button_style="primary" if primary else ""
         )
         self.clicks = 0
+        self._disabled = False
+        self._pins = Pins(self.button, ["disabled"])
         self.button.on_click(lambda _b: self.click())
         super().__init__([kit_style(), self.button])
         self.add_class("kino")
@@ -59,18 +62,20 @@ class Button(ipywidgets.VBox, EventSource):
 
     def click(self) -> None:
         """Click the button from Python (counts and emits the "click" event)."""
-        if self.button.disabled:
+        if self._disabled:  # the kernel's flag; the page can rewrite the control's
             return
         self.clicks += 1
         self.emit("click", None)
 
     def disable(self) -> None:
-        """Grey the button out."""
-        self.button.disabled = True
+        """Grey the button out; clicks are ignored until :meth:`enable`."""
+        self._disabled = True
+        self._pins.set("disabled", True)
 
     def enable(self) -> None:
         """Make the button clickable again."""
-        self.button.disabled = False
+        self._disabled = False
+        self._pins.set("disabled", False)
 
     def update(self, label: str) -> None:
         """Change the button's label."""

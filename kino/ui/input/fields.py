@@ -27,6 +27,7 @@ import traitlets
 
 from kino.contracts import check_bool, check_callable, check_int, check_number, check_str, fail
 from kino.ui.base import EventSource, KinoWidget, kit_style, styled
+from kino.ui.input.pinned import Pins
 
 Validator = Callable[[Any], "str | None"]
 _MISSING: Any = object()
@@ -61,6 +62,9 @@ class Input(ipywidgets.VBox, EventSource):
 
     _func = "kino.input"
     primary_event = "change"
+    #: Traits of the control that only the kernel sets (bounds, options): a page's
+    #: write to them is undone. ``disabled`` is always pinned.
+    _pinned: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -91,6 +95,10 @@ class Input(ipywidgets.VBox, EventSource):
         children += [control, self._error_label]
         super().__init__(children)
         styled(self, "kino-field", f"kino-field-{kind}" if kind else "kino-field-any")
+        self._disabled = False
+        self._frozen: Any = None
+        self._kernel_writing = False
+        self._pins = Pins(control, (*self._pinned, "disabled"))
         self._default = self.value
         control.observe(self._on_control, names=trait)
 
@@ -112,7 +120,17 @@ class Input(ipywidgets.VBox, EventSource):
 
     @value.setter
     def value(self, value: Any) -> None:
-        self._write(self._check(value))
+        self._set(self._check(value))
+
+    def _set(self, value: Any) -> None:
+        """Write a checked value from the kernel (allowed while disabled)."""
+        self._kernel_writing = True
+        try:
+            self._write(value)
+        finally:
+            self._kernel_writing = False
+        if self._disabled:
+            self._frozen = getattr(self._control, self._trait)
 
     def update(self, value: Any) -> None:
         """Set the value (as if the user had entered it)."""
@@ -129,7 +147,12 @@ class Input(ipywidgets.VBox, EventSource):
         The same as ``subscribe`` to "change" events, handed the value only."""
         return self._on("change", fn, func=f"{self._func}.on_change")
 
-    def _on_control(self, _change: Any) -> None:
+    def _on_control(self, change: Any) -> None:
+        if self._disabled and not self._kernel_writing:
+            # The page wrote to a disabled field: put the kernel's value back.
+            if _differs(change["new"], self._frozen):
+                setattr(self._control, self._trait, self._frozen)
+            return
         self.show_error(self.error())
         if self._debounce_ms:
             if self._timer is not None:
@@ -141,7 +164,11 @@ class Input(ipywidgets.VBox, EventSource):
             self._fire()
 
     def _fire(self) -> None:
-        self.emit("change", self.value)
+        try:
+            value = self.value
+        except ValueError:
+            return  # an invalid page write: shown beside the field, not emitted
+        self.emit("change", value)
 
     # validation -------------------------------------------------------
     def _constraint_error(self, value: Any) -> str | None:
@@ -149,6 +176,7 @@ class Input(ipywidgets.VBox, EventSource):
 
     def error(self) -> str | None:
         """The message explaining why the current value is invalid, or None."""
+        self._pins.restore()  # bounds and options are the kernel's, whatever the page wrote
         try:
             value = self.value
         except ValueError as exc:
@@ -178,19 +206,35 @@ class Input(ipywidgets.VBox, EventSource):
         return self._error_label.value or None
 
     def disable(self) -> None:
-        """Grey the field out; the user cannot change it."""
-        self._control.disabled = True
+        """Grey the field out; the user cannot change it (the kernel undoes a page's
+        writes to it until :meth:`enable`)."""
+        self._frozen = getattr(self._control, self._trait)
+        self._disabled = True
+        self._pins.set("disabled", True)
 
     def enable(self) -> None:
         """Let the user change the field again."""
-        self._control.disabled = False
+        self._disabled = False
+        self._pins.set("disabled", False)
 
     @property
     def disabled(self) -> bool:
-        return bool(self._control.disabled)
+        """The kernel's flag, whatever the page says about the control."""
+        return self._disabled
 
     def __repr__(self) -> str:
-        return f"<kino.input {type(self).__name__} {self.label!r} value={self.value!r}>"
+        try:
+            shown = repr(self.value)
+        except ValueError:
+            shown = "<invalid>"
+        return f"<kino.input {type(self).__name__} {self.label!r} value={shown}>"
+
+
+def _differs(a: Any, b: Any) -> bool:
+    try:
+        return bool(a != b)
+    except (TypeError, ValueError):
+        return a is not b
 
 
 # text-like ------------------------------------------------------------------
@@ -407,7 +451,7 @@ class UrlInput(_TextLike):
 
     @value.setter
     def value(self, value: str) -> None:
-        self._write(self._check(value))
+        self._set(self._check(value))
 
 
 # numbers ----------------------------------------------------------------------
@@ -448,6 +492,7 @@ class NumberInput(Input):
     """
 
     _func = "kino.input.number"
+    _pinned = ("step",)
 
     def __init__(
         self,
@@ -524,6 +569,7 @@ class RangeInput(Input):
     """
 
     _func = "kino.input.range"
+    _pinned = ("min", "max", "step", "base")
 
     def __init__(
         self,
@@ -590,6 +636,13 @@ class RangeInput(Input):
             )
         return int(value) if self.integer else float(value)
 
+    def _constraint_error(self, value: Any) -> str | None:
+        raw = self._read()  # the log slider's value before rounding for display
+        slack = 1e-9 * max(abs(self.min), abs(self.max)) if self.log_scale else 0
+        if not (math.isfinite(raw) and self.min - slack <= raw <= self.max + slack):
+            return f"Must be within {_fmt(self.min)} and {_fmt(self.max)}"
+        return None
+
     @property
     def value(self) -> Any:
         v = self._read()
@@ -600,7 +653,7 @@ class RangeInput(Input):
 
     @value.setter
     def value(self, value: Any) -> None:
-        self._write(self._check(value))
+        self._set(self._check(value))
 
 
 # choices ----------------------------------------------------------------------
@@ -661,6 +714,7 @@ class SelectInput(Input):
     """
 
     _func = "kino.input.select"
+    _pinned = ("_options_labels",)
 
     def __init__(
         self,
@@ -684,7 +738,13 @@ class SelectInput(Input):
         super().__init__(label, control, trait="index", validate=validate, kind="select")
 
     def _read(self) -> Any:
-        return self.options[self._control.index]
+        # The labels are the kernel's: put back any the page wrote (ipywidgets' own
+        # observer can fail on them before the pins run).
+        self._pins.restore()
+        index = self._control.index
+        if not isinstance(index, int) or not 0 <= index < len(self.options):
+            raise ValueError(f"{self._func}: choose one of {self.labels!r:.200}")
+        return self.options[index]
 
     def _write(self, value: Any) -> None:
         self._control.index = value
@@ -725,6 +785,7 @@ class _Bounded(Input):
     _type_name = ""
     _picker: type = ipywidgets.DatePicker
     _kind = ""
+    _pinned = ("min", "max")
 
     def __init__(
         self,
@@ -847,11 +908,14 @@ class ColorInput(Input):
 
     @property
     def value(self) -> str:
-        return self._read().lower()
+        value = self._read()
+        if not isinstance(value, str) or not _HEX.match(value):
+            raise ValueError(f"{self._func}: the colour must be like '#1f6feb', got {value!r:.40}")
+        return value.lower()
 
     @value.setter
     def value(self, value: str) -> None:
-        self._write(self._check(value))
+        self._set(self._check(value))
 
 
 # anywidget-backed choice ------------------------------------------------------
@@ -873,6 +937,7 @@ class MultiselectInput(Input):
     """
 
     _func = "kino.input.multiselect"
+    _pinned = ("labels",)
 
     def __init__(
         self,
@@ -914,7 +979,13 @@ class MultiselectInput(Input):
         return sorted(out)
 
     def _read(self) -> list[Any]:
-        return [self.options[i] for i in self._control.selected if 0 <= i < len(self.options)]
+        selected = list(self._control.selected)
+        n = len(self.options)
+        if len(set(selected)) != len(selected) or not all(0 <= i < n for i in selected):
+            raise ValueError(
+                f"{self._func}: each choice must be one of {self.labels!r:.200}, chosen once"
+            )
+        return [self.options[i] for i in sorted(selected)]
 
     def _write(self, value: list[int]) -> None:
         self._control.selected = value

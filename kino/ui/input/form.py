@@ -35,6 +35,7 @@ from kino.ui.input.fields import (
     TextInput,
     TimeInput,
 )
+from kino.ui.input.pinned import Pins
 
 FormValidator = Callable[[Any], "str | Mapping[str, str] | None"]
 
@@ -139,6 +140,7 @@ class Form(ipywidgets.VBox, EventSource):
         self._validate = validate
         self._build = build
         self._lock = threading.RLock()
+        self._disabled = False
         self.submits = 0
 
         grid = ipywidgets.GridBox(list(self.fields.values()))
@@ -151,6 +153,7 @@ class Form(ipywidgets.VBox, EventSource):
             self.button = ipywidgets.Button(description=submit, button_style="primary")
             self.button.add_class("kino-submit")
             self.button.on_click(lambda _b: self.submit())
+            self._button_pins = Pins(self.button, ["disabled"])
             footer_items.append(self.button)
         footer_items.append(self._form_error)
         footer = ipywidgets.HBox(footer_items)
@@ -349,15 +352,19 @@ class Form(ipywidgets.VBox, EventSource):
     # enabling -----------------------------------------------------------
     @property
     def disabled(self) -> bool:
-        """True while the form is disabled (fields and button)."""
-        return "kino-disabled" in self._dom_classes
+        """True while the form is disabled (fields and button): the kernel's own flag,
+        whatever the page writes to the form's classes or the controls."""
+        return self._disabled
 
     def disable(self) -> None:
-        """Disable every field and the button, e.g. while a run trains."""
+        """Disable every field and the button, e.g. while a run trains; submits are
+        refused until :meth:`enable`."""
+        with self._lock:
+            self._disabled = True
         for field in self.fields.values():
             field.disable()
         if self.button is not None:
-            self.button.disabled = True
+            self._button_pins.set("disabled", True)
         self.add_class("kino-disabled")
 
     def enable(self) -> None:
@@ -365,8 +372,10 @@ class Form(ipywidgets.VBox, EventSource):
         for field in self.fields.values():
             field.enable()
         if self.button is not None:
-            self.button.disabled = False
+            self._button_pins.set("disabled", False)
         self.remove_class("kino-disabled")
+        with self._lock:
+            self._disabled = False
 
     def __repr__(self) -> str:
         return f"<kino.form {list(self.fields)} submit={self.submit_label!r}>"

@@ -158,16 +158,22 @@ class FileInput(Input):
     def _show_files(self, _change: Any = None) -> None:
         self._status.value = ", ".join(f"{f.name} · {_size(f.size)}" for f in self._files())
 
+    _pinned = ("accept", "multiple")
+
     def _files(self) -> list[UploadedFile]:
-        return [
-            UploadedFile(
-                name=str(f["name"]),
-                type=str(f.get("type", "")),
-                size=int(f.get("size", len(f["content"]))),
-                content=memoryview(f["content"]),
-            )
-            for f in self._control.value
-        ]
+        files = []
+        for f in self._control.value:
+            try:
+                content = memoryview(f["content"])
+                name = f["name"]
+            except (KeyError, TypeError) as exc:
+                raise ValueError(f"{self._func}: the page sent an unreadable file") from exc
+            # The size is the content's: the page's own "size" field is not trusted.
+            size = content.nbytes
+            files.append(UploadedFile(str(name), str(f.get("type", "")), size, content))
+        if len(files) > 1 and not self.multiple:
+            files = files[-1:]
+        return files
 
     def _read(self) -> Any:
         files = self._files()
@@ -247,6 +253,7 @@ class ImageInput(_BrowserMedia):
 
     _func = "kino.input.image"
     _user_action = "choose a picture"
+    _pinned = ("size", "fit", "channels", "max_pixels")
 
     def __init__(
         self,
@@ -273,6 +280,8 @@ class ImageInput(_BrowserMedia):
                 fail(func, "size", allowed, size, ValueError)
         check_choice(fit, IMAGE_FITS, func=func, argument="fit")
         check_choice(format, IMAGE_FORMATS, func=func, argument="format")
+        self.size = tuple(size) if size else None
+        self.fit, self.format, self.channels = fit, format, IMAGE_FORMATS[format]
         control = ImageControl(
             size=list(size) if size else [], fit=fit, channels=IMAGE_FORMATS[format]
         )
@@ -282,6 +291,9 @@ class ImageInput(_BrowserMedia):
         c = self._control
         if not c.data:
             return None
+        if problem := self._shape_problem(c.height, c.width, c.channels):
+            raise ValueError(f"{self._func}: received a {c.height}x{c.width}x{c.channels} "
+                             f"picture; {problem}")  # fmt: skip
         expected = c.height * c.width * c.channels
         if len(c.data) != expected:
             raise ValueError(
@@ -291,6 +303,24 @@ class ImageInput(_BrowserMedia):
         import numpy as np
 
         return np.frombuffer(c.data, dtype=np.uint8).reshape(c.height, c.width, c.channels)
+
+    def _shape_problem(self, height: int, width: int, channels: int) -> str | None:
+        """Why a picture of this shape is not one this input asked for, or None."""
+        if channels != self.channels:
+            return f"format {self.format!r} has {self.channels} channel(s)"
+        if height < 1 or width < 1:
+            return "it must be at least 1x1"
+        if self.size is None:
+            if height * width > MAX_IMAGE_PIXELS:
+                return f"it must have at most MAX_IMAGE_PIXELS ({MAX_IMAGE_PIXELS}) pixels"
+            return None
+        h, w = self.size
+        if self.fit == "contain":
+            if height > h or width > w:
+                return f"fit='contain' keeps it within {h}x{w}"
+        elif (height, width) != (h, w):
+            return f"fit={self.fit!r} makes it {h}x{w}"
+        return None
 
     @property
     def filename(self) -> str:
@@ -328,6 +358,7 @@ class AudioInput(_BrowserMedia):
 
     _func = "kino.input.audio"
     _user_action = "record audio"
+    _pinned = ("sampling_rate", "max_samples")
 
     def __init__(
         self, label: str, *, sampling_rate: int = 16000, validate: Validator | None = None
@@ -344,6 +375,11 @@ class AudioInput(_BrowserMedia):
             return None
         if len(c.data) % 4:
             raise ValueError(f"{self._func}: received {len(c.data)} bytes, not float32 samples")
+        if len(c.data) > 4 * MAX_AUDIO_SAMPLES:
+            raise ValueError(
+                f"{self._func}: received {len(c.data) // 4} samples; "
+                f"MAX_AUDIO_SAMPLES is {MAX_AUDIO_SAMPLES}"
+            )
         import numpy as np
 
         return Audio(np.frombuffer(c.data, dtype="<f4"), c.sampling_rate)
