@@ -43,3 +43,19 @@ def test_unbuilt_bundle_shows_a_message_instead_of_failing(tmp_path, monkeypatch
     with pytest.warns(FrontEndNotBuiltWarning, match="make build"):
         w = Missing()
     assert "make build" in str(w._esm)
+
+
+def test_safe_mode_is_a_synced_trait_auto_by_default(comm_log):
+    # None: the front end turns safe mode on in a Voila page, off elsewhere.
+    assert kino.markdown("x").safe is None
+    md = kino.markdown("![t](http://host/pixel.png)", safe=True)
+    assert md.safe is True and md.get_state()["safe"] is True
+    assert kino.markdown("x", safe=False).safe is False
+    with pytest.raises(TypeError, match=r"kino\.markdown: 'safe' must be True or False, got 1"):
+        kino.markdown("x", safe=1)
+
+
+def test_the_front_end_drops_fetching_images_and_unsafe_links_in_safe_mode():
+    source = bundle_path("markdown").read_text()
+    for marker in ("kino-md-image-dropped", "feImage", "srcset", "data-voila", "voila_finish"):
+        assert marker in source or marker.replace("data-", "dataset.") in source, marker
