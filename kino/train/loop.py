@@ -5,11 +5,12 @@ The shape of Elixir's Axon.Loop: every configuring method returns the loop.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from flax import nnx
 
-from kino.contracts import check_bool, check_int, fail
+from kino.contracts import check_bool, check_int, check_str, fail
 from kino.train import losses, metrics, optim
 from kino.train.callbacks import (
     Callback,
@@ -18,7 +19,7 @@ from kino.train.callbacks import (
     ReduceLROnPlateau,
     resolve_mode,
 )
-from kino.train.checkpoint import CheckpointStore
+from kino.train.checkpoint import CheckpointStore, describe_run, differences, run_record
 from kino.train.events import Handler, Handlers
 from kino.train.run import Result, Run, TrainState
 
@@ -65,6 +66,7 @@ class Trainer:
         self.from_logits = check_bool(from_logits, func=func, argument="from_logits")
         self.loss = losses.resolve(loss, from_logits=self.from_logits)
         self.optimizer = optim.resolve(optimizer, learning_rate, func=func)
+        self._learning_rate = learning_rate
         self.devices = devices
         self.metrics: list[metrics.Metric] = []
         self.validation = None
@@ -77,7 +79,18 @@ class Trainer:
 
     # ---- configuration ----------------------------------------------------
     def metric(self, metric: str | Callable, name: str | None = None) -> Trainer:
-        """Track a metric, a name (``train.METRICS``) or ``fn(y_pred, y_true)``; returns loop."""
+        """Track a metric, a name (``train.METRICS``) or ``fn(y_pred, y_true)``; returns loop.
+
+        ``name``: the column it is reported under; ``None`` (the default) means the metric's
+        own name (the canonical name of a built-in one, the function's ``__name__``).
+        """
+        func = "train.Trainer.metric"
+        if not isinstance(metric, str | metrics.Metric) and not callable(metric):
+            fail(func, "metric", "a metric name (train.METRICS) or fn(y_pred, y_true)", metric)
+        allowed = "a non-empty str or None (the metric's own name)"
+        check_str(name, func=func, argument="name", allowed=allowed, allow_none=True)
+        if name is not None and not name.strip():
+            fail(func, "name", allowed, name, ValueError)
         m = metrics.resolve(metric, from_logits=self.from_logits, name=name)
         if m.name in {x.name for x in self.metrics} or m.name == "loss":
             raise ValueError(f"metric {m.name!r} is already tracked; pass name= to track it twice")
@@ -149,10 +162,22 @@ class Trainer:
         monitor: str | None = None,
         mode: str = "auto",
         every: int = 1,
+        overwrite: bool = False,
     ) -> Trainer:
-        """Write atomic orbax checkpoints to ``directory``; keep the ``keep`` best by monitor."""
-        mode = resolve_mode(mode, monitor or "loss", func="train.Trainer.checkpoint")
-        return self._builtin(Checkpoint(CheckpointStore(directory, keep, monitor, mode), every))
+        """Write atomic orbax checkpoints to ``directory``; keep the ``keep`` best by monitor.
+
+        Without a monitor the ``keep`` newest are kept. The directory must be writable (checked
+        now) and, for a fresh run, empty: ``overwrite=True`` replaces what is there once the
+        run has written its first checkpoint. A resumed run may continue its own checkpoints.
+        """
+        func = "train.Trainer.checkpoint"
+        check_str(
+            monitor, func=func, argument="monitor", allowed="a metric name or None", allow_none=True
+        )
+        mode = resolve_mode(mode, monitor or "loss", func=func)
+        store = CheckpointStore(directory, keep, monitor, mode, overwrite=overwrite)
+        store.check_writable(func)
+        return self._builtin(Checkpoint(store, every))
 
     def _builtin(self, cb: Callback) -> Trainer:
         self._callbacks.append(cb)
@@ -168,6 +193,13 @@ class Trainer:
         """
         from kino.train.prepare import graphdefs
 
+        check_str(
+            monitor,
+            func="train.Trainer.restore",
+            argument="monitor",
+            allowed="a metric name or None",
+            allow_none=True,
+        )
         mode = resolve_mode(mode, monitor or "loss", func="train.Trainer.restore")
         store = CheckpointStore(directory, monitor=monitor, mode=mode)
         if epoch is None:
@@ -181,6 +213,31 @@ class Trainer:
         return TrainState(params, rest, opt_state, int(meta["step"]), int(meta["epoch"]), gd_train)
 
     # ---- running ----------------------------------------------------------
+    def run_record(self) -> dict:
+        """What identifies this loop's runs in their checkpoints (``CheckpointStore.run``)."""
+        opt = self.optimizer.name
+        if opt != "custom":
+            lr = self._learning_rate
+            lr = optim.DEFAULT_LEARNING_RATE.get(opt, 1e-3) if lr is None else lr
+            lr = getattr(lr, "__qualname__", type(lr).__name__) if callable(lr) else float(lr)
+            opt = f"{opt}(learning_rate={lr})"
+        loss = self.loss.name + ("" if self.from_logits else " (from probabilities)")
+        if self.penalty is not None:
+            loss += " + " + getattr(self.penalty, "__qualname__", type(self.penalty).__name__)
+        return run_record(self.model, loss, [m.name for m in self.metrics], opt, self.seed)
+
+    def _check_resume_dir(self, directory, record: dict) -> None:
+        store = CheckpointStore(directory)
+        epoch = store.latest()
+        theirs = None if epoch is None else store.writer(epoch)
+        if theirs is not None and theirs.get("id") != record["id"]:
+            raise ValueError(
+                f"train.Trainer.run: resume={str(directory)!r} holds checkpoints (newest: epoch "
+                f"{epoch}) written by another run, {describe_run(theirs)}; this loop is "
+                f"{describe_run(record)}. They differ in {differences(theirs, record)}. Resume "
+                "with the loop that wrote them, or run without resume= to start afresh"
+            )
+
     @property
     def current_run(self) -> Run | None:
         """The active run, if any."""
@@ -212,6 +269,12 @@ class Trainer:
             raise RuntimeError(
                 "this loop is already running; call loop.current_run.stop() or wait()"
             )
+        record = self.run_record()
+        if isinstance(resume, str | os.PathLike):
+            self._check_resume_dir(resume, record)
+        for cb in self._callbacks:
+            if isinstance(cb, Checkpoint):
+                cb.store.begin(record, resuming=resume is not None)
         runner = Runner(
             self, data, epochs, iterations, resume, steps_per_dispatch, batch_size, background
         )

@@ -132,6 +132,19 @@ class Loss:
             return jnp.reshape(one, (y_pred.shape[0],))
         return _mean_tail(jnp.asarray(out))
 
+    def label_classes(self, y_pred, y_true) -> int | None:
+        """``C`` when this loss reads ``y_true`` as class indices, which must be in ``[0, C)``.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> resolve("sparse_categorical_cross_entropy").label_classes(
+            ...     jnp.zeros((4, 3)), jnp.zeros(4, jnp.int32))
+            3
+        """
+        if self.builtin and self.name == "sparse_categorical_cross_entropy":
+            return int(y_pred.shape[-1])
+        return None
+
     def check(self, y_pred: jax.ShapeDtypeStruct, y_true: jax.ShapeDtypeStruct) -> None:
         """Raise ValueError when labels of this shape/dtype cannot match the output."""
         check_labels(self.name if self.builtin else "custom", y_pred, y_true)

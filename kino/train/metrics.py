@@ -235,6 +235,20 @@ def resolve(
     )
 
 
+def label_classes(metric: Metric, y_pred, y_true) -> int | None:
+    """``C`` when ``metric`` reads ``y_true`` as class indices, which must be in ``[0, C)``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> label_classes(resolve("accuracy"), jnp.zeros((4, 3)), jnp.zeros(4, jnp.int32))
+        3
+    """
+    sparse = tuple(y_true.shape) != tuple(y_pred.shape)
+    if metric.needs == "class" and _kind(y_pred) == "multiclass" and sparse:
+        return int(y_pred.shape[-1])
+    return None
+
+
 def check(metric: Metric, y_pred, y_true) -> None:
     """Raise ValueError, before compiling, when a metric cannot apply to this output."""
     if metric.needs == "binary" and _kind(y_pred) != "binary":

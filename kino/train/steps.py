@@ -6,7 +6,10 @@ state; the functions below are plain ``jax.jit`` over that state, with
 ``k`` steps with ``lax.scan`` and donates the carried state. Per-step loss and
 metric values come back as ``[k]`` arrays; epoch metrics accumulate on the
 device in the carry. A non-finite loss freezes the carry at the last finite
-state for the rest of the run (the host halts when it sees the flag).
+state for the rest of the run (the host halts when it sees the flag). So do class
+labels outside ``[0, C)`` where the loss or a metric reads labels as class indices:
+the step's ``label_check`` output says which (:meth:`Program.step_error`), and its
+loss is reported as NaN, so the host halts there without waiting on any extra value.
 Train and eval use different graph definitions (dropout on/off), so they are
 separate compiled functions: validating never recompiles the train step.
 """
@@ -23,7 +26,7 @@ from flax import nnx
 
 from kino.train import optim
 from kino.train.losses import Loss
-from kino.train.metrics import Metric
+from kino.train.metrics import Metric, label_classes
 
 
 class Carry(NamedTuple):
@@ -103,6 +106,35 @@ class Program:
             loss = loss + self.penalty(model)
         return loss, (pred, n)
 
+    def _label_check(self, pred, y, w):
+        """``[out-of-range count, first such label, C]`` for class-index labels, else None."""
+        counts = [self.loss.label_classes(pred, y)] if self.loss is not None else []
+        counts += [label_classes(m, pred, y) for m in self.metrics]
+        counts = [c for c in counts if c is not None]
+        if not counts:
+            return None
+        c = min(counts)
+        labels = y.reshape(y.shape[0], -1)
+        outside = ((labels < 0) | (labels >= c)) & (w[:, None] > 0)
+        flat = outside.reshape(-1)
+        first = labels.reshape(-1)[jnp.argmax(flat)].astype(jnp.int32)
+        return jnp.stack(
+            [jnp.sum(flat, dtype=jnp.int32), jnp.where(jnp.any(flat), first, 0), jnp.int32(c)]
+        )
+
+    def step_error(self, host_outs, j: int) -> str | None:
+        """Why step ``j`` of a fetched dispatch was refused, other than a non-finite loss.
+
+        ``host_outs``: the dispatch's per-step outputs fetched to the host. The runner halts
+        on the step's NaN loss and reports this text (with the step number) when it is not None.
+        """
+        check = host_outs.get("label_check")
+        if check is None or int(check[j][0]) == 0:
+            return None
+        n, first, c = (int(v) for v in check[j])
+        more = f" ({n} labels of that batch are out of range)" if n > 1 else ""
+        return f"labels must be in [0, {c}) for {c} classes; got {first}{more}"
+
     # ---- train --------------------------------------------------------
     def _step(self, carry: Carry, x, y, w) -> tuple[Carry, dict]:
         x = self.placement.constrain(x)
@@ -117,13 +149,19 @@ class Program:
         updates, new_opt = self.tx.update(grads, opt_state, params)
         new_params = optax.apply_updates(params, updates)
         finite = jnp.isfinite(loss)
+        check = self._label_check(pred, y, w)
+        outs = {}
+        if check is not None:  # bad labels count as a non-finite loss: freeze, report NaN
+            finite = finite & (check[0] == 0)
+            loss = jnp.where(check[0] == 0, loss, jnp.nan)
+            outs["label_check"] = check
         ok = finite & ~carry.bad
         new = _select(ok, (new_params, new_rest, new_opt), (params, rest, opt_state))
         batch = self._batch_states(pred, y, w)
         okf = ok.astype(jnp.float32)
         acc = dict(carry.acc)
-        acc["loss"] = acc["loss"] + okf * jnp.stack([loss * n, n])
-        outs = {"loss": loss, "learning_rate": optim.learning_rate(new_opt)}
+        acc["loss"] = acc["loss"] + okf * jnp.stack([jnp.where(ok, loss, 0.0) * n, n])
+        outs.update(loss=loss, learning_rate=optim.learning_rate(new_opt))
         for m in self.metrics:
             acc[m.name] = acc[m.name] + okf * batch[m.name]
             if m.scalar:
