@@ -6,6 +6,13 @@ the device. Larger data and arbitrary iterables of ``(x, y)`` batches are
 stacked on the host, several batches per dispatch. Every batch has the same
 shape: a short last batch is padded with repeated rows whose weight is 0, so
 one compiled step serves the whole run and padding never changes a mean.
+
+A ``batch_size`` larger than the data is reduced to the number of examples (as
+Keras does), so buffers follow the data, never the argument. An iterable without
+``__len__`` (a generator, a stream) trains with an unknown number of steps per
+epoch (:meth:`HostSource.steps` is ``None``); an exception it raises reaches the
+caller unchanged. Every batch of an iterable must have the per-example shapes of
+its first batch.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ class Batches:
     ):
         self.x = as_array(x, "x")
         self.y = as_array(y, "y")
-        self.batch_size = check_int(batch_size, func="train.batches", argument="batch_size", min=1)
+        batch_size = check_int(batch_size, func="train.batches", argument="batch_size", min=1)
         if self.x.ndim == 0 or self.y.ndim == 0:
             raise ValueError("x and y must have a leading example axis")
         if self.x.shape[0] != self.y.shape[0]:
@@ -57,11 +64,13 @@ class Batches:
             )
         if self.x.shape[0] == 0:
             raise ValueError("data is empty: x and y have 0 examples")
-        if drop_remainder and self.x.shape[0] < self.batch_size:
+        if drop_remainder and self.x.shape[0] < batch_size:
             raise ValueError(
                 f"data is empty after drop_remainder: {self.x.shape[0]} examples < "
-                f"batch_size {self.batch_size}"
+                f"batch_size {batch_size}"
             )
+        # never more rows per batch than there are examples: buffers follow the data
+        self.batch_size = min(batch_size, int(self.x.shape[0]))
         self.shuffle = bool(shuffle)
         self.seed = int(seed)
         self.drop_remainder = bool(drop_remainder)
@@ -181,6 +190,10 @@ class DeviceSource:
     def __len__(self) -> int:
         return len(self.b)
 
+    def steps(self) -> int:
+        """Batches per epoch."""
+        return len(self.b)
+
     def example(self):
         rows = np.arange(min(self.b.batch_size, self.b.size))
         rows = np.resize(rows, self.placement.round(self.b.batch_size))
@@ -222,9 +235,11 @@ class HostSource:
         except StopIteration:
             raise ValueError("data is empty: it yields no batches") from None
         self._first = _pair(first)
+        self._example = (self._first[0].shape[1:], self._first[1].shape[1:])
         self._rest = it if self.one_shot else None
 
-    def __len__(self):
+    def steps(self) -> int | None:
+        """Batches per epoch, or ``None`` when the data has no ``__len__`` (a stream)."""
         try:
             return len(self.data)
         except TypeError:
@@ -253,6 +268,7 @@ class HostSource:
         group: list = []
         width = current = None
         count = 0
+        ex, ey = self._example
         for x, y in self._batches(epoch):
             if limit is not None and count >= limit:
                 break
@@ -260,6 +276,12 @@ class HostSource:
             b = x.shape[0]
             if b == 0:
                 raise ValueError("data yielded an empty batch")
+            if x.shape[1:] != ex or y.shape[1:] != ey:
+                raise ValueError(
+                    f"batch {count} of epoch {epoch} has x {x.shape[1:]} and y {y.shape[1:]} "
+                    f"per example, but the first batch had x {ex} and y {ey}; every batch "
+                    "must have the same per-example shapes"
+                )
             shape = (x.shape[1:], y.shape[1:], x.dtype, y.dtype)
             changed = width is None or b > width or shape != current
             if group and changed:

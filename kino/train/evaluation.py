@@ -15,7 +15,7 @@ from flax import nnx
 from kino.contracts import check_bool, check_int, fail
 from kino.train import losses
 from kino.train import metrics as metrics_mod
-from kino.train.prepare import eval_program, prepare
+from kino.train.prepare import check_devices, eval_program, prepare
 from kino.train.run import Result, TrainState
 
 
@@ -54,7 +54,7 @@ class Evaluator:
         self.from_logits = check_bool(from_logits, func="train.Evaluator", argument="from_logits")
         self.loss = None if loss is None else losses.resolve(loss, from_logits=self.from_logits)
         self.metrics: list[metrics_mod.Metric] = []
-        self.devices = devices
+        self.devices = check_devices(devices, func="train.Evaluator")
 
     def metric(self, metric: str | Callable, name: str | None = None) -> Evaluator:
         """Add a metric by name or ``fn(y_pred, y_true)``; returns the evaluator."""

@@ -22,8 +22,18 @@ Order of events in a run::
         iteration_completed      (one per step, delivered after its dispatch)
       validated                  (when the loop has validation data)
       epoch_completed            (checkpointed right after a checkpoint is written)
-    halted                       (when the run ended early: halted, stopped, interrupted)
+    halted                       (when the run ended early: halted, stopped, interrupted,
+                                  failed)
     completed                    (always, last, for every ending)
+
+A handler that raises (or a checkpoint that cannot be written) ends the run
+with status ``"failed"``: the exception is logged on the ``kino`` logger and
+kept as ``Result.error``, the reason names it, and the model and the Result
+hold the state after the last epoch whose handlers all succeeded, so finished
+epochs are never lost. ``Trainer.run`` returns that Result rather than
+re-raising (a re-raise would lose it); a background ``Run.wait()`` returns it
+too. An exception from the data itself is not a handler's and reaches the
+caller unchanged.
 """
 
 from __future__ import annotations
@@ -50,7 +60,15 @@ EVENTS = (
 
 HALT_EPOCH = "halt_epoch"
 HALT_LOOP = "halt_loop"
-STATUSES = ("running", "completed", "halted", "stopped", "interrupted")
+STATUSES = ("running", "completed", "halted", "stopped", "interrupted", "failed")
+
+
+class HandlerError(Exception):
+    """A handler raised or returned what it may not; ``error`` (also ``__cause__``) is why."""
+
+    def __init__(self, message: str, error: Exception):
+        super().__init__(message)
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -210,7 +228,16 @@ class Handlers:
                 continue
             if state is None:
                 state = make_state()
-            for item in _intents(h.fn(state), event, h.name):
+            try:
+                returned = h.fn(state)
+            except Exception as exc:
+                message = f"handler {h.name!r} on {event!r} raised {type(exc).__name__}: {exc}"
+                raise HandlerError(message, exc) from exc
+            try:
+                items = _intents(returned, event, h.name)
+            except ValueError as exc:
+                raise HandlerError(str(exc), exc) from exc
+            for item in items:
                 if isinstance(item, Halt):
                     strongest = stronger(strongest, item)
                 else:

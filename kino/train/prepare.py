@@ -18,6 +18,7 @@ from typing import Any
 import jax
 from flax import nnx
 
+from kino.contracts import fail
 from kino.train import metrics as metrics_mod
 from kino.train.data import source, wrap
 from kino.train.losses import Loss
@@ -29,6 +30,32 @@ PROGRAM_CACHE_SIZE = 16
 """Compiled programs kept across trainers and evaluators."""
 
 _programs: OrderedDict = OrderedDict()
+
+
+DEVICES_ALLOWED = "None or a non-empty list of distinct jax devices (such as jax.devices())"
+
+
+def check_devices(devices, *, func: str) -> list | None:
+    """``devices`` as a list of distinct ``jax.Device`` (``None`` stays ``None``: all devices).
+
+    Example:
+        >>> import jax
+        >>> check_devices(jax.devices()[:1], func="train.Trainer") == jax.devices()[:1]
+        True
+        >>> check_devices("cpu", func="train.Trainer")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: train.Trainer: 'devices' must be None or a non-empty list ..., got str: 'cpu'
+    """
+    if devices is None:
+        return None
+    if not isinstance(devices, Sequence) or isinstance(devices, str | bytes):
+        fail(func, "devices", DEVICES_ALLOWED, devices)
+    if not all(isinstance(d, jax.Device) for d in devices):
+        fail(func, "devices", DEVICES_ALLOWED, devices)
+    if not devices or len(set(devices)) != len(devices):
+        fail(func, "devices", DEVICES_ALLOWED, devices, ValueError)
+    return list(devices)
 
 
 def graphdefs(model: nnx.Module):
@@ -91,7 +118,7 @@ def prepare(
     traced with; ``state`` (a TrainState) replaces the model's own parameters. ``func``
     names the caller in argument errors.
     """
-    placement = Placement(devices)
+    placement = Placement(check_devices(devices, func=func))
     wrapped = wrap(data, batch_size=batch_size, shuffle=shuffle, seed=seed, func=func)
     src = source(wrapped, placement, epochs)
     gd_train, gd_eval = graphdefs(model)

@@ -50,7 +50,21 @@ class TrainState:
 
 @dataclass
 class Result:
-    """The outcome of :meth:`Trainer.run`: status, reason, final state and history."""
+    """The outcome of :meth:`Trainer.run`: status, reason, final state and history.
+
+    ``status`` is one of ``"completed"``, ``"halted"``, ``"stopped"``, ``"interrupted"``
+    or ``"failed"``. A run fails when a handler raises or a checkpoint cannot be written:
+    it is not re-raised (that would lose this Result); ``error`` is the exception,
+    ``reason`` names it, and ``state`` (also applied to the model) is the one after the
+    last epoch whose handlers all ran. ``raise result.error`` re-raises it.
+
+    Example:
+        >>> import polars as pl
+        >>> r = Result("failed", "handler 'save' on 'epoch_completed' raised OSError: full",
+        ...            None, pl.DataFrame(), error=OSError("full"))
+        >>> r.status, type(r.error).__name__
+        ('failed', 'OSError')
+    """
 
     status: str
     reason: str | None
@@ -58,6 +72,7 @@ class Result:
     history: pl.DataFrame
     metrics: dict[str, float] = field(default_factory=dict)
     confusion_matrix: np.ndarray | None = None
+    error: BaseException | None = None
 
     @property
     def step(self) -> int:
@@ -105,7 +120,11 @@ class Run:
         return "failed" if self.error is not None else "running"
 
     def wait(self, timeout: float | None = None) -> Result:
-        """Block until the run ends and return its Result (re-raises the run's exception)."""
+        """Block until the run ends and return its Result.
+
+        A run that failed in a handler returns its Result (status "failed", ``error`` set);
+        any other exception of the run (the data's own) is re-raised here.
+        """
         if not self._done.wait(timeout):
             raise TimeoutError(f"the run did not finish within {timeout} s")
         if self.error is not None:

@@ -5,10 +5,18 @@ then fetches the per-step values of dispatch i (already finished or finishing)
 and fires their ``iteration_completed`` handlers. Epoch metrics stay on the
 device until the epoch ends. Stop requests, interrupts and halts are honoured
 at dispatch boundaries, so the returned state is always a whole dispatch.
+
+A handler that raises, or a checkpoint that cannot be written, ends the run
+with status "failed": the state after the last epoch whose handlers all ran
+(a copy kept at each epoch end) is applied to the model and returned, with
+the exception as ``Result.error``. Any other exception (the data's own, a
+compilation error) is re-raised unchanged, after that same state is applied
+to the model.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
 import threading
@@ -27,6 +35,7 @@ from kino.train.events import (
     HALT_EPOCH,
     HALT_LOOP,
     Halt,
+    HandlerError,
     KeepBest,
     LoopState,
     SaveCheckpoint,
@@ -38,6 +47,16 @@ from kino.train.run import Result, Run, TrainState
 from kino.train.steps import Carry
 
 RUN = "train.Trainer.run"
+
+log = logging.getLogger("kino")
+
+
+class _Failed(Exception):
+    """Something the run did for a handler failed (a checkpoint write); ends it as "failed"."""
+
+    def __init__(self, reason: str, error: Exception):
+        super().__init__(reason)
+        self.reason, self.error = reason, error
 
 
 class Runner:
@@ -187,7 +206,14 @@ class Runner:
             "history": self.history,
             "callbacks": [cb.state_dict() for cb in self.loop._callbacks],
         }
-        path = store.save(self.epoch, (c.params, c.rest, c.opt_state), meta)
+        try:
+            path = store.save(self.epoch, (c.params, c.rest, c.opt_state), meta)
+        except Exception as exc:
+            raise _Failed(
+                f"saving the checkpoint of epoch {self.epoch} to {str(store.directory)!r} "
+                f"raised {type(exc).__name__}: {exc}",
+                exc,
+            ) from exc
         return self.fire("checkpointed", checkpoint_path=str(path), metrics=self.epoch_metrics)
 
     # ---- the loop -----------------------------------------------------------------
@@ -310,7 +336,7 @@ class Runner:
         loop = self.loop
         self.status, self.reason = "running", None
         self.epoch, self.iteration, self.step = self.start_epoch, 0, self.start_step
-        length = len(self.src)
+        length = self.src.steps()  # None: a stream of unknown length
         self.per_epoch = (
             None
             if length is None
@@ -324,6 +350,9 @@ class Runner:
         self.confusion = None
         self.history_frame = self._frame()
         self.lr = float(jax.device_get(optim.learning_rate(self.carry.opt_state)))
+        self.error = None
+        self.best_epoch = 0
+        self._keep_good()
         loop.handlers.reset()
         states = self.callback_states or ()
         for i, cb in enumerate(loop._callbacks):
@@ -334,7 +363,47 @@ class Runner:
             self._epochs()
         except KeyboardInterrupt:
             self.status, self.reason = "interrupted", "interrupted by KeyboardInterrupt"
+        except HandlerError as exc:
+            self._fail(str(exc), exc.error)
+        except _Failed as exc:
+            self._fail(exc.reason, exc.error)
+        except Exception:
+            self._restore_good()  # the data's own error: re-raised as it is, no work lost
+            nnx.update(loop.model, self.carry.params, self.carry.rest)
+            raise
         return self._finish()
+
+    def _keep_good(self) -> None:
+        """Copy the state as it is now, at an epoch end whose handlers all ran."""
+        c = self.carry
+        self.good = (
+            jax.tree.map(jnp.copy, (c.params, c.rest, c.opt_state, c.step)),
+            self.step,
+            len(self.history),
+            dict(self.epoch_metrics),
+            self.confusion,
+            self.best,
+            self.best_epoch,
+            self.lr,
+        )
+        self.good_epoch = self.epoch
+
+    def _restore_good(self) -> None:
+        (params, rest, opt_state, step), self.step, n, metrics, cm, best, best_epoch, lr = self.good
+        self.carry = self.carry._replace(params=params, rest=rest, opt_state=opt_state, step=step)
+        self.history = self.history[:n]
+        self.history_frame = self._frame()
+        self.epoch_metrics, self.confusion, self.lr = metrics, cm, lr
+        self.best, self.best_epoch = best, best_epoch
+        self.epoch = self.good_epoch
+
+    def _fail(self, reason: str, error: Exception) -> None:
+        """End as "failed" with the last good state; the error is kept, logged, not raised."""
+        self._restore_good()
+        self.status = "failed"
+        self.reason = f"{reason}; the state is the one after epoch {self.good_epoch}"
+        self.error = error
+        log.error("kino.train: the run failed: %s", self.reason, exc_info=error)
 
     def _epochs(self) -> None:
         halt = self.fire("started")
@@ -359,6 +428,7 @@ class Runner:
             if ended is not None:
                 return
             self._epoch_end()
+            self._keep_good()
             if self.status != "running":
                 return
 
@@ -433,7 +503,9 @@ class Runner:
         if not any(getattr(a, "is_deleted", lambda: False)() for a in leaves):
             params, rest, opt_state, step = c.params, c.rest, c.opt_state, c.step
             epoch = (
-                self.epoch
+                self.good_epoch
+                if self.status == "failed"
+                else self.epoch
                 if self.history and self.history[-1]["epoch"] == self.epoch
                 else self.epoch - 1
             )
@@ -448,9 +520,15 @@ class Runner:
         elif self.reason is not None:
             self.reason += " (the state was lost: the interrupt arrived during a dispatch)"
         last = {"metrics": dict(self.epoch_metrics), "confusion_matrix": self.confusion}
-        if self.status != "completed":
-            self.fire("halted", **last)
-        self.fire("completed", **last)
+        for event in ("halted", "completed") if self.status != "completed" else ("completed",):
+            try:
+                self.fire(event, **last)
+            except HandlerError as exc:  # the state is final already; the first error is kept
+                if self.error is None:
+                    self.status, self.reason, self.error = "failed", str(exc), exc.error
+                    log.error("kino.train: the run failed: %s", self.reason, exc_info=exc.error)
+                else:
+                    log.error("kino.train: %s (after the run failed)", exc, exc_info=exc.error)
         return Result(
             self.status,
             self.reason,
@@ -458,6 +536,7 @@ class Runner:
             self.history_frame,
             dict(self.epoch_metrics),
             self.confusion,
+            self.error,
         )
 
 
