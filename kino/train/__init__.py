@@ -42,7 +42,17 @@ The built-in callbacks (``early_stopping``, ``reduce_lr_on_plateau``,
 
 A NaN/Inf loss halts with the last finite state; Ctrl-C / a kernel interrupt
 returns status "interrupted"; ``Run.stop()`` returns "stopped"; both at a
-dispatch boundary.
+dispatch boundary. A handler that raises, or a checkpoint that cannot be
+written, returns status "failed" (not re-raised: ``Result.error`` holds the
+exception, the ``kino`` logger logs it) with the state after the last epoch
+whose handlers all ran, applied to the model, so finished epochs are never
+lost; a background ``Run.wait()`` returns that Result too. An exception raised
+by the data itself reaches the caller unchanged.
+
+Data: an iterable without ``__len__`` (a generator, a stream) trains with an
+unknown number of steps (progress shows steps without a total and no ETA); a
+one-shot iterator feeds one epoch only. A ``batch_size`` larger than the data
+is reduced to the number of examples, so memory follows the data.
 
 Several devices: with more than one device in ``jax.devices()`` (or passed as
 ``devices=``), batches are split over a ``jax.sharding.Mesh`` axis ``"data"``

@@ -274,9 +274,16 @@ class Runner:
         for j in range(k):
             loss = float(host["loss"][j])
             if not math.isfinite(loss):
+                # a step the program refused for another reason (labels out of range) says why
+                step_error = getattr(self.program, "step_error", None)
+                why = step_error(host, j) if step_error is not None else None
+                where = (
+                    f"at step {self.step + 1} (epoch {self.epoch}, iteration {self.iteration + 1})"
+                )
                 self.nan = (
-                    f"loss became {loss} at step {self.step + 1} "
-                    f"(epoch {self.epoch}, iteration {self.iteration + 1}); "
+                    f"{why} {where}; the state is the last good one, after step {self.step}"
+                    if why
+                    else f"loss became {loss} {where}; "
                     f"the state is the last finite one, after step {self.step}"
                 )
                 return Halt(HALT_LOOP, self.nan)

@@ -250,3 +250,17 @@ def test_a_feature_dimension_that_changes_mid_run_names_the_batch_and_both_shape
     assert isinstance(src, HostSource)
     with pytest.raises(ValueError, match=message):
         list(src.chunks(1, None, 8))
+
+
+def test_a_step_the_program_refused_is_reported_with_the_programs_reason(data, monkeypatch):
+    from kino.train.steps import Program
+
+    monkeypatch.setattr(
+        Program, "step_error", lambda self, host, j: "labels out of range", raising=False
+    )
+    x, y = data
+    x = x.copy()
+    x[0] = np.inf
+    result = sparse().run(train.batches(x, y, batch_size=BATCH, shuffle=False), epochs=1)
+    assert result.status == "halted"
+    assert result.reason.startswith("labels out of range at step 1 (epoch 1, iteration 1)")
