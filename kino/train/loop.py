@@ -21,6 +21,7 @@ from kino.train.callbacks import (
 )
 from kino.train.checkpoint import CheckpointStore, describe_run, differences, run_record
 from kino.train.events import Handler, Handlers
+from kino.train.prepare import check_devices
 from kino.train.run import Result, Run, TrainState
 
 
@@ -67,7 +68,7 @@ class Trainer:
         self.loss = losses.resolve(loss, from_logits=self.from_logits)
         self.optimizer = optim.resolve(optimizer, learning_rate, func=func)
         self._learning_rate = learning_rate
-        self.devices = devices
+        self.devices = check_devices(devices, func=func)
         self.metrics: list[metrics.Metric] = []
         self.validation = None
         self.validation_batch_size = 256

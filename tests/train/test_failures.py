@@ -228,8 +228,8 @@ def test_devices_that_are_not_a_sequence_of_jax_devices_fail(data, devices, erro
     message = r"'devices' must be None or a non-empty list of distinct jax devices.*got "
     with pytest.raises(error, match=r"train\.Evaluator: " + message):
         train.evaluator(mlp(), devices=devices)
-    with pytest.raises(error, match=message):
-        sparse(devices=devices).run(data, epochs=1, batch_size=BATCH)
+    with pytest.raises(error, match=r"train\.Trainer: " + message):
+        sparse(devices=devices)  # at the call, before run()
 
 
 def test_a_single_device_or_repeated_devices_are_refused():

@@ -145,9 +145,6 @@ def test_the_step_check_names_the_bad_labels_and_the_range():
     assert by_metric._label_check(pred, jnp.asarray([0, 1, 2, 0, 0]), w).tolist() == [1, 2, 2]
 
 
-@pytest.mark.xfail(
-    reason="needs the runner to report Program.step_error (runner.py, _process)", strict=False
-)
 def test_the_halt_reason_names_the_bad_labels(data):
     x, y = data
     y = y.copy()
