@@ -109,3 +109,101 @@ def test_voila_refuses_execute_requests_over_the_kernel_websocket(voila, voila_p
     assert not [m for m in received if m["parent"] == execute_id], received
     assert not marker.exists()
     assert re.search(r"execute_request.*not allowed", voila.log.read_text())
+
+
+# From the page, over a websocket of its own, as any script in the page could: find the
+# Epochs slider's comm (comm_info_request, then "request_state" to one comm after another
+# until an IntSlider from 1 to 50 answers), send it the forged update, then ask its state
+# again. The shell channel is handled in order, so the update is done before that answer.
+FORGE_BOUNDS = """
+async ([url, forged]) => {
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  const pending = new Map();
+  ws.onmessage = (event) => {
+    if (typeof event.data !== "string") return;  // binary frames: states with buffers
+    const msg = JSON.parse(event.data);
+    const wanted = pending.get(msg.parent_header.msg_id);
+    if (wanted && wanted.done(msg)) {
+      pending.delete(msg.parent_header.msg_id);
+      wanted.resolve(msg);
+    }
+  };
+  let n = 0;
+  const send = (type, content, done) => new Promise((resolve, reject) => {
+    const id = `forger-${++n}-${Math.random()}`;
+    pending.set(id, { done, resolve });
+    setTimeout(() => reject(new Error(`no answer to ${type} ${JSON.stringify(content)}`)), 90000);
+    ws.send(JSON.stringify({
+      header: { msg_id: id, msg_type: type, username: "forger", session: "forger",
+                date: new Date().toISOString(), version: "5.3" },
+      parent_header: {}, metadata: {}, content, channel: "shell", buffers: [],
+    }));
+  });
+  const isUpdate = (msg) =>
+    msg.header.msg_type === "comm_msg" && msg.content.data.method === "update";
+  const stateOf = async (commId) => (await send(
+    "comm_msg", { comm_id: commId, data: { method: "request_state" } }, isUpdate)
+  ).content.data.state;
+
+  const info = await send("comm_info_request", { target_name: "jupyter.widget" },
+                          (msg) => msg.header.msg_type === "comm_info_reply");
+  const comms = Object.keys(info.content.comms);  // in the order the kernel made them
+  let slider = null, before = null, asked = 0;
+  for (const commId of comms) {
+    const state = await stateOf(commId);
+    asked += 1;
+    if (state._model_name === "IntSliderModel" && state.min === 1 && state.max === 50) {
+      slider = commId; before = state; break;
+    }
+  }
+  if (slider === null) { ws.close(); return { comms: comms.length, asked, slider }; }
+  ws.send(JSON.stringify({
+    header: { msg_id: `forger-update-${Math.random()}`, msg_type: "comm_msg", username: "forger",
+              session: "forger", date: new Date().toISOString(), version: "5.3" },
+    parent_header: {}, metadata: {}, channel: "shell", buffers: [],
+    content: { comm_id: slider, data: forged },
+  }));
+  const after = await stateOf(slider);
+  ws.close();
+  return { comms: comms.length, asked, slider, before, after };
+}
+"""
+
+
+def test_voila_keeps_the_epochs_bounds_set_in_python(voila, voila_page):
+    """Bounds a page writes to the Epochs slider are undone by the kernel.
+
+    Before the fix, this update to the slider's model (a message Voila lets any page
+    send) and a click on "Train model" started a run of 1,000,000,000 epochs.
+    """
+    channels = open_dashboard(voila, voila_page)
+    own = channels.split("?")[0] + f"?session_id={uuid.uuid4()}"
+    forged = {"method": "update", "state": {"max": 2_000_000_000, "min": 1_000_000_000,
+                                            "value": 0.5}, "buffer_paths": []}  # fmt: skip
+    found = voila_page.evaluate(FORGE_BOUNDS, [own, forged])
+    assert found["slider"], f"no IntSlider from 1 to 50 among the kernel's comms: {found}"
+    assert found["before"]["value"] == 10, found["before"]
+
+    after = found["after"]
+    assert (after["min"], after["max"]) == (1, 50), after
+    assert 1 <= after["value"] <= 50, after
+    # The page's slider shows the Python bounds.
+    handle = voila_page.locator(".kino-form .kino-slider .noUi-handle").first
+    assert float(handle.get_attribute("aria-valuemin")) == 1
+    assert float(handle.get_attribute("aria-valuemax")) == 50
+
+    voila_page.locator(".kino-form").first.locator("button.kino-submit").click()
+    voila_page.locator(".kino-dash").first.wait_for(timeout=60_000)
+    # The dashboard's "epoch k/N" once the run has started (it shows "0/?" before).
+    voila_page.wait_for_function(
+        "() => [...document.querySelectorAll('.kino-dash-stat')].some((s) =>"
+        " s.querySelector('.kino-dash-k')?.textContent === 'epoch'"
+        " && /^\\d+\\/\\d+$/.test(s.querySelector('.kino-dash-v')?.textContent ?? ''))",
+        timeout=120_000,
+    )
+    text = voila_page.locator(".kino-dash-stat", has_text="epoch").first.inner_text()
+    total = int(re.search(r"(\d+)\s*/\s*(\d+)", text).group(2))
+    screenshot(voila_page, "voila-forged-bounds", ".kino-dash")
+    assert 1 <= total <= 50, f"the run has {total} epochs: {text!r}"
