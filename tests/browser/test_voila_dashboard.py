@@ -1,7 +1,8 @@
 """The train-and-predict dashboard served by standalone Voila (as `make dashboard` does).
 
 One test trains through the form and gets a prediction for an uploaded digit; another
-checks that Voila refuses code sent over the kernel websocket (execute_request).
+checks that Voila refuses code sent over the kernel websocket (execute_request); a third
+that bounds a page writes to the Epochs slider (a comm update) do not reach the run.
 """
 
 from __future__ import annotations
