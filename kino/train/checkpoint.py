@@ -293,8 +293,8 @@ def run_record(
         >>> from flax import nnx
         >>> a = run_record(nnx.Linear(2, 1, rngs=nnx.Rngs(0)), "mse", [], "sgd(0.01)", 0)
         >>> b = run_record(nnx.Linear(2, 1, rngs=nnx.Rngs(1)), "mse", [], "sgd(0.01)", 7)
-        >>> a["model"], a["id"] == b["id"], {k for k in a if a[k] != b[k]}
-        ('Linear, 2 arrays, 3 values', False, {'id', 'seed'})
+        >>> a["model"], a["id"] == b["id"], sorted(k for k in a if a[k] != b[k])
+        ('Linear, 2 arrays, 3 values', False, ['id', 'seed'])
     """
     from flax import nnx
 
