@@ -646,6 +646,9 @@ class RangeInput(Input):
     @property
     def value(self) -> Any:
         v = self._read()
+        problem = self._constraint_error(v)
+        if problem is not None:  # only a page can put it there: refuse, never return it
+            raise ValueError(problem)
         if self.log_scale:
             # The log slider's position is exact in the exponent; show 3 significant digits.
             return float(f"{v:.6g}")

@@ -44,11 +44,20 @@ class Pins:
             for name in todo:
                 try:
                     self.widget.set_trait(name, self.values[name])  # read-only ones too
-                except traitlets.TraitError:
+                except (traitlets.TraitError, ArithmeticError, ValueError):
+                    # e.g. a log slider validates its value as base**min: a page-written
+                    # min of 309 overflows before the kernel's min is back
                     retry.append(name)
             if not retry:
                 return
             todo = retry
+        # The page left the control where its own validators cannot move it: write the
+        # kernel's values directly, then tell the page.
+        for name in todo:
+            self.widget._trait_values[name] = self.values[name]
+        send_state = getattr(self.widget, "send_state", None)
+        if send_state is not None:
+            send_state(todo)
 
 
 def _differs(a: Any, b: Any) -> bool:
