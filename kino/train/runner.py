@@ -181,9 +181,13 @@ class Runner:
             return self._save_checkpoint(intent.store)
         return None
 
-    def _keep_best(self) -> None:
+    def _snapshot(self) -> tuple:
+        """A device copy of the trained state (the carry itself is donated to the next step)."""
         c = self.carry
-        self.best = jax.tree.map(jnp.copy, (c.params, c.rest, c.opt_state, c.step))
+        return jax.tree.map(jnp.copy, (c.params, c.rest, c.opt_state, c.step))
+
+    def _keep_best(self) -> None:
+        self.best = self._snapshot()
         self.best_epoch = self.epoch
 
     def _scale_learning_rate(self, factor: float, min_lr: float) -> None:
@@ -382,9 +386,8 @@ class Runner:
 
     def _keep_good(self) -> None:
         """Copy the state as it is now, at an epoch end whose handlers all ran."""
-        c = self.carry
         self.good = (
-            jax.tree.map(jnp.copy, (c.params, c.rest, c.opt_state, c.step)),
+            self._snapshot(),
             self.step,
             len(self.history),
             dict(self.epoch_metrics),
