@@ -115,6 +115,9 @@ INTENTS = ScaleLearningRate | KeepBest | SaveCheckpoint
 class LoopState:
     """A snapshot for handlers; every number is already a plain host value.
 
+    ``compile_seconds`` is how long the run's first dispatch call took (compiling its
+    program, or finding it cached); ``None`` before it. ``steps_per_second`` leaves it out.
+
     Example:
         >>> s = LoopState(event="started", epochs=3)
         >>> s.status, s.epoch, s.metrics
@@ -140,6 +143,7 @@ class LoopState:
     confusion_matrix: np.ndarray | None = None
     run: Any = None
     checkpoint_path: str | None = None
+    compile_seconds: float | None = None
 
 
 def _normalize(result, event: str, name: str) -> Halt | None:
