@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import optax
 
 from kino.contracts import check_number, fail
+from kino.train.fingerprint import fingerprint
 
 NAMES = (
     "adabelief",
@@ -62,7 +63,9 @@ class Optimizer(NamedTuple):
     """A resolved optimizer: the wrapped transformation, its name and its program-cache key.
 
     ``key`` is the name for a named optimizer with a numeric rate (the rate is a state
-    array, so every rate shares one compiled program) and the transformation otherwise.
+    array, so every rate shares one compiled program), otherwise the
+    :func:`~kino.train.fingerprint.fingerprint` of the schedule or transformation, so an
+    equal transformation built anew (a re-run cell) reuses the compiled program.
     """
 
     tx: optax.GradientTransformation
@@ -91,6 +94,8 @@ def resolve(optimizer, learning_rate=None, *, func: str = "train.Trainer") -> Op
     Example:
         >>> resolve("adam", 1e-3).name
         'adam'
+        >>> resolve(optax.adam(1e-3)).key == resolve(optax.adam(1e-3)).key
+        True
     """
     allowed = f"one of {', '.join(NAMES)} or an optax.GradientTransformation"
     if isinstance(optimizer, str):
@@ -102,13 +107,14 @@ def resolve(optimizer, learning_rate=None, *, func: str = "train.Trainer") -> Op
             if not lr > 0:
                 fail(func, "learning_rate", "a number > 0 or an optax schedule", lr, ValueError)
         tx = wrap(optax.inject_hyperparams(getattr(optax, optimizer))(learning_rate=lr))
-        return Optimizer(tx, optimizer, tx if callable(lr) else optimizer)
+        return Optimizer(tx, optimizer, (optimizer, fingerprint(lr)) if callable(lr) else optimizer)
     if isinstance(optimizer, optax.GradientTransformation):
         # a custom transformation reports learning_rate (a number) times the factor, or the
         # factor alone; its rate lives in the state like every other one
         nominal = 1.0 if learning_rate is None or callable(learning_rate) else learning_rate
         tx = wrap(optimizer, check_number(nominal, func=func, argument="learning_rate"))
-        return Optimizer(tx, "custom", tx)
+        # the nominal rate is a state array: only the transformation shapes the program
+        return Optimizer(tx, "custom", ("custom", fingerprint(optimizer)))
     fail(func, "optimizer", allowed, optimizer)
 
 

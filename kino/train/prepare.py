@@ -21,6 +21,7 @@ from flax import nnx
 from kino.contracts import fail
 from kino.train import metrics as metrics_mod
 from kino.train.data import source, wrap
+from kino.train.fingerprint import fingerprint
 from kino.train.losses import Loss
 from kino.train.metrics import Metric
 from kino.train.sharding import Placement
@@ -147,19 +148,29 @@ def _cached_program(key: tuple, make) -> Program:
     return program
 
 
+def _loss_key(loss: Loss) -> tuple:
+    return (loss.name, fingerprint(loss.fn), loss.from_logits, loss.builtin)
+
+
 def _metrics_key(metrics: Sequence[Metric]) -> tuple:
-    return tuple(m.key or m for m in metrics)
+    return tuple(fingerprint(m.key) if m.key else m for m in metrics)
 
 
 def train_program(prep: Prepared, loss: Loss, metrics, optimizer, penalty) -> Program:
-    """The cached training Program (same graph, loss, metrics, optimizer, penalty, devices)."""
+    """The cached training Program (same graph, loss, metrics, optimizer, penalty, devices).
+
+    Functions and transformations are keyed by :func:`~kino.train.fingerprint.fingerprint`,
+    so a re-run cell, a new trainer over an equal model or a resumed run (new objects
+    computing the same thing) reuses the compiled program; shapes and dtypes are jit's
+    own cache key inside the program.
+    """
     key = (
         prep.gd_train,
         prep.gd_eval,
-        loss,
+        _loss_key(loss),
         _metrics_key(metrics),
         optimizer.key,
-        penalty,
+        fingerprint(penalty),
         tuple(prep.placement.devices),
     )
     return _cached_program(
@@ -172,7 +183,13 @@ def train_program(prep: Prepared, loss: Loss, metrics, optimizer, penalty) -> Pr
 
 def eval_program(prep: Prepared, loss: Loss, metrics) -> Program:
     """The cached evaluation-only Program."""
-    key = ("eval", prep.gd_eval, loss, _metrics_key(metrics), tuple(prep.placement.devices))
+    key = (
+        "eval",
+        prep.gd_eval,
+        _loss_key(loss),
+        _metrics_key(metrics),
+        tuple(prep.placement.devices),
+    )
     return _cached_program(
         key,
         lambda: Program(

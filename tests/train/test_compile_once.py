@@ -1,0 +1,115 @@
+"""Compile once: a re-run cell, a new trainer over an equal model and a resumed run reuse
+the compiled program (compilations counted with jax's own backend-compile event)."""
+
+import contextlib
+
+import numpy as np
+import optax
+import pytest
+from flax import nnx
+from jax._src import monitoring
+
+from kino import train
+from kino.train.fingerprint import fingerprint
+from tests.train.tiny import BATCH, blobs
+
+COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+@contextlib.contextmanager
+def compilations():
+    """Count XLA compilations inside the block: ``with compilations() as n: ...; n[0]``."""
+    count = [0]
+
+    def listen(event, duration, **kw):
+        if event == COMPILE_EVENT:
+            count[0] += 1
+
+    monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield count
+    finally:
+        monitoring.unregister_event_duration_listener(listen)
+
+
+def model(seed=0):
+    # a shape no other test uses, so the first run here really compiles
+    rngs = nnx.Rngs(seed)
+    return nnx.Sequential(nnx.Linear(4, 7, rngs=rngs), nnx.relu, nnx.Linear(7, 3, rngs=rngs))
+
+
+def fit(tx, epochs=2, seed=0, **kw):
+    loop = train.trainer(model(seed), "sparse_categorical_cross_entropy", tx)
+    loop.metric("accuracy").validate(blobs(24, seed=1))
+    return loop.run(blobs(), epochs=epochs, batch_size=BATCH, **kw)
+
+
+def test_same_optax_object_equal_model_and_resume_compile_nothing(tmp_path):
+    tx = optax.adam(1e-3)
+    with compilations() as first:
+        done = fit(tx)
+    assert done.status == "completed" and first[0] > 0
+
+    with compilations() as again:  # the same cell run again: same optax object, new model
+        fit(tx)
+    assert again[0] == 0
+
+    with compilations() as fresh:  # a new optax.adam(1e-3) and a new trainer, equal model
+        fit(optax.adam(1e-3), seed=5)
+    assert fresh[0] == 0
+
+    with compilations() as resumed:
+        more = fit(optax.adam(1e-3), epochs=4, resume=done)
+    assert more.status == "completed" and more.state.epoch == 4
+    assert resumed[0] == 0
+
+
+def test_resume_from_a_checkpoint_directory_compiles_nothing(tmp_path):
+    loop = train.trainer(model(), "sparse_categorical_cross_entropy", optax.adam(1e-3))
+    loop.checkpoint(tmp_path).run(blobs(), epochs=1, batch_size=BATCH)
+    with compilations() as n:
+        loop = train.trainer(model(), "sparse_categorical_cross_entropy", optax.adam(1e-3))
+        result = loop.checkpoint(tmp_path).run(blobs(), epochs=2, batch_size=BATCH, resume=tmp_path)
+    assert result.status == "completed" and result.state.epoch == 2
+    assert n[0] == 0
+
+
+def test_a_different_hyperparameter_compiles_its_own_program():
+    slow, fast = fit(optax.sgd(1e-3)), fit(optax.sgd(0.5))
+    with compilations() as n:
+        again = fit(optax.sgd(0.5))
+    assert n[0] == 0
+    assert not np.allclose(slow.history["loss"].to_numpy(), fast.history["loss"].to_numpy())
+    np.testing.assert_array_equal(again.history["loss"].to_numpy(), fast.history["loss"])
+
+
+def test_a_redefined_loss_with_a_changed_global_is_a_new_program():
+    def run_with(scale):
+        namespace = {"optax": optax, "SCALE": scale}
+        exec(  # a notebook cell that defines the loss anew, reading a global
+            "def loss(p, y):\n"
+            "    return SCALE * optax.softmax_cross_entropy_with_integer_labels(p, y)\n",
+            namespace,
+        )
+        first = []
+        loop = train.trainer(model(), namespace["loss"], "sgd", learning_rate=0.1)
+        loop.handle("iteration_completed", lambda s: first.append(s.metrics["loss"]))
+        loop.run(blobs(), epochs=1, batch_size=BATCH)
+        return first[0]  # the loss before any update
+
+    one = run_with(1.0)
+    with compilations() as n:
+        same = run_with(1.0)
+    assert n[0] == 0 and same == one
+    assert run_with(2.0) == pytest.approx(2 * one, rel=1e-5)
+
+
+def test_fingerprint_tells_transformations_apart():
+    schedule = optax.exponential_decay(0.1, transition_steps=10, decay_rate=0.5)
+    assert fingerprint(optax.chain(optax.clip(1.0), optax.adam(schedule))) == fingerprint(
+        optax.chain(optax.clip(1.0), optax.adam(schedule))
+    )
+    assert fingerprint(optax.chain(optax.clip(1.0), optax.adam(1e-3))) != fingerprint(
+        optax.chain(optax.clip(2.0), optax.adam(1e-3))
+    )
+    assert fingerprint(optax.adam(1e-3, b1=0.8)) != fingerprint(optax.adam(1e-3))
