@@ -96,7 +96,11 @@ class Evaluator:
         acc = program.evaluate(
             params, rest, prep.src, program.zero_acc(prep.pred_struct, prep.y_struct)
         )
-        values, cm = program.summarize(jax.device_get(acc))
+        host = jax.device_get(acc)
+        bad = program.eval_error(host)
+        if bad is not None:
+            raise ValueError(f"{func}: {bad}")
+        values, cm = program.summarize(host)
         out = {k: v for k, v in values.items() if k != "loss" or self.loss is not None}
         if cm is not None:
             out["confusion_matrix"] = np.asarray(cm)

@@ -496,8 +496,12 @@ class Runner:
         if self.val_src is not None:
             c = self.carry
             vacc = self.program.zero_acc(self.pred_struct, self.y_struct)
-            vacc = self.program.evaluate(c.params, c.rest, self.val_src, vacc)
-            val, vcm = self.program.summarize(jax.device_get(vacc))
+            vacc = jax.device_get(self.program.evaluate(c.params, c.rest, self.val_src, vacc))
+            bad = self.program.eval_error(vacc)
+            if bad is not None:  # the epoch's training is kept; its validation is meaningless
+                self._refuse_validation(bad, values)
+                return
+            val, vcm = self.program.summarize(vacc)
             values.update({"validation_" + k: v for k, v in val.items()})
             cm = vcm
         self.epoch_metrics = values
@@ -512,6 +516,16 @@ class Runner:
             if halt is not None and halt.action == HALT_LOOP:
                 self.status, self.reason = "halted", halt.reason
                 return
+
+    def _refuse_validation(self, why: str, train_values: dict) -> None:
+        self.epoch_metrics = train_values
+        self.history.append({"epoch": self.epoch, **train_values})
+        self.history_frame = self._frame()
+        self.status = "halted"
+        self.reason = (
+            f"validation data: {why}; the run halted after training epoch {self.epoch}, "
+            "whose state is kept"
+        )
 
     def _finish(self) -> Result:
         loop = self.loop

@@ -10,6 +10,8 @@ state for the rest of the run (the host halts when it sees the flag). So do clas
 labels outside ``[0, C)`` where the loss or a metric reads labels as class indices:
 the step's ``label_check`` output says which (:meth:`Program.step_error`), and its
 loss is reported as NaN, so the host halts there without waiting on any extra value.
+Evaluation passes count such labels in their accumulators, on the device, and the host
+reads the count with the pass's metrics (:meth:`Program.eval_error`).
 Train and eval use different graph definitions (dropout on/off), so they are
 separate compiled functions: validating never recompiles the train step.
 """
@@ -42,6 +44,15 @@ class Carry(NamedTuple):
     step: jax.Array
     bad: jax.Array
     acc: Any = None
+
+
+def _label_error(check, where: str) -> str | None:
+    """The message for a ``[out-of-range count, first such label, C]`` check, or None."""
+    n, first, c = (int(v) for v in check)
+    if n == 0:
+        return None
+    more = f" ({n} labels {where} are out of range)" if n > 1 else ""
+    return f"labels must be in [0, {c}) for {c} classes; got {first}{more}"
 
 
 def _select(ok, new, old):
@@ -91,6 +102,8 @@ class Program:
             acc = {"loss": jnp.zeros(2, jnp.float32)}
             for m in self.metrics:
                 acc[m.name] = m.init(p, t)
+            if self._label_check(p, t, jnp.ones(p.shape[:1], jnp.float32)) is not None:
+                acc["label_check"] = jnp.zeros(3, jnp.int32)  # filled by eval passes
             return acc
 
         return self.placement.replicate(
@@ -129,11 +142,16 @@ class Program:
         on the step's NaN loss and reports this text (with the step number) when it is not None.
         """
         check = host_outs.get("label_check")
-        if check is None or int(check[j][0]) == 0:
-            return None
-        n, first, c = (int(v) for v in check[j])
-        more = f" ({n} labels of that batch are out of range)" if n > 1 else ""
-        return f"labels must be in [0, {c}) for {c} classes; got {first}{more}"
+        return None if check is None else _label_error(check[j], "of that batch")
+
+    def eval_error(self, acc_host) -> str | None:
+        """Why an evaluation pass's numbers are meaningless: labels out of range, or None.
+
+        ``acc_host``: the pass's accumulators fetched to the host (one fetch per pass, none
+        per batch). The text names the first such label and how many there were.
+        """
+        check = acc_host.get("label_check")
+        return None if check is None else _label_error(check, "in that data")
 
     # ---- train --------------------------------------------------------
     def _step(self, carry: Carry, x, y, w) -> tuple[Carry, dict]:
@@ -192,6 +210,11 @@ class Program:
         loss, (pred, n) = self._loss(nnx.merge(self.gd_eval, params, rest), x, y, w)
         batch = self._batch_states(pred, y, w)
         acc = dict(acc)
+        check = self._label_check(pred, y, w)
+        if check is not None:  # counted on the device; the host reads it once per pass
+            seen = acc["label_check"]
+            first = jnp.where(seen[0] > 0, seen[1], check[1])
+            acc["label_check"] = jnp.stack([seen[0] + check[0], first, check[2]])
         acc["loss"] = acc["loss"] + jnp.stack([loss * n, n])
         for m in self.metrics:
             acc[m.name] = acc[m.name] + batch[m.name]
