@@ -7,12 +7,20 @@ classification losses), and a Stop button that calls ``run.stop()`` while the
 run trains in the background. In a plain script (no Jupyter kernel) it is a
 ``train.TextProgress`` instead, which prints one progress line.
 
-The dashboard is an ordinary set of loop handlers (``loop.handle``): it reads
-the floats the loop has already moved to the host (``LoopState.metrics``), so
-it adds no device synchronisation. Curves stay small: each series keeps at
-most ``MAX_POINTS`` points, merging neighbouring steps (their mean) as the run
-grows, and the browser gets the rows through the same coalesced stream as
+The dashboard is an ordinary set of loop handlers (``loop.handle``), and they
+cost the loop almost nothing: on the training thread they only append the
+LoopState (whose numbers the loop has already moved to the host) to a bounded
+buffer. Every ``DRAIN_INTERVAL`` seconds the streams' timer thread drains it:
+curves, the confusion matrix's rows, and the progress trait (at most every
+``PROGRESS_INTERVAL``). Curves stay small: each series keeps at most
+``MAX_POINTS`` points, merging neighbouring steps (their mean) as the run grows,
+and the browser gets the rows through the same coalesced stream as
 ``kino.chart`` (at most one message every ``FLUSH_INTERVAL`` seconds).
+
+The status reads waiting → compiling (until the first step arrives) → running
+→ stopping (after Stop; never back to running) → the run's own final status,
+with its real last step. Steps/s and the ETA count compiled steps only; the
+compile time (``LoopState.compile_seconds``) is shown apart.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import inspect
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,17 +38,34 @@ import traitlets
 from kino.contracts import check_bool, check_int, check_str, fail
 from kino.train.progress import PROGRESS_INTERVAL, TextProgress, eta, finite, follow
 from kino.ui.base import KinoWidget
-from kino.ui.live.stream import DataStream
+from kino.ui.live.stream import DataStream, Pump
 
 if TYPE_CHECKING:
     from kino import train
 
-__all__ = ["CONFUSION_MAX_CLASSES", "MAX_POINTS", "PROGRESS_INTERVAL", "Dashboard", "dashboard"]
+__all__ = [
+    "CONFUSION_MAX_CLASSES",
+    "DRAIN_INTERVAL",
+    "INBOX_MAX",
+    "MAX_POINTS",
+    "PROGRESS_INTERVAL",
+    "RATE_MIN_SECONDS",
+    "Dashboard",
+    "dashboard",
+]
 
 #: Points each training curve keeps; beyond it neighbouring points merge (mean).
 MAX_POINTS = 1000
 #: A confusion matrix with more classes is summarised instead of drawn.
 CONFUSION_MAX_CLASSES = 40
+#: Seconds between two drains of what the handlers recorded (off the training thread).
+DRAIN_INTERVAL = 0.1
+#: LoopStates the handlers may record between two drains; beyond it the oldest are dropped.
+INBOX_MAX = 1 << 16
+#: Without a compile time from the runner, steps/s waits for this many seconds of compiled steps.
+RATE_MIN_SECONDS = 0.5
+#: Statuses a Stop click can still change (the run is under way).
+_ACTIVE = ("compiling", "running")
 #: Dataset of the confusion matrix cells in the dashboard's stream.
 CONFUSION_DATASET = "confusion_matrix"
 _VALIDATION = "validation_"
@@ -166,66 +192,112 @@ class Dashboard(KinoWidget, bundle="dashboard"):
         )
         self._stream = DataStream(self._send_ops, self._publish)
         self._stream.publish_snapshot()
-        self._lock = threading.Lock()
+        # the handlers only append LoopStates here; the pump drains them off the training thread
+        self._inbox: deque[Any] = deque(maxlen=INBOX_MAX)
+        self._pump = Pump(self._drain, DRAIN_INTERVAL)
+        self._lock = threading.RLock()
         self._series: dict[str, _Series] = {}
         self._latest: dict[str, float] = {}
         self._last_progress = -math.inf
         self._run: Any = None
+        self._stopping = False
+        self._start_step = 0
+        self._compile: float | None = None
+        self._compile_reported = False
+        self._first_seen: tuple[int, float] | None = None
         self._confusion_info: dict[str, int] | None = None
         self.every = every
         self.on_msg(self._on_front_end_msg)
         follow(loop, self, every, func=_FUNC)
 
-    # -- loop handlers -----------------------------------------------------------
+    # -- loop handlers (on the training thread: they only record) ---------------
     def _started(self, state: Any) -> None:
         with self._lock:
+            self._drain_locked()  # what a previous run left
             self._run = state.run
+            self._stopping = False
             self._series.clear()
             self._latest.clear()
-            names = list(self._stream.rows)
-            for name in names:
+            self._start_step = state.step
+            self._compile = None
+            self._compile_reported = False
+            self._first_seen = None
+            for name in list(self._stream.rows):
                 self._stream.replace(name, [], _ROWS)
             self._send_progress(state, force=True)
 
     def _iteration(self, state: Any) -> None:
-        step = state.step
-        with self._lock:
-            fresh = False
-            for key, raw in state.metrics.items():
-                value = finite(raw)
-                if value is None:
-                    continue
-                self._latest[key] = value
-                fresh = self._add(key, "train", step, value) or fresh
-            if fresh:
-                self._register(state.metrics)
-            self._send_progress(state)
+        self._inbox.append(state)
+        self._pump.poke()
 
     def _epoch(self, state: Any) -> None:
-        with self._lock:
-            for key, raw in state.metrics.items():
-                value = finite(raw)
-                if value is None or not key.startswith(_VALIDATION):
-                    continue
-                self._latest[key] = value
-                self._add(key[len(_VALIDATION) :], "validation", state.step, value)
-            self._register(
-                k[len(_VALIDATION) :] for k in state.metrics if k.startswith(_VALIDATION)
-            )
-            if state.confusion_matrix is not None:
-                self._confusion(state)
-            self._send_progress(state, force=True)
+        self._inbox.append(state)
+        self._pump.poke()
 
     def _completed(self, state: Any) -> None:
         with self._lock:
+            self._drain_locked()
             for (metric, split), series in self._series.items():
                 if series.count:
                     point = (state.step, series.sum / series.count)
                     series.sum, series.count = 0.0, 0
                     series.points.append(point)
                     self._stream.push(metric, [_row(split, *point)], _ROWS)
+            self._stopping = False
             self._send_progress(state, force=True)
         self._stream.publish_snapshot()
+
+    # -- the drain (on the stream's timer thread, at most every DRAIN_INTERVAL) ---
+    def _drain(self) -> None:
+        with self._lock:
+            self._drain_locked()
+
+    def _drain_locked(self) -> None:
+        inbox = self._inbox
+        last = None
+        force = False
+        while inbox:
+            state = inbox.popleft()
+            if state.event == "epoch_completed":
+                self._apply_epoch(state)
+                force = True
+            else:
+                force = self._apply_iteration(state) or force
+            last = state
+        if last is not None:
+            self._send_progress(last, force)
+
+    def _apply_iteration(self, state: Any) -> bool:
+        """One step's values into the curves; True for the run's first compiled step."""
+        first = self._compile is None
+        if first:
+            # the runner's own measure of the first dispatch when it gives one (kino.train does)
+            reported = finite(getattr(state, "compile_seconds", None))
+            self._compile_reported = reported is not None
+            self._compile = reported if reported is not None else state.elapsed
+            self._first_seen = (state.step, state.elapsed)
+        step = state.step
+        fresh = False
+        for key, raw in state.metrics.items():
+            value = finite(raw)
+            if value is None:
+                continue
+            self._latest[key] = value
+            fresh = self._add(key, "train", step, value) or fresh
+        if fresh:
+            self._register(state.metrics)
+        return first
+
+    def _apply_epoch(self, state: Any) -> None:
+        for key, raw in state.metrics.items():
+            value = finite(raw)
+            if value is None or not key.startswith(_VALIDATION):
+                continue
+            self._latest[key] = value
+            self._add(key[len(_VALIDATION) :], "validation", state.step, value)
+        self._register(k[len(_VALIDATION) :] for k in state.metrics if k.startswith(_VALIDATION))
+        if state.confusion_matrix is not None:
+            self._confusion(state)
 
     def _add(self, metric: str, split: str, step: int, value: float) -> bool:
         """Add one value to a curve; returns True when the curve is new."""
@@ -281,14 +353,37 @@ class Dashboard(KinoWidget, bundle="dashboard"):
         self._stream.replace(CONFUSION_DATASET, rows, CONFUSION_MAX_CLASSES**2)
         self._confusion_info = {"epoch": state.epoch, "classes": classes}
 
+    def _status(self, state: Any) -> str:
+        """What the page shows: "compiling" until the first step, then never back once stopping."""
+        if state.status != "running":
+            return state.status
+        if self._stopping:
+            return "stopping"
+        return "compiling" if self._compile is None else "running"
+
+    def _rate(self, state: Any) -> float | None:
+        """Steps per second of compiled steps only (the compile time left out); None if unknown."""
+        if self._compile is None:
+            return None
+        if self._compile_reported:
+            steps, seconds = state.step - self._start_step, state.elapsed - self._compile
+        else:  # from the first delivered step on, once there is enough to measure
+            first_step, first_elapsed = self._first_seen or (state.step, state.elapsed)
+            steps, seconds = state.step - first_step, state.elapsed - first_elapsed
+            if seconds < RATE_MIN_SECONDS:
+                return None
+        return finite(steps / seconds) if steps > 0 and seconds > 0 else None
+
     def _send_progress(self, state: Any, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last_progress < PROGRESS_INTERVAL:
             return
         self._last_progress = now
-        info = self._confusion_info
+        status = self._status(state)
+        rate = self._rate(state)
+        compiled = self._compile
         self.progress = {
-            "status": state.status,
+            "status": status,
             "reason": state.reason,
             "event": state.event,
             "epoch": state.epoch,
@@ -297,12 +392,14 @@ class Dashboard(KinoWidget, bundle="dashboard"):
             "iterations": state.iterations,
             "step": state.step,
             "total_steps": state.total_steps,
-            "steps_per_second": finite(state.steps_per_second),
+            "steps_per_second": rate,
             "elapsed": finite(state.elapsed),
-            "eta": eta(state) if state.status == "running" else None,
+            "compile_seconds": None if compiled is None else finite(compiled),
+            "eta": eta(_Rated(state, rate)) if status == "running" and rate else None,
             "learning_rate": finite(state.learning_rate),
             "latest": dict(self._latest),
-            "confusion": info,
+            "confusion": self._confusion_info,
+            "data_path": _data_path(state),
         }
 
     def _send_ops(self, content: dict[str, Any], buffers: list[bytes]) -> None:
@@ -321,16 +418,46 @@ class Dashboard(KinoWidget, bundle="dashboard"):
             self._stream.publish_snapshot()
 
     def stop(self) -> None:
-        """Ask the run the dashboard follows to stop (what the Stop button does)."""
+        """Ask the run the dashboard follows to stop (what the Stop button does).
+
+        The status shows "stopping" at once and never goes back to "running": steps
+        already computed still arrive, then the run's own final status and step.
+        """
         run = self._run
-        if run is not None and not getattr(run, "done", False):
-            run.stop()
-            self.progress = {**self.progress, "status": "stopping"}
+        if run is None or getattr(run, "done", False):
+            return
+        run.stop()
+        with self._lock:
+            if self.progress.get("status") in _ACTIVE:
+                self._stopping = True
+                self.progress = {**self.progress, "status": "stopping", "eta": None}
 
     def series(self, metric: str = "loss") -> list[dict[str, Any]]:
         """The rows a metric's chart shows now (``step``, ``split``, ``value``)."""
         with self._stream._lock:
             return [dict(r) for r in self._stream.rows.get(metric, ())]
+
+
+class _Rated:
+    """A LoopState seen with another steps/s (for ``eta``)."""
+
+    __slots__ = ("_state", "steps_per_second")
+
+    def __init__(self, state: Any, rate: float | None) -> None:
+        self._state = state
+        self.steps_per_second = rate
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._state, name)
+
+
+def _data_path(state: Any) -> str | None:
+    """Which data path the run took ("device", "host", ...) when the runtime says so."""
+    for source in (state, getattr(state, "run", None)):
+        path = getattr(source, "data_path", None)
+        if isinstance(path, str) and path:
+            return path
+    return None
 
 
 def _check(

@@ -101,7 +101,7 @@ class _Scheduler:
         self._counter = itertools.count()
         self._thread: threading.Thread | None = None
 
-    def call_at(self, when: float, store: DataStream) -> None:
+    def call_at(self, when: float, store: DataStream | Pump) -> None:
         with self._cond:
             heapq.heappush(self._heap, (when, next(self._counter), weakref.ref(store)))
             if self._thread is None or not self._thread.is_alive():
@@ -131,6 +131,41 @@ class _Scheduler:
 
 
 _scheduler = _Scheduler()
+
+
+class Pump:
+    """Calls ``fn()`` on the streams' timer thread, at most once every ``interval`` seconds.
+
+    ``poke()`` is what a hot path calls (a training loop's handler): when a call
+    is already due it is one attribute read, and ``fn`` never runs on the poking
+    thread. Whatever ``fn`` raises is kept in ``last_error``.
+
+    >>> import threading
+    >>> called = threading.Event()
+    >>> pump = Pump(called.set, interval=0.01)
+    >>> pump.poke(); called.wait(60)
+    True
+    """
+
+    def __init__(self, fn: Callable[[], None], interval: float) -> None:
+        self._fn = fn
+        self.interval = interval
+        self.due = False
+        self.last = -math.inf
+        self.last_error: Exception | None = None
+
+    def poke(self) -> None:
+        """Have ``fn`` called soon (no sooner than ``interval`` after its last call)."""
+        if self.due:
+            return
+        self.due = True
+        _scheduler.call_at(max(time.monotonic(), self.last + self.interval), self)
+
+    def _tick(self) -> None:
+        # cleared before fn runs: a poke from now on schedules another call
+        self.due = False
+        self.last = time.monotonic()
+        self._fn()
 
 
 class DataStream:

@@ -205,3 +205,184 @@ def test_log_scale_toggle_and_title_are_state():
     assert dash.title == "MNIST" and dash.log_scale is True
     assert dash.progress == {"status": "waiting"}
     assert "dashboard" in kino.__all__
+
+
+# -- what the dashboard costs the loop, and its states ---------------------------------
+
+
+class _NoLoop:
+    """Enough of a loop for a dashboard fed LoopStates by hand."""
+
+    def handle(self, *args, **kwargs):
+        return self
+
+
+class _FakeRun:
+    done = False
+    stopped = False
+
+    def stop(self):
+        self.stopped = True
+
+
+def _state(event, step, elapsed, **kw):
+    fields = {
+        "epoch": 1,
+        "epochs": 1,
+        "iteration": step,
+        "iterations": 410,
+        "step": step,
+        "total_steps": 410,
+        "elapsed": elapsed,
+        "learning_rate": 1e-3,
+        "metrics": {"loss": 1.0 / (step + 1)},
+    }
+    fields.update(kw)
+    return train.LoopState(event=event, **fields)
+
+
+def _fed_dashboard():
+    dash = Dashboard(_NoLoop(), text=False, confusion_matrix=False)
+    statuses = []
+    dash.observe(lambda change: statuses.append(change["new"]["status"]), names="progress")
+    return dash, statuses
+
+
+def test_handlers_only_record_and_send_nothing_on_the_training_thread(comm_log, monkeypatch):
+    # every progress change would be sent if the handlers sent it themselves
+    monkeypatch.setattr(dashboard_module, "PROGRESS_INTERVAL", 0.0)
+    sent_in_handlers = []
+    for name in ("_iteration", "_epoch"):
+        original = getattr(Dashboard, name)
+
+        def spy(self, state, original=original):
+            before = len(comm_log)
+            original(self, state)
+            sent_in_handlers.append(len(comm_log) - before)
+
+        monkeypatch.setattr(Dashboard, name, spy)
+    loop = classifier_loop()
+    dash = kino.dashboard(loop, text=False)
+    result = loop.run((X, Y), epochs=8, batch_size=16, steps_per_dispatch=4)
+    assert len(sent_in_handlers) == result.step + 8
+    assert sum(sent_in_handlers) == 0, "no comm message leaves from a step or epoch handler"
+    # ... and the page still gets everything, in few messages
+    assert dash.progress["status"] == "completed"
+    assert dash.progress["step"] == result.step == 256
+    assert len([r for r in dash.series("loss") if r["split"] == "train"]) == 256
+    progress_updates = len(comm_log.updates("progress"))
+    elapsed = dash.progress["elapsed"]
+    assert progress_updates <= elapsed / dashboard_module.DRAIN_INTERVAL + 8 + 4
+    assert progress_updates < result.step / 4
+
+
+def test_the_buffer_the_handlers_fill_is_bounded(monkeypatch):
+    monkeypatch.setattr(dashboard_module, "INBOX_MAX", 50)
+    dash, _ = _fed_dashboard()
+    dash._pump.due = True  # a drain is due but has not run: the handlers keep recording
+    for step in range(1, 1001):
+        dash._iteration(_state("iteration_completed", step, 1.0 + step / 1000))
+    assert len(dash._inbox) == 50
+    dash._drain()
+    assert not dash._inbox
+    assert dash.progress["step"] == 1000, "the newest states are the ones kept"
+
+
+def test_compiling_until_the_first_step_then_rates_of_compiled_steps(comm_log):
+    dash, statuses = _fed_dashboard()
+    assert dash.progress["status"] == "waiting"
+    dash._started(_state("started", 0, 0.0, metrics={}, steps_per_second=0.0))
+    shown = dash.progress
+    assert shown["status"] == "compiling"
+    assert shown["steps_per_second"] is None and shown["eta"] is None
+    assert shown["compile_seconds"] is None
+    # the first dispatch (32 steps) arrives 35.05 s in, 35.0 s of which compiled; the
+    # runner's own rate for it may be polluted (what showed "ETA 11:11" at step 1)
+    for step in range(1, 33):
+        dash._iteration(
+            _state(
+                "iteration_completed",
+                step,
+                35.05,
+                compile_seconds=35.0,
+                steps_per_second=0.9,
+            )
+        )
+    dash._drain()
+    shown = dash.progress
+    assert shown["status"] == "running"
+    assert shown["compile_seconds"] == pytest.approx(35.0)
+    assert shown["steps_per_second"] == pytest.approx(32 / 0.05)
+    assert shown["eta"] == pytest.approx((410 - 32) / (32 / 0.05))
+    assert shown["elapsed"] == pytest.approx(35.05)
+    assert statuses == ["compiling", "running"]
+
+
+def test_without_a_reported_compile_time_steps_per_second_waits_for_enough_steps(monkeypatch):
+    monkeypatch.setattr(dashboard_module, "PROGRESS_INTERVAL", 0.0)
+    dash, _ = _fed_dashboard()
+    dash._started(_state("started", 0, 0.0, metrics={}))
+    dash._iteration(_state("iteration_completed", 1, 30.0, steps_per_second=0.03))
+    dash._iteration(_state("iteration_completed", 2, 30.0, steps_per_second=0.03))
+    dash._drain()
+    assert dash.progress["status"] == "running"
+    assert dash.progress["compile_seconds"] == pytest.approx(30.0)
+    assert dash.progress["steps_per_second"] is None, "not from 0.0 s of steps"
+    assert dash.progress["eta"] is None
+    later = 30.0 + dashboard_module.RATE_MIN_SECONDS
+    dash._iteration(_state("iteration_completed", 101, later, steps_per_second=0.03))
+    dash._drain()
+    rate = 100 / dashboard_module.RATE_MIN_SECONDS
+    assert dash.progress["steps_per_second"] == pytest.approx(rate)
+
+
+def test_stop_shows_stopping_never_running_again_then_the_real_last_step(comm_log):
+    dash, statuses = _fed_dashboard()
+    run = _FakeRun()
+    dash._started(_state("started", 0, 0.0, metrics={}, run=run))
+    for step in range(1, 124):
+        dash._iteration(_state("iteration_completed", step, 1 + step / 100, compile_seconds=1.0))
+    dash._drain()
+    assert dash.progress["status"] == "running"
+    dash.stop()  # the Stop button, at step 123
+    assert run.stopped
+    assert dash.progress["status"] == "stopping"
+    assert dash.progress["step"] == 123
+    # steps already in flight still arrive with the runner's status "running"
+    for step in range(124, 160):
+        dash._iteration(_state("iteration_completed", step, 2 + step / 100, compile_seconds=1.0))
+    dash._epoch(_state("epoch_completed", 159, 3.6, metrics={"validation_loss": 0.5}))
+    dash._drain()
+    assert dash.progress["status"] == "stopping"
+    assert dash.progress["step"] == 159
+    dash._completed(
+        _state("completed", 160, 3.7, status="stopped", reason="stopped by Run.stop()", run=run)
+    )
+    assert dash.progress["status"] == "stopped"
+    assert dash.progress["step"] == 160
+    first_stop = statuses.index("stopping")
+    assert "running" not in statuses[first_stop:], statuses
+    assert statuses[-1] == "stopped"
+    dash.stop()  # after the end: nothing changes
+    assert dash.progress["status"] == "stopped"
+
+
+def test_stop_of_a_real_run_halts_within_a_dispatch_and_shows_its_last_step(comm_log):
+    loop = classifier_loop()
+    dash = kino.dashboard(loop, text=False)
+    statuses = []
+    dash.observe(lambda change: statuses.append(change["new"]["status"]), names="progress")
+    reached = threading.Event()
+    loop.handle("iteration_completed", lambda s: reached.set() if s.step >= 100 else None)
+    k = 4
+    run = loop.run((X, Y), epochs=10_000, batch_size=16, steps_per_dispatch=k, background=True)
+    assert reached.wait(300)
+    dash._handle_custom_msg({"type": "stop"}, [])  # what the Stop button sends
+    at_stop = run.progress.step  # the runner had delivered no more than this when it was asked
+    result = run.wait(300)
+    assert result.status == "stopped"
+    assert at_stop <= result.step <= at_stop + 2 * k, "the dispatch in flight, then one more"
+    assert dash.progress["status"] == "stopped"
+    assert dash.progress["step"] == result.step, "the page shows the kernel's real position"
+    assert "running" not in statuses[statuses.index("stopping") :], statuses
+    assert statuses[0] == "compiling"
