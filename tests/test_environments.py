@@ -1,4 +1,5 @@
-"""environment.yml and binder/ parse, and install every runtime dependency pyproject.toml names."""
+"""environment.yml and binder/ parse, and install every runtime dependency pyproject.toml names
+(the base install and every extra of ``jupyter-kino[all]``: the notebooks need them all)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,19 @@ def requirement_name(spec: str) -> str:
 
 
 def runtime_dependencies() -> set[str]:
+    """The base install and every extra that ``jupyter-kino[all]`` pulls in, expanded."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {requirement_name(spec) for spec in project["dependencies"]}
+    extras, todo = project["optional-dependencies"], ["all"]
+    specs = list(project["dependencies"])
+    while todo:
+        for spec in extras[todo.pop()]:
+            if requirement_name(spec) == canonical(project["name"]):
+                todo += re.search(r"\[(.*)\]", spec).group(1).split(",")
+            else:
+                specs.append(spec)
+    names = {requirement_name(spec) for spec in specs}
+    assert {"jax", "voila", "scikit-learn", "starlette"} <= names, names
+    return names
 
 
 def load(path: Path) -> tuple[dict, set[str], list[str]]:
@@ -62,5 +74,5 @@ def test_binder_post_build_installs_the_package_and_stops_on_errors():
     assert lines[0].startswith("#!/bin/bash")
     flags = next(line for line in lines if line.startswith("set "))
     assert "e" in flags.split()[1], "postBuild must stop at the first failing command (set -e)"
-    assert any(re.search(r"pip install\b.*\s\.$", line) for line in lines)
+    assert any(re.search(r"pip install\b.*\s\"?\.(\[all\])?\"?$", line) for line in lines)
     assert os.access(post_build, os.X_OK), "Binder runs postBuild only when it is executable"
