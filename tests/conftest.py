@@ -1,13 +1,79 @@
-"""Fixtures shared by every test: a recorded comm so widgets run without a kernel."""
+"""Fixtures shared by every test: a recorded comm so widgets run without a kernel, and
+the one setting that scales every waiting budget (``KINO_TEST_TIMEOUT_SCALE``)."""
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import comm
 import pytest
 from comm.base_comm import BaseComm
+
+TIMEOUT_SCALE_VARIABLE = "KINO_TEST_TIMEOUT_SCALE"
+
+
+def timeout_scale() -> float:
+    """How much longer than usual tests may wait: ``KINO_TEST_TIMEOUT_SCALE`` (default 1).
+
+    Tests wait on the condition they need; the budget only says when to give up. On a
+    loaded or slow machine, ``KINO_TEST_TIMEOUT_SCALE=4`` makes every budget four times
+    longer, so the suite gets slower instead of red.
+
+    >>> os.environ[TIMEOUT_SCALE_VARIABLE] = "2.5"; timeout_scale()
+    2.5
+    >>> os.environ[TIMEOUT_SCALE_VARIABLE] = "fast"; timeout_scale()
+    Traceback (most recent call last):
+    ...
+    ValueError: KINO_TEST_TIMEOUT_SCALE must be a number >= 1, got str: 'fast'
+    >>> del os.environ[TIMEOUT_SCALE_VARIABLE]; timeout_scale()
+    1.0
+    """
+    raw = os.environ.get(TIMEOUT_SCALE_VARIABLE, "").strip() or "1"
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = math.nan
+    if not (math.isfinite(scale) and scale >= 1):
+        # A scale below 1 would turn budgets into races on a fast machine.
+        raise ValueError(f"{TIMEOUT_SCALE_VARIABLE} must be a number >= 1, got str: {raw!r}")
+    return scale
+
+
+def budget(seconds: float) -> float:
+    """``seconds`` of waiting, scaled by ``KINO_TEST_TIMEOUT_SCALE``: pass every wait's limit here.
+
+    >>> os.environ[TIMEOUT_SCALE_VARIABLE] = "3"; budget(10)
+    30.0
+    >>> del os.environ[TIMEOUT_SCALE_VARIABLE]; budget(10)
+    10.0
+    """
+    return seconds * timeout_scale()
+
+
+def budget_ms(milliseconds: float) -> float:
+    """A Playwright ``timeout=`` (milliseconds), scaled like :func:`budget`.
+
+    >>> budget_ms(60_000) >= 60_000
+    True
+    """
+    return milliseconds * timeout_scale()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Scale pytest-timeout's limits (pyproject's ``timeout``, ``@pytest.mark.timeout``) too."""
+    scale = timeout_scale()
+    if scale == 1:
+        return
+    default = float(config.getini("timeout") or 0)
+    for item in items:
+        marker = item.get_closest_marker("timeout")
+        limit = float(marker.args[0]) if marker and marker.args else default
+        if limit > 0:
+            # Prepended, so pytest-timeout's get_closest_marker finds the scaled one.
+            item.add_marker(pytest.mark.timeout(limit * scale), append=False)
 
 
 @dataclass

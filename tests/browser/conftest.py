@@ -24,6 +24,7 @@ from tests.browser.harness import (
     start_lab,
     start_voila,
 )
+from tests.conftest import budget_ms
 
 
 def pytest_collection_modifyitems(items):
@@ -73,7 +74,8 @@ def browser():
 def guarded_page(request, browser, server: Server):
     """Generator behind the page fixtures: a guarded page on ``server``, checked at teardown."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(60_000)
+    # Waits that name no timeout get this one, scaled like every budget.
+    context.set_default_timeout(budget_ms(60_000))
     page = context.new_page()
     guard = guard_page(page, server.base)
     page.kino_guard = guard

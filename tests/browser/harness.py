@@ -3,6 +3,10 @@
 Tests import the helpers from here and get servers and pages from the fixtures in
 ``conftest.py``. Every page fails its test on a console error, an uncaught
 exception, or any request that tries to leave 127.0.0.1 (the offline check).
+
+Every ``timeout`` a helper takes is a budget at normal speed: the helper scales it
+by ``KINO_TEST_TIMEOUT_SCALE`` (``tests/conftest.py``), as tests should scale their
+own waits with ``budget`` / ``budget_ms``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+
+from tests.conftest import budget, budget_ms
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
@@ -51,6 +57,7 @@ def free_port() -> int:
 
 
 def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    timeout = budget(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -70,11 +77,11 @@ def _stop(process: subprocess.Popen) -> None:
         return
     try:
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        process.wait(timeout=budget(10))
     except (ProcessLookupError, subprocess.TimeoutExpired):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        process.wait(timeout=budget(10))
 
 
 @dataclass
@@ -262,6 +269,7 @@ def lab_command(page: Any, command: str, args: dict | None = None) -> Any:
 
 def wait_for_app(page: Any, timeout: float = 90_000) -> None:
     """Wait until JupyterLab has started, activated its plugins and restored its layout."""
+    timeout = budget_ms(timeout)
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout)
     page.evaluate("() => window.jupyterapp.restored.then(() => true)")
 
@@ -275,7 +283,7 @@ def set_theme(page: Any, theme: str) -> None:
     page.wait_for_function(
         "light => document.body.dataset.jpThemeLight === light",
         arg="true" if theme == "light" else "false",
-        timeout=30_000,
+        timeout=budget_ms(30_000),
     )
 
 
@@ -283,8 +291,9 @@ def open_notebook(page: Any, server: Server, name: str, timeout: float = 90_000)
     """Open a notebook in JupyterLab and wait until its kernel is idle."""
     # A fresh workspace per page, so JupyterLab does not reopen an earlier test's notebooks.
     workspace = f"t{uuid.uuid4().hex[:12]}"
-    page.goto(server.url(f"lab/workspaces/{workspace}/tree/{name}"))
+    page.goto(server.url(f"lab/workspaces/{workspace}/tree/{name}"), timeout=budget_ms(timeout))
     wait_for_app(page, timeout=timeout)
+    timeout = budget_ms(timeout)
     page.wait_for_selector(".jp-Notebook", timeout=timeout)
     page.wait_for_function(
         """() => {
@@ -317,6 +326,7 @@ def run_all(page: Any, timeout: float = 180_000) -> None:
     at once and fails the call with the error text.
     """
     lab_command(page, "notebook:run-all-cells")
+    timeout = budget_ms(timeout)
     page.wait_for_function(
         f"""() => {{
             const panel = window.jupyterapp.shell.currentWidget;
