@@ -43,6 +43,7 @@ __all__ = [
     "listen",
     "markdown",
     "register_display",
+    "serving",
     "table",
     "tabs",
     "text",
@@ -56,6 +57,7 @@ __getattr__ = lazy_exports(
     {
         "datasets": ".datasets",
         "inspect": ".ui.inspect:inspect",
+        "serving": ".serving",
         "table": ".ui.table:table",
         "train": ".train",
     },
