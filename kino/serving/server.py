@@ -320,9 +320,11 @@ class Server:
             self._expire(request)
             return request.future.result()
 
-    def _expire(self, request: Request) -> None:
+    def _expire(self, request: Request) -> bool:
         if self._settle(request, error=request.expired(time.monotonic())):
             self.stats.error("deadline")
+            return True
+        return False
 
     def _settle(self, request: Request, result: Any = None, error: BaseException | None = None):
         """Give the request its one answer; False if it already had one (or was cancelled)."""
@@ -377,11 +379,12 @@ class Server:
             now = time.monotonic()
             live = []
             for request in batch:
-                if request.deadline is not None and now > request.deadline:
-                    self._expire(request)
-                elif self._start(request):
+                expired = request.deadline is not None and now > request.deadline
+                if expired and self._expire(request):
+                    continue
+                if not expired and self._start(request):
                     live.append(request)
-                elif request.future.cancelled():
+                elif request.future.cancelled():  # else its caller already answered it
                     self.stats.error("cancelled")
             if live:
                 self._answer(partition, program, live)
