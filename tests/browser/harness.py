@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,13 +167,21 @@ def start_voila(root: Path, home: Path, notebook_dir: str = ".") -> Server:
     port = free_port()
     log = home / "voila.log"
     home.mkdir(parents=True, exist_ok=True)
+    # Serve the working tree's kino template (JUPYTER_PATH comes before the installed
+    # copy), so a template change is tested before it is installed. Copied, not
+    # linked: Voila refuses files behind a link that leaves its data directory.
+    data = home / "share"
+    shutil.copytree(REPO / "kino" / "voila_templates", data / "voila" / "templates",
+                    dirs_exist_ok=True)  # fmt: skip
+    env = _server_env(home)
+    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(data), env.get("JUPYTER_PATH")]))
     command = [
         sys.executable, "-m", "voila", notebook_dir, "--template=kino", "--no-browser",
         "--Voila.ip=127.0.0.1",
         f"--port={port}", "--show_tracebacks=True",
     ]  # fmt: skip
     process = subprocess.Popen(
-        command, cwd=root, env=_server_env(home), stdout=log.open("wb"),
+        command, cwd=root, env=env, stdout=log.open("wb"),
         stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     server = Server("voila", root, port, "", process, log)
@@ -258,6 +267,23 @@ def screenshot(page: Any, name: str, selector: str | None = None) -> Path:
     else:
         page.screenshot(path=str(path), full_page=False)
     return path
+
+
+def wait_until(page: Any, condition: Callable[[], Any], what: str, timeout: float = 30_000) -> Any:
+    """Let the page run until ``condition()``, checked in Python, is true; return its value.
+
+    For conditions the page cannot evaluate itself (what ``guard_page`` recorded, a
+    file the kernel wrote). ``timeout`` is in milliseconds, scaled like every budget.
+
+    >>> wait_until(page, lambda: page.kino_guard.blocked, "a blocked request")
+    """
+    limit = budget_ms(timeout)
+    deadline = time.monotonic() + limit / 1000
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {limit:.0f} ms")
+        page.wait_for_timeout(100)  # a polling step: playwright delivers events meanwhile
+    return value
 
 
 def lab_command(page: Any, command: str, args: dict | None = None) -> Any:

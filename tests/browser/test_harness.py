@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.harness import run_notebook, write_notebook
+from tests.browser.harness import run_notebook, wait_until, write_notebook
 
 BROKEN_WIDGET = '''
 import anywidget, traitlets
@@ -19,12 +19,10 @@ Broken()
 def test_harness_reports_a_broken_widget(lab, page, guard):
     write_notebook(lab, "harness-broken.ipynb", [BROKEN_WIDGET])
     run_notebook(page, lab, "harness-broken.ipynb")
-    page.wait_for_function(
-        "() => document.body.innerText.includes('kino-harness-self-test')"
-        " || window.__kinoSeen === true",
-        timeout=30_000,
-    )
-    page.wait_for_timeout(500)
+    wait_until(
+        page, lambda: any("kino-harness-self-test" in p for p in guard.problems),
+        "the broken widget's error reaching the guard",
+    )  # fmt: skip
     problems = guard.take()
     assert any("kino-harness-self-test" in p for p in problems), problems
 
@@ -37,8 +35,7 @@ def test_harness_blocks_requests_that_leave_the_machine(lab, page, guard):
          "Javascript(\"fetch('http://198.51.100.7/beacon').catch(() => {})\")"],
     )  # fmt: skip
     run_notebook(page, lab, "harness-escape.ipynb")
-    page.wait_for_function("() => true")
-    page.wait_for_timeout(1000)
+    wait_until(page, lambda: guard.blocked, "the beacon request being blocked")
     problems = guard.take()
     assert any("request blocked: http://198.51.100.7/beacon" in p for p in problems), problems
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.harness import open_notebook, run_all, screenshot
+from tests.conftest import budget_ms
 
 pytestmark = pytest.mark.browser
 
@@ -75,10 +76,11 @@ def test_notebook_runs_and_its_widgets_render(lab, page, name):
     run_curated(page, lab, f"{name}.ipynb")
     for selector, inner in KEY_WIDGETS[name].items():
         widget = page.locator(selector).first
-        widget.wait_for(state="attached", timeout=60_000)
+        widget.wait_for(state="attached", timeout=budget_ms(60_000))
         widget.scroll_into_view_if_needed()
-        widget.wait_for(state="visible", timeout=60_000)
-        page.locator(f"{selector} :is({inner})").first.wait_for(state="attached", timeout=60_000)
+        widget.wait_for(state="visible", timeout=budget_ms(60_000))
+        content = page.locator(f"{selector} :is({inner})").first
+        content.wait_for(state="attached", timeout=budget_ms(60_000))
         box = widget.bounding_box()
         assert box is not None and box["width"] > 50 and box["height"] > 30, (selector, box)
     errors = [t for t in page.locator(".kino-error").all_inner_texts() if t.strip()]

@@ -1,5 +1,8 @@
 """The train-and-predict dashboard served by standalone Voila (as `make dashboard` does).
 
+The front page (`/`) lists the dashboards without a request leaving the machine or a
+console error (Voila's own tree page loads Font Awesome from a CDN and a JupyterLab
+front end that logs plugin-activation errors).
 One test trains through the form and gets a prediction for an uploaded digit; another
 checks that Voila refuses code sent over the kernel websocket (execute_request); a third
 that bounds a page writes to the Epochs slider (a comm update) do not reach the run.
@@ -16,6 +19,7 @@ import pytest
 from kino import datasets
 from kino.ui.output.image import encode_png
 from tests.browser.harness import screenshot
+from tests.conftest import budget_ms
 
 pytestmark = pytest.mark.browser
 
@@ -28,8 +32,8 @@ def open_dashboard(voila, voila_page):
     voila_page.on("websocket", lambda ws: sockets.append(ws.url))
     voila_page.set_viewport_size({"width": 1300, "height": 1100})
     voila_page.goto(voila.url(DASHBOARD))
-    voila_page.locator(".kino-form").first.wait_for(timeout=180_000)
-    voila_page.locator(".kino-media-zone").first.wait_for(timeout=60_000)
+    voila_page.locator(".kino-form").first.wait_for(timeout=budget_ms(180_000))
+    voila_page.locator(".kino-media-zone").first.wait_for(timeout=budget_ms(60_000))
     channels = [u for u in sockets if re.search(r"/api/kernels/[^/]+/channels", u)]
     assert channels, f"the page opened no kernel websocket: {sockets}"
     return channels[0]
@@ -41,9 +45,10 @@ def test_train_through_the_form_then_predict_an_uploaded_digit(voila, voila_page
     form.locator("button.kino-submit").click()
 
     # The live dashboard replaces the placeholder and the run ends with a ready model.
-    voila_page.locator(".kino-dash").first.wait_for(timeout=60_000)
-    voila_page.locator(".kino-markdown", has_text="Model ready").wait_for(timeout=300_000)
-    assert "completed" in voila_page.locator(".kino-markdown", has_text="Model ready").inner_text()
+    voila_page.locator(".kino-dash").first.wait_for(timeout=budget_ms(60_000))
+    ready = voila_page.locator(".kino-markdown", has_text="Model ready")
+    ready.wait_for(timeout=budget_ms(300_000))
+    assert "completed" in ready.inner_text()
     screenshot(voila_page, "voila-dashboard-trained", ".kino-dash")
 
     # A test digit the network never trained on, enlarged to 64x64 like a photo would be.
@@ -55,16 +60,16 @@ def test_train_through_the_form_then_predict_an_uploaded_digit(voila, voila_page
     voila_page.locator(".kino-media-zone input[type=file]").first.set_input_files(str(picture))
 
     answer = voila_page.locator(".kino-markdown", has_text="It looks like a")
-    answer.wait_for(timeout=60_000)
+    answer.wait_for(timeout=budget_ms(60_000))
     predicted = int(re.search(r"It looks like a (\d)", answer.inner_text()).group(1))
     assert predicted == int(y_test[index])
     bars = voila_page.locator(".kino-chart").last
-    bars.locator("svg, canvas").first.wait_for(timeout=30_000)
+    bars.locator("svg, canvas").first.wait_for(timeout=budget_ms(30_000))
     screenshot(voila_page, "voila-dashboard-prediction")
 
 
 SEND_EXECUTE = """
-async ([url, code, executeId, infoId]) => {
+async ([url, code, executeId, infoId, limitMs]) => {
   const ws = new WebSocket(url);
   const received = [];
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
@@ -74,8 +79,8 @@ async ([url, code, executeId, infoId]) => {
     parent_header: {}, metadata: {}, content, channel: "shell", buffers: [],
   });
   const done = new Promise((resolve, reject) => {
-    setTimeout(() => reject(new Error("no kernel_info_reply in 60 s: " + JSON.stringify(received))),
-               60000);
+    setTimeout(() => reject(new Error(`no kernel_info_reply in ${limitMs} ms: `
+                                      + JSON.stringify(received))), limitMs);
     ws.onmessage = (event) => {
       const msg = JSON.parse(event.data);
       received.push({ type: msg.header.msg_type, parent: msg.parent_header.msg_id || null });
@@ -104,7 +109,9 @@ def test_voila_refuses_execute_requests_over_the_kernel_websocket(voila, voila_p
     marker = voila.root / f"executed-{uuid.uuid4().hex}.txt"
     code = f"open({str(marker)!r}, 'w').write('the kernel ran code sent by the page')"
     execute_id, info_id = f"exec-{uuid.uuid4().hex}", f"info-{uuid.uuid4().hex}"
-    received = voila_page.evaluate(SEND_EXECUTE, [own, code, execute_id, info_id])
+    received = voila_page.evaluate(
+        SEND_EXECUTE, [own, code, execute_id, info_id, budget_ms(60_000)]
+    )
 
     assert {"type": "kernel_info_reply", "parent": info_id} in received  # the socket works
     assert not [m for m in received if m["parent"] == execute_id], received
@@ -117,7 +124,7 @@ def test_voila_refuses_execute_requests_over_the_kernel_websocket(voila, voila_p
 # until an IntSlider from 1 to 50 answers), send it the forged update, then ask its state
 # again. The shell channel is handled in order, so the update is done before that answer.
 FORGE_BOUNDS = """
-async ([url, forged]) => {
+async ([url, forged, limitMs]) => {
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
@@ -135,7 +142,7 @@ async ([url, forged]) => {
   const send = (type, content, done) => new Promise((resolve, reject) => {
     const id = `forger-${++n}-${Math.random()}`;
     pending.set(id, { done, resolve });
-    setTimeout(() => reject(new Error(`no answer to ${type} ${JSON.stringify(content)}`)), 90000);
+    setTimeout(() => reject(new Error(`no answer to ${type} ${JSON.stringify(content)}`)), limitMs);
     ws.send(JSON.stringify({
       header: { msg_id: id, msg_type: type, username: "forger", session: "forger",
                 date: new Date().toISOString(), version: "5.3" },
@@ -183,7 +190,7 @@ def test_voila_keeps_the_epochs_bounds_set_in_python(voila, voila_page):
     own = channels.split("?")[0] + f"?session_id={uuid.uuid4()}"
     forged = {"method": "update", "state": {"max": 2_000_000_000, "min": 1_000_000_000,
                                             "value": 0.5}, "buffer_paths": []}  # fmt: skip
-    found = voila_page.evaluate(FORGE_BOUNDS, [own, forged])
+    found = voila_page.evaluate(FORGE_BOUNDS, [own, forged, budget_ms(90_000)])
     assert found["slider"], f"no IntSlider from 1 to 50 among the kernel's comms: {found}"
     assert found["before"]["value"] == 10, found["before"]
 
@@ -196,15 +203,29 @@ def test_voila_keeps_the_epochs_bounds_set_in_python(voila, voila_page):
     assert float(handle.get_attribute("aria-valuemax")) == 50
 
     voila_page.locator(".kino-form").first.locator("button.kino-submit").click()
-    voila_page.locator(".kino-dash").first.wait_for(timeout=60_000)
+    voila_page.locator(".kino-dash").first.wait_for(timeout=budget_ms(60_000))
     # The dashboard's "epoch k/N" once the run has started (it shows "0/?" before).
     voila_page.wait_for_function(
         "() => [...document.querySelectorAll('.kino-dash-stat')].some((s) =>"
         " s.querySelector('.kino-dash-k')?.textContent === 'epoch'"
         " && /^\\d+\\/\\d+$/.test(s.querySelector('.kino-dash-v')?.textContent ?? ''))",
-        timeout=120_000,
+        timeout=budget_ms(120_000),
     )
     text = voila_page.locator(".kino-dash-stat", has_text="epoch").first.inner_text()
     total = int(re.search(r"(\d+)\s*/\s*(\d+)", text).group(2))
     screenshot(voila_page, "voila-forged-bounds", ".kino-dash")
     assert 1 <= total <= 50, f"the run has {total} epochs: {text!r}"
+
+
+@pytest.mark.parametrize("query", ["", "?classic-tree=true"], ids=["lab-tree", "classic-tree"])
+def test_the_front_page_lists_the_dashboards_and_stays_on_this_machine(voila, voila_page, query):
+    voila_page.goto(voila.url(query))
+    link = voila_page.locator(".kino-tree a", has_text="train-and-predict.ipynb")
+    link.wait_for(timeout=budget_ms(60_000))
+    # Everything the page asked for has arrived (or been blocked by the guard).
+    voila_page.wait_for_load_state("networkidle", timeout=budget_ms(60_000))
+    screenshot(voila_page, f"voila-front-page{query and '-classic'}")
+    assert voila_page.kino_guard.take() == []
+    assert link.get_attribute("href").startswith("/voila/render/train-and-predict.ipynb")
+    link.click()
+    voila_page.locator(".kino-form").first.wait_for(timeout=budget_ms(180_000))

@@ -1,5 +1,6 @@
-"""The wheel that `python -m build` makes is complete: installed into a fresh venv, its
-bundled widget renders in JupyterLab with every non-local request blocked."""
+"""The wheel that `python -m build` makes is complete: installed into a fresh venv (the base
+install, no extras), its bundled widget renders in JupyterLab with every non-local request
+blocked, and training says which extra it needs."""
 
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import pytest
 
 from tests.browser.conftest import guarded_page
 from tests.browser.harness import REPO, run_notebook, start_lab, write_notebook
+from tests.conftest import budget_ms
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +72,18 @@ def test_installed_wheel_renders_markdown_offline(fresh_lab, fresh_page):
             "import kino, pathlib\n"
             "where = pathlib.Path(kino.__file__)\n"
             "assert 'fresh-venv' in str(where), where\n"
-            "kino.markdown('**installed** from the wheel')"
+            "kino.markdown('**installed** from the wheel')",
+            # The base install has no training stack; using it names the extra.
+            "import importlib.util\n"
+            "assert importlib.util.find_spec('jax') is None\n"
+            "try:\n"
+            "    kino.train.Trainer\n"
+            "except ImportError as error:\n"
+            "    missing = str(error)\n"
+            "assert \"pip install 'jupyter-kino[train]'\" in missing, missing",
         ],
     )
     run_notebook(fresh_page, fresh_lab, "wheel.ipynb")
     view = fresh_page.locator(".kino-markdown strong", has_text="installed")
-    view.wait_for()
+    view.wait_for(timeout=budget_ms(60_000))
     assert fresh_page.kino_guard.blocked == []
