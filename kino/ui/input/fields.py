@@ -27,6 +27,7 @@ import traitlets
 
 from kino.contracts import check_bool, check_callable, check_int, check_number, check_str, fail
 from kino.ui.base import EventSource, KinoWidget, kit_style, styled
+from kino.ui.input import sliders
 from kino.ui.input.pinned import Pins
 
 Validator = Callable[[Any], "str | None"]
@@ -600,26 +601,28 @@ class RangeInput(Input):
         ms = _check_debounce(debounce, func)
         self.min, self.max, self.log_scale = min, max, bool(log)
         common = {"continuous_update": ms is not None, "readout": True}
+        self._refused: str | None = None
+        guard = {"bounds": (min, max), "report": self._refuse}
         if log:
             if min <= 0:
                 raise ValueError(f"{func}: 'min' must be > 0 when log=True, got {min!r}")
             lo, hi = math.log10(min), math.log10(max)
             # step is in decades for a log slider: 0.01 -> 100 positions per decade.
             exp_step = step if step is not None else (hi - lo) / 200
-            control: ipywidgets.Widget = ipywidgets.FloatLogSlider(
-                value=float(default), base=10, min=lo, max=hi, step=exp_step,
+            control: ipywidgets.Widget = sliders.FloatLogSlider(
+                value=float(default), base=10, min=lo, max=hi, step=exp_step, **guard,
                 readout_format=".3g", **common,
             )  # fmt: skip
             self.integer = False
         elif all(isinstance(x, int) for x in (min, max, step, default) if x is not None):
-            control = ipywidgets.IntSlider(
-                value=default, min=min, max=max, step=step or 1, **common
+            control = sliders.IntSlider(
+                value=default, min=min, max=max, step=step or 1, **common, **guard
             )
             self.integer = True
         else:
             span = max - min
-            control = ipywidgets.FloatSlider(
-                value=float(default), min=float(min), max=float(max),
+            control = sliders.FloatSlider(
+                value=float(default), min=float(min), max=float(max), **guard,
                 step=float(step) if step is not None else span / 100,
                 readout_format=".4g", **common,
             )  # fmt: skip
@@ -627,6 +630,19 @@ class RangeInput(Input):
         self.step = control.step
         super().__init__(label, control, validate=validate, debounce_ms=ms, kind="range")
         self._control.add_class("kino-slider")
+
+    def _refuse(self, value: Any) -> None:
+        """The slider's verdict on a value: the one it refused (a page wrote it outside
+        the bounds; the previous value stays), or None once it accepts one."""
+        if value is None:
+            self._refused = None
+            return
+        self._refused = f"Refused {value!r}: must be within {_fmt(self.min)} and {_fmt(self.max)}"
+        self.show_error(self._refused)
+
+    def _set(self, value: Any) -> None:
+        self._refused = None  # the kernel's value replaces a refused one
+        super()._set(value)
 
     def _check(self, value: Any) -> Any:
         value = _number(value, "value", self._func, allow_none=False)
@@ -637,6 +653,9 @@ class RangeInput(Input):
         return int(value) if self.integer else float(value)
 
     def _constraint_error(self, value: Any) -> str | None:
+        return self._refused or self._bounds_error()
+
+    def _bounds_error(self) -> str | None:
         raw = self._read()  # the log slider's value before rounding for display
         slack = 1e-9 * max(abs(self.min), abs(self.max)) if self.log_scale else 0
         if not (math.isfinite(raw) and self.min - slack <= raw <= self.max + slack):
@@ -646,7 +665,7 @@ class RangeInput(Input):
     @property
     def value(self) -> Any:
         v = self._read()
-        problem = self._constraint_error(v)
+        problem = self._bounds_error()
         if problem is not None:  # only a page can put it there: refuse, never return it
             raise ValueError(problem)
         if self.log_scale:

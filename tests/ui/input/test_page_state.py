@@ -15,6 +15,7 @@ import math
 
 import ipywidgets
 import pytest
+import traitlets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,11 +52,34 @@ def test_a_page_cannot_move_a_range_inputs_bounds(comm_log):
     slider = form.fields["epochs"]._control
     page_writes(slider, {"max": 2e9, "min": 1e9, "value": 0.5})
     assert (slider.min, slider.max) == (1, 100), "the kernel's bounds are put back"
-    assert 1 <= form.value["epochs"] <= 100
+    assert form.value["epochs"] == 10, "the forged value (0) is refused, not clamped"
     restored = comm_log.updates("max")[-1].state
     assert restored["max"] == 100, "the page is told the kernel's bounds"
+    assert comm_log.updates("value")[-1].state["value"] == 10, "and the kept value"
     click(form.button)
-    assert len(runs) == 1 and 1 <= runs[0]["epochs"] <= 100
+    assert runs == [] and form.errors() == {"epochs": "Refused 0: must be within 1 and 100"}
+    page_writes(slider, {"value": 12})
+    click(form.button)
+    assert runs == [{"epochs": 12, "learning_rate": 0.001}]
+
+
+@pytest.mark.parametrize(("field", "forged"), [("epochs", 1000), ("epochs", -3), ("lr", 5.0)])
+def test_a_forged_range_value_is_refused_and_the_previous_value_kept(comm_log, field, forged):
+    form = kino.form(
+        epochs=kino.input.range("Epochs", 1, 50, default=10),
+        lr=kino.input.range("Learning rate", 1e-5, 1e-1, default=1e-3, log=True),
+    )
+    runs = []
+    form.on_submit(runs.append)
+    before = form.value[field]
+    page_writes(form.fields[field]._control, {"value": forged})
+    assert form.value[field] == before, "ipywidgets would have clamped it to a bound"
+    assert form.errors()[field].startswith(f"Refused {forged!r}: must be within")
+    assert form.fields[field].shown_error == form.errors()[field]
+    assert comm_log.updates("value")[-1].state["value"] == before, "the page is told"
+    assert form.submit() is False and runs == []
+    form.reset()  # a kernel write clears the refusal
+    assert form.errors() == {} and form.submit() is True
 
 
 def test_a_page_cannot_move_a_log_sliders_bounds():
@@ -64,8 +88,10 @@ def test_a_page_cannot_move_a_log_sliders_bounds():
     lo, hi, base = slider.min, slider.max, slider.base
     page_writes(slider, {"max": 30, "base": 100, "value": 1e20})
     assert (slider.min, slider.max, slider.base) == (lo, hi, base)
-    assert 1e-5 <= form.value["learning_rate"] <= 1e-1
-    assert form.submit() and 1e-5 <= runs[0]["learning_rate"] <= 1e-1
+    assert form.value["learning_rate"] == 1e-3, "1e20 is refused, not clamped to 0.1"
+    assert form.submit() is False and "learning_rate" in form.errors()
+    page_writes(slider, {"value": 1e-2})
+    assert form.submit() and runs[0]["learning_rate"] == 1e-2
 
 
 def test_a_range_value_out_of_bounds_is_refused_in_the_forms_errors():
@@ -287,6 +313,63 @@ WRITES = st.lists(
     ),
     max_size=6,
 )
+
+
+RANGES = {"epochs": (1, 100, 10), "rate": (1e-5, 1e-1, 1e-3), "dropout": (0.0, 0.5, 0.1)}
+RANGE_WRITES = st.lists(
+    st.tuples(
+        st.sampled_from(sorted(RANGES)),
+        st.one_of(st.integers(-(2**40), 2**40), st.floats(allow_nan=True, allow_infinity=True)),
+        st.dictionaries(st.sampled_from(["min", "max", "step"]), NUMBERS, max_size=2),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _as_traits(control: ipywidgets.Widget, state: dict) -> dict | None:
+    """What the slider's traits make of a page's state (CInt, CFloat), or None when
+    one of them refuses it: ipywidgets then drops the whole message."""
+    traits = control.traits()
+
+    def convert(trait: traitlets.TraitType, v: object) -> object:
+        return v if v is None and trait.allow_none else trait.validate(control, v)
+
+    try:
+        return {name: convert(traits[name], v) for name, v in state.items()}
+    except traitlets.TraitError:
+        return None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(writes=RANGE_WRITES)
+def test_a_range_keeps_the_users_value_and_refuses_any_value_outside_its_bounds(writes):
+    """Each range holds its default or the last in-bounds value the page wrote, never a
+    bound it clamped to; a refused value is in the form's errors until the next accepted one."""
+    form = property_form()
+    expected = {name: default for name, (_, _, default) in RANGES.items()}
+    refused: dict[str, bool] = dict.fromkeys(RANGES, False)
+    for field, raw, bounds in writes:
+        control = form.fields[field]._control
+        converted = _as_traits(control, {**bounds, "value": raw})
+        page_writes(control, {**bounds, "value": raw})
+        if converted is None:
+            continue  # a trait refused the message; nothing changed
+        number = converted["value"]
+        lo, hi, _ = RANGES[field]
+        slack = 1e-9 * hi if field == "rate" else 0
+        if math.isfinite(number) and lo - slack <= number <= hi + slack:
+            expected[field], refused[field] = number, False
+        else:
+            refused[field] = True
+    errors = form.errors()
+    for field, want in expected.items():
+        control, pins = form.fields[field]._control, form.fields[field]._pins.values
+        assert (control.min, control.max) == (pins["min"], pins["max"])
+        assert control.value == want, f"{field}: kept {want!r}, got {control.value!r}"
+        assert (field in errors) == refused[field], errors
+        if refused[field]:
+            assert errors[field].startswith("Refused ")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
