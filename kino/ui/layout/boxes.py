@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets
 
 from kino.contracts import check_int, fail
-from kino.ui.base import kit_style, styled
+from kino.ui.base import KitStyle, kit_style, styled
 from kino.ui.output import Text
 
 log = logging.getLogger("kino")
@@ -28,6 +28,10 @@ MAX_GRID_COLUMNS = 12
 class Frame(ipywidgets.VBox):
     """A frame to render into, from the cell or from a background thread
     (``kino.frame``): its content is replaced (``render``) or appended to.
+
+    The frame owns what it shows: a widget that ``render`` or ``clear`` removes is
+    closed (a box kino made, with its children), so a dashboard rendered on every
+    form submit does not keep the previous ones, their loops and models alive.
 
     >>> import kino
     >>> log = kino.frame()
@@ -55,8 +59,9 @@ class Frame(ipywidgets.VBox):
         object with a rich display: a chart, a DataFrame, a figure)."""
         widget = as_widget(obj)
         with self._lock:
-            self._items = [widget]
+            replaced, self._items = self._items, [widget]
             self._sync()
+        _close_replaced(replaced, keep=widget)
 
     update = render
 
@@ -70,13 +75,38 @@ class Frame(ipywidgets.VBox):
     def clear(self) -> None:
         """Show nothing."""
         with self._lock:
-            self._items = []
+            replaced, self._items = self._items, []
             self._sync()
+        _close_replaced(replaced)
 
     @property
     def items(self) -> list[ipywidgets.Widget]:
         """The widgets shown, top to bottom."""
         return list(self._items)
+
+
+def _close_replaced(widgets: list[ipywidgets.Widget], keep: object = None) -> None:
+    for widget in {id(w): w for w in widgets if w is not keep}.values():
+        close_tree(widget, keep=keep)
+
+
+def close_tree(widget: ipywidgets.Widget, keep: object = None) -> None:
+    """Close ``widget`` and, when it is a box kino made (a frame, grid, tabs, form),
+    its children; the shared kit style and ``keep`` stay open.
+
+    >>> import kino
+    >>> g = kino.grid([kino.text("a"), kino.text("b")])
+    >>> a = g.children[1]
+    >>> close_tree(g)
+    >>> g.comm is None and a.comm is None
+    True
+    """
+    if widget is keep or isinstance(widget, KitStyle):
+        return
+    if isinstance(widget, ipywidgets.Box) and "kino" in widget._dom_classes:
+        for child in widget.children:
+            close_tree(child, keep=keep)
+    widget.close()
 
 
 # tabs and grid --------------------------------------------------------------------

@@ -8,8 +8,10 @@ import ipywidgets
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ipywidgets.widgets.widget import _instances
 
 import kino
+from kino.ui.base import kit_style
 from kino.ui.output import Text
 
 
@@ -129,3 +131,53 @@ def test_frame_is_the_class_itself():
 
     assert kino.frame is Frame
     assert isinstance(kino.frame("x"), Frame)
+
+
+# replaced widgets are closed -----------------------------------------------------------------
+def closed(widget: ipywidgets.Widget, comm) -> bool:
+    """Closed in the kernel: no comm, the comm sent its close, no longer an instance."""
+    return widget.comm is None and comm._closed and comm.comm_id not in _instances
+
+
+def test_render_closes_the_widget_it_replaces(comm_log):
+    # The notebook-04 pattern: each submit renders a new board into the frame.
+    form = kino.form(epochs=kino.input.range("Epochs", 1, 10, default=2), submit="Train")
+    board = kino.frame(kino.markdown("Press Train"))
+    form.on_submit(lambda values: board.render(kino.markdown(f"epochs={values['epochs']}")))
+    shown = [(board.items[0], board.items[0].comm)]
+    for _ in range(5):
+        assert form.submit()
+        shown.append((board.items[0], board.items[0].comm))
+    assert all(closed(w, c) for w, c in shown[:-1])
+    assert sum(m.msg_type == "comm_close" for m in comm_log) == 5
+    assert not shown[-1][1]._closed and board.items[0].value == "epochs=2"
+    assert board.comm is not None and kit_style().comm is not None
+
+
+def test_render_and_clear_close_a_kino_box_with_its_children(comm_log):
+    frame = kino.frame()
+    inner = kino.text("inside")
+    grid = kino.grid([inner, "b"], columns=2)
+    frame.render(grid)
+    comms = {w: w.comm for w in (grid, inner)}
+    frame.render("next")
+    assert all(closed(w, c) for w, c in comms.items())
+    assert kit_style().comm is not None, "the shared style stays"
+    text = frame.items[0]
+    comm = text.comm
+    frame.clear()
+    assert closed(text, comm)
+
+
+def test_render_keeps_a_widget_rendered_again_and_a_users_boxes_children(comm_log):
+    frame = kino.frame()
+    mine = kino.text("kept")
+    frame.render(mine)
+    frame.render(mine)
+    assert mine.comm is not None and frame.items == [mine]
+    child = kino.text("the user's")
+    box = ipywidgets.VBox([child])  # not a box kino made: the frame does not own its children
+    frame.render(box)
+    assert mine.comm is None
+    frame.render("x")
+    assert box.comm is None and child.comm is not None
