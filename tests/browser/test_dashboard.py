@@ -1,4 +1,11 @@
-"""kino.dashboard in JupyterLab during a real background training run: renders, themes, Stop."""
+"""kino.dashboard in JupyterLab during a real background training run.
+
+It shows "compiling" before the first step, then the live curves (light and dark
+themes, log scale), and after Stop its status never goes back to running and the
+last step it shows is the run's real last step. Screenshots of each state.
+"""
+
+import re
 
 from tests.browser.harness import SCREENSHOTS, lab_command, run_notebook, set_theme, write_notebook
 
@@ -14,7 +21,33 @@ model = nnx.Sequential(nnx.Linear(64, 64, rngs=rngs), nnx.relu, nnx.Linear(64, 1
 loop = (train.trainer(model, "sparse_categorical_cross_entropy", "sgd", learning_rate=0.05)
         .metric("accuracy").validate((x_val, y_val)))
 dash = kino.dashboard(loop, title="Digits MLP")
+
+import threading
+gate = threading.Event()
+
+
+def hold(state):
+    # keeps the run in its compiling phase until the test has looked at it
+    gate.wait(600)
+
+
+loop.handle("started", hold)
 dash"""
+
+RECORD_STATUSES = """() => {
+    const el = document.querySelector('.kino-dash-status');
+    window.kinoStatuses = [el.className];
+    new MutationObserver(() => window.kinoStatuses.push(el.className))
+        .observe(el, {attributes: true, attributeFilter: ['class']});
+}"""
+
+SHOWN_STEP = """() => {
+    for (const s of document.querySelectorAll('.kino-dash-stat')) {
+        if (s.querySelector('.kino-dash-k').textContent === 'step')
+            return s.querySelector('.kino-dash-v').textContent;
+    }
+    return null;
+}"""
 
 PANEL_ROWS = """([metric, split]) => {
     const host = document.querySelector(
@@ -63,6 +96,15 @@ def test_dashboard_during_a_background_run_and_stop(lab, page):
         ],
     )
     run_notebook(page, lab, "dashboard.ipynb")
+    # before the first step: a compiling state, not "step 0, steps/s –, ETA –"
+    page.wait_for_selector(".kino-dash-status.is-compiling")
+    page.evaluate(RECORD_STATUSES)
+    assert "compiling the training step" in page.locator(".kino-dash-stats").inner_text()
+    assert "ETA" not in page.locator(".kino-dash-stats").inner_text()
+    assert page.locator(".kino-dash-stop").is_enabled(), "a compiling run can be stopped"
+    page.wait_for_timeout(300)
+    screenshot(page, "dashboard-compiling")
+    run_cell(page, 2, "gate.set()")
     page.wait_for_selector(".kino-dash-status.is-running")
     # live curves for train and validation, and the confusion matrix of an epoch
     wait_rows(page, "loss", "train", 200)
@@ -73,7 +115,7 @@ def test_dashboard_during_a_background_run_and_stop(lab, page):
         " return h && h.kinoView && h.kinoView.data('confusion_matrix').length === 100; }"
     )
     stats = page.locator(".kino-dash-stats").inner_text()
-    for label in ("epoch", "step", "steps/s", "ETA", "lr"):
+    for label in ("epoch", "step", "steps/s", "ETA", "lr", "compile"):
         assert label in stats
     assert "0.05" in stats, "the current learning rate is shown"
     width = page.evaluate("() => parseFloat(document.querySelector('.kino-dash-fill').style.width)")
@@ -96,10 +138,29 @@ def test_dashboard_during_a_background_run_and_stop(lab, page):
 
     # a plain DOM click: the dashboard redraws 4 times a second, so playwright's
     # wait for a still element is not what this test is about
-    page.evaluate("() => document.querySelector('.kino-dash-stop').click()")
+    page.wait_for_selector(".kino-dash-status.is-running")
+    clicked = page.evaluate(
+        f"() => {{ const step = ({SHOWN_STEP})();"
+        " document.querySelector('.kino-dash-stop').click(); return [Date.now(), step]; }"
+    )
     page.wait_for_selector(".kino-dash-stop:disabled")
     page.wait_for_selector(".kino-dash-status.is-stopped", timeout=120_000)
+    took = page.evaluate("() => Date.now()") - clicked[0]
     assert page.locator(".kino-dash-stop").is_disabled()
-    run_cell(page, 2, "result = run.wait(60)\nprint('status:', result.status)")
-    page.locator(".jp-OutputArea-output", has_text="status: stopped").wait_for()
+    statuses = [c.split("is-")[-1] for c in page.evaluate("() => window.kinoStatuses")]
+    assert "stopping" in statuses, statuses
+    after_stop = statuses[statuses.index("stopping") :]
+    assert "running" not in after_stop, f"the status went back to running: {statuses}"
+    assert statuses[-1] == "stopped"
+    run_cell(
+        page, 2, "result = run.wait(60)\nprint('status:', result.status, 'step:', result.step)"
+    )
+    out = page.locator(".jp-OutputArea-output", has_text="status: stopped")
+    out.wait_for()
+    real_step = int(re.search(r"step: (\d+)", out.inner_text()).group(1))
+    shown = page.evaluate(SHOWN_STEP)
+    assert int(shown.split("/")[0].replace(",", "")) == real_step, (shown, real_step)
+    print(f"Stop: clicked at step {clicked[1]}, stopped at step {real_step}, {took} ms later")
     assert panel_rows(page, "loss", "train") >= 200
+    page.wait_for_timeout(300)
+    screenshot(page, "dashboard-stopped")

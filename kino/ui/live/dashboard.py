@@ -205,6 +205,7 @@ class Dashboard(KinoWidget, bundle="dashboard"):
         self._compile: float | None = None
         self._compile_reported = False
         self._first_seen: tuple[int, float] | None = None
+        self._last_state: Any = None
         self._confusion_info: dict[str, int] | None = None
         self.every = every
         self.on_msg(self._on_front_end_msg)
@@ -222,6 +223,7 @@ class Dashboard(KinoWidget, bundle="dashboard"):
             self._compile = None
             self._compile_reported = False
             self._first_seen = None
+            self._last_state = None
             for name in list(self._stream.rows):
                 self._stream.replace(name, [], _ROWS)
             self._send_progress(state, force=True)
@@ -252,10 +254,9 @@ class Dashboard(KinoWidget, bundle="dashboard"):
         with self._lock:
             self._drain_locked()
 
-    def _drain_locked(self) -> None:
+    def _drain_locked(self, force: bool = False) -> None:
         inbox = self._inbox
         last = None
-        force = False
         while inbox:
             state = inbox.popleft()
             if state.event == "epoch_completed":
@@ -265,7 +266,10 @@ class Dashboard(KinoWidget, bundle="dashboard"):
                 force = self._apply_iteration(state) or force
             last = state
         if last is not None:
+            self._last_state = last
             self._send_progress(last, force)
+        elif force and self._last_state is not None:
+            self._send_progress(self._last_state, force)
 
     def _apply_iteration(self, state: Any) -> bool:
         """One step's values into the curves; True for the run's first compiled step."""
@@ -430,7 +434,10 @@ class Dashboard(KinoWidget, bundle="dashboard"):
         with self._lock:
             if self.progress.get("status") in _ACTIVE:
                 self._stopping = True
-                self.progress = {**self.progress, "status": "stopping", "eta": None}
+                if self._last_state is None:  # still compiling
+                    self.progress = {**self.progress, "status": "stopping", "eta": None}
+                else:  # with the newest step recorded, not the last one sent
+                    self._drain_locked(force=True)
 
     def series(self, metric: str = "loss") -> list[dict[str, Any]]:
         """The rows a metric's chart shows now (``step``, ``split``, ``value``)."""

@@ -243,6 +243,7 @@ def _state(event, step, elapsed, **kw):
 
 def _fed_dashboard():
     dash = Dashboard(_NoLoop(), text=False, confusion_matrix=False)
+    dash._pump.due = True  # the test drains by hand: no timer drain in between
     statuses = []
     dash.observe(lambda change: statuses.append(change["new"]["status"]), names="progress")
     return dash, statuses
@@ -278,8 +279,7 @@ def test_handlers_only_record_and_send_nothing_on_the_training_thread(comm_log, 
 
 def test_the_buffer_the_handlers_fill_is_bounded(monkeypatch):
     monkeypatch.setattr(dashboard_module, "INBOX_MAX", 50)
-    dash, _ = _fed_dashboard()
-    dash._pump.due = True  # a drain is due but has not run: the handlers keep recording
+    dash, _ = _fed_dashboard()  # a drain is due but has not run: the handlers keep recording
     for step in range(1, 1001):
         dash._iteration(_state("iteration_completed", step, 1.0 + step / 1000))
     assert len(dash._inbox) == 50
@@ -344,12 +344,15 @@ def test_stop_shows_stopping_never_running_again_then_the_real_last_step(comm_lo
         dash._iteration(_state("iteration_completed", step, 1 + step / 100, compile_seconds=1.0))
     dash._drain()
     assert dash.progress["status"] == "running"
-    dash.stop()  # the Stop button, at step 123
+    # recorded by the handlers, not drained yet
+    for step in range(124, 131):
+        dash._iteration(_state("iteration_completed", step, 1 + step / 100, compile_seconds=1.0))
+    dash.stop()  # the Stop button, at step 130
     assert run.stopped
     assert dash.progress["status"] == "stopping"
-    assert dash.progress["step"] == 123
+    assert dash.progress["step"] == 130, "the newest step the kernel has, not the last sent"
     # steps already in flight still arrive with the runner's status "running"
-    for step in range(124, 160):
+    for step in range(131, 160):
         dash._iteration(_state("iteration_completed", step, 2 + step / 100, compile_seconds=1.0))
     dash._epoch(_state("epoch_completed", 159, 3.6, metrics={"validation_loss": 0.5}))
     dash._drain()

@@ -21,7 +21,9 @@ interface Progress {
   total_steps?: number | null;
   steps_per_second?: number | null;
   elapsed?: number | null;
+  compile_seconds?: number | null;
   eta?: number | null;
+  data_path?: string | null;
   learning_rate?: number | null;
   latest?: Record<string, number>;
   confusion?: { epoch: number; classes: number } | null;
@@ -44,6 +46,14 @@ function clock(seconds: number | null | undefined): string {
   const ss = String(s % 60).padStart(2, "0");
   return hh ? `${hh}:${String(mm).padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
 }
+
+function seconds(value: number | null | undefined): string {
+  if (value === null || value === undefined || !isFinite(value)) return "–";
+  return value < 60 ? `${value.toFixed(value < 10 ? 1 : 0)} s` : clock(value);
+}
+
+/** Statuses of a run under way: Stop can still end it. */
+const ACTIVE = new Set(["compiling", "running", "stopping"]);
 
 function num(value: number | null | undefined): string {
   if (value === null || value === undefined || !isFinite(value)) return "–";
@@ -226,6 +236,9 @@ function render({ model, el }: RenderProps<DashboardTraits>) {
 
   const panels = new Map<string, Panel>();
   let stopRequested = false;
+  // the page counts the seconds of a compile itself: the kernel is busy compiling
+  let compilingSince: number | null = null;
+  let compileTimer: number | null = null;
   let confusionPanel: Panel | null = null;
   let errorBox: HTMLElement | null = null;
   const onError = (message: string) => {
@@ -302,14 +315,24 @@ function render({ model, el }: RenderProps<DashboardTraits>) {
     const p = model.get("progress") ?? {};
     title.textContent = model.get("title") ?? "Training";
     const state = p.status ?? "waiting";
-    status.textContent = state === "running" ? "running" : state;
+    status.textContent = state === "compiling" ? "compiling…" : state;
     status.className = `kino-dash-status is-${state}`;
     status.title = p.reason ?? "";
     const running = state === "running";
-    if (!running && state !== "stopping") stopRequested = false;
-    const stopping = state === "stopping" || (running && stopRequested);
-    stop.disabled = !running || stopping;
+    const active = ACTIVE.has(state);
+    if (!active) stopRequested = false;
+    const stopping = state === "stopping" || (active && stopRequested);
+    stop.disabled = !active || stopping;
     stop.textContent = stopping ? "Stopping…" : "Stop";
+
+    const compiling = state === "compiling";
+    if (compiling && compilingSince === null) compilingSince = Date.now();
+    if (!compiling) compilingSince = null;
+    if (compiling && compileTimer === null) compileTimer = window.setInterval(drawProgress, 1000);
+    if (!compiling && compileTimer !== null) {
+      window.clearInterval(compileTimer);
+      compileTimer = null;
+    }
 
     const steps = p.total_steps ?? null;
     let fraction = 0;
@@ -321,17 +344,32 @@ function render({ model, el }: RenderProps<DashboardTraits>) {
     bar.setAttribute("aria-valuenow", (fraction * 100).toFixed(0));
     bar.className = `kino-dash-bar is-${state}`;
 
-    const parts: [string, string][] = [
-      ["epoch", `${p.epoch ?? 0}/${p.epochs ?? "?"}`],
-      ["step", steps ? `${(p.step ?? 0).toLocaleString()}/${steps.toLocaleString()}` : (p.step ?? 0).toLocaleString()],
-      ["steps/s", rate(p.steps_per_second)],
-      [running ? "ETA" : "elapsed", running ? clock(p.eta) : clock(p.elapsed)],
-      ["lr", num(p.learning_rate)],
-    ];
-    stats.replaceChildren(
-      ...parts.map(([k, v]) => h("span", { class: "kino-dash-stat" }, h("span", { class: "kino-dash-k" }, k), h("span", { class: "kino-dash-v" }, v))),
-      h("span", { class: "kino-dash-pct" }, `${Math.round(fraction * 100)}%`),
-    );
+    const stat = (k: string, v: string, extra = "") =>
+      h("span", { class: `kino-dash-stat${extra}` }, h("span", { class: "kino-dash-k" }, k), h("span", { class: "kino-dash-v" }, v));
+    const path = p.data_path ? [stat("data", p.data_path, " kino-dash-path")] : [];
+    if (compiling) {
+      const waited = compilingSince === null ? 0 : (Date.now() - compilingSince) / 1000;
+      stats.replaceChildren(
+        h("span", { class: "kino-dash-compiling" }, `compiling the training step… ${Math.floor(waited)} s`),
+        stat("epochs", String(p.epochs ?? "?")),
+        stat("steps", steps ? steps.toLocaleString() : "?"),
+        ...path,
+      );
+    } else {
+      const parts: [string, string][] = [
+        ["epoch", `${p.epoch ?? 0}/${p.epochs ?? "?"}`],
+        ["step", steps ? `${(p.step ?? 0).toLocaleString()}/${steps.toLocaleString()}` : (p.step ?? 0).toLocaleString()],
+        ["steps/s", rate(p.steps_per_second)],
+        [running ? "ETA" : "elapsed", running ? clock(p.eta) : clock(p.elapsed)],
+        ["lr", num(p.learning_rate)],
+      ];
+      if (p.compile_seconds !== null && p.compile_seconds !== undefined) parts.push(["compile", seconds(p.compile_seconds)]);
+      stats.replaceChildren(
+        ...parts.map(([k, v]) => stat(k, v)),
+        ...path,
+        h("span", { class: "kino-dash-pct" }, `${Math.round(fraction * 100)}%`),
+      );
+    }
 
     const latest = p.latest ?? {};
     const names = Object.keys(latest)
@@ -387,6 +425,7 @@ function render({ model, el }: RenderProps<DashboardTraits>) {
   model.on("change:title", drawProgress);
   model.on("change:log_scale", onLog);
   return () => {
+    if (compileTimer !== null) window.clearInterval(compileTimer);
     unsubscribe();
     stopTheme();
     model.off("change:metrics", syncPanels);
