@@ -27,8 +27,14 @@ donating the carried state (``steps.Carry``: params, rest, optimizer state,
 step, a non-finite flag and the epoch's metric accumulators). Metrics
 accumulate on the device; per-step values reach ``iteration_completed``
 handlers after their dispatch (lagged by one), never through a per-step
-``float()``. Data that fits (``MAX_DEVICE_BYTES``)
-stays on the device. The learning rate lives in the optimizer state
+``float()``. Arrays that fit a share (``DEVICE_MEMORY_FRACTION``, or
+``run(device_budget=...)``) of the devices' free memory stay on the device for the
+whole run (split over the devices' ``"data"`` axis): each epoch's order is a
+permutation made on the device from the seed and the epoch, and the program gathers
+each batch itself (``resident.py``); other data is assembled on the host while the
+previous dispatch computes (``prefetch.py``). ``run(data_on_device=True/False)``
+forces a path; ``Result.data_on_device`` and ``LoopState.data_on_device`` say which ran.
+The learning rate lives in the optimizer state
 (``optim.OptState``: the base state and a factor) and only there, so plateaus
 and schedules never recompile, and validation is a separate compiled function.
 
@@ -83,7 +89,7 @@ from kino._lazy import lazy_exports
 if TYPE_CHECKING:
     from kino.train.callbacks import EarlyStopping, ReduceLROnPlateau
     from kino.train.checkpoint import CheckpointStore
-    from kino.train.data import MAX_DEVICE_BYTES, Batches, batches
+    from kino.train.data import Batches, batches
     from kino.train.evaluation import Evaluator, evaluator
     from kino.train.events import (
         EVENTS,
@@ -99,12 +105,13 @@ if TYPE_CHECKING:
     from kino.train.metrics import Metric
     from kino.train.optim import NAMES as OPTIMIZERS
     from kino.train.progress import TextProgress
+    from kino.train.resident import DEVICE_MEMORY_FRACTION
     from kino.train.run import Result, Run, TrainState
 
 __all__ = [
+    "DEVICE_MEMORY_FRACTION",
     "EVENTS",
     "LOSSES",
-    "MAX_DEVICE_BYTES",
     "METRICS",
     "OPTIMIZERS",
     "Batches",
@@ -133,7 +140,7 @@ __getattr__ = lazy_exports(
     {
         "EVENTS": ".events:EVENTS",
         "LOSSES": ".losses:NAMES",
-        "MAX_DEVICE_BYTES": ".data:MAX_DEVICE_BYTES",
+        "DEVICE_MEMORY_FRACTION": ".resident:DEVICE_MEMORY_FRACTION",
         "METRICS": ".metrics:NAMES",
         "OPTIMIZERS": ".optim:NAMES",
         "Batches": ".data:Batches",

@@ -1,9 +1,9 @@
 """Feeding data: ``train.batches`` and the chunk plans the loop dispatches.
 
-Data that fits (``MAX_DEVICE_BYTES``) is placed on the device once; each epoch
-then sends only a small index matrix, and the jitted step gathers its batch on
-the device. Larger data and arbitrary iterables of ``(x, y)`` batches are
-stacked on the host, several batches per dispatch. Every batch has the same
+Arrays that fit the device stay there (:mod:`kino.train.resident`; the choice is
+:func:`kino.train.feed.source`'s). Larger data and arbitrary iterables of ``(x, y)``
+batches are stacked on the host here (:class:`HostSource`), several batches per
+dispatch, and assembled ahead of the loop (:mod:`kino.train.prefetch`). Every batch has the same
 shape: a short last batch is padded with repeated rows whose weight is 0, so
 one compiled step serves the whole run and padding never changes a mean.
 
@@ -24,9 +24,6 @@ import jax
 import numpy as np
 
 from kino.contracts import check_int, fail
-
-MAX_DEVICE_BYTES = 1 << 30
-"""Data up to this many bytes (x and y together) is kept on the device for the whole run."""
 
 
 def as_array(a, name: str, func: str = "train.batches"):
@@ -94,19 +91,6 @@ class Batches:
             return np.arange(self.size)
         return np.random.default_rng([self.seed, int(epoch)]).permutation(self.size)
 
-    def index_matrix(self, epoch: int, multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """``(idx [batches, B], weight [batches, B])``; B is batch_size rounded up to a multiple."""
-        order = self.order(epoch)
-        nb, b = len(self), self.batch_size
-        width = -(-b // multiple) * multiple
-        idx = np.empty((nb, width), np.int32)
-        w = np.zeros((nb, width), np.float32)
-        for i in range(nb):
-            rows = order[i * b : (i + 1) * b]
-            idx[i] = np.resize(rows, width)
-            w[i, : len(rows)] = 1.0
-        return idx, w
-
     def __iter__(self) -> Iterator[tuple]:
         """Yield the batches of epoch 1 (host arrays, last batch possibly short)."""
         return self.epoch_batches(1)
@@ -167,57 +151,25 @@ def _is_table(a) -> bool:
 
 @dataclass
 class Chunk:
-    """One dispatch: ``k`` steps. Either indices into device-resident data or stacked batches."""
+    """One dispatch: ``k`` steps.
+
+    Either batch numbers ``ids`` into an epoch ``order`` of device-resident data
+    (:mod:`kino.train.resident`), or stacked host batches ``xs``/``ys`` with weights ``w``.
+    """
 
     k: int
-    w: jax.Array
-    idx: jax.Array | None = None
+    w: jax.Array | None
     xs: jax.Array | None = None
     ys: jax.Array | None = None
-
-
-class DeviceSource:
-    """Batches whose arrays live on the device; each epoch sends an index matrix."""
-
-    indexed = True
-
-    def __init__(self, b: Batches, placement):
-        self.b = b
-        self.placement = placement
-        self.x = placement.replicate(b.x)
-        self.y = placement.replicate(b.y)
-
-    def __len__(self) -> int:
-        return len(self.b)
-
-    def steps(self) -> int:
-        """Batches per epoch."""
-        return len(self.b)
-
-    def example(self):
-        rows = np.arange(min(self.b.batch_size, self.b.size))
-        rows = np.resize(rows, self.placement.round(self.b.batch_size))
-        return np.asarray(jax.device_get(self.b.x[rows])), np.asarray(
-            jax.device_get(self.b.y[rows])
-        )
-
-    def chunks(self, epoch: int, limit: int | None, k: int) -> Iterator[Chunk]:
-        idx, w = self.b.index_matrix(epoch, self.placement.shards)
-        n = len(idx) if limit is None else min(limit, len(idx))
-        k = -(-n // -(-n // k))  # balanced: 40 batches with k=32 run as 20 + 20, one compilation
-        for start in range(0, n, k):
-            stop = min(start + k, n)
-            yield Chunk(
-                stop - start,
-                self.placement.shard_batch(w[start:stop]),
-                idx=self.placement.shard_batch(idx[start:stop]),
-            )
+    order: jax.Array | None = None
+    ids: np.ndarray | None = None
 
 
 class HostSource:
     """Any iterable of ``(x, y)`` batches (or Batches too big for the device), stacked."""
 
     indexed = False
+    on_device = False
 
     def __init__(self, data, placement, epochs: int):
         self.data = data
@@ -318,10 +270,3 @@ def _pair(item):
             f"batch x and y must share a leading batch axis, got shapes {x.shape} and {y.shape}"
         )
     return x, y
-
-
-def source(data, placement, epochs: int):
-    """The feeding strategy for wrapped data."""
-    if isinstance(data, Batches) and data.nbytes <= MAX_DEVICE_BYTES:
-        return DeviceSource(data, placement)
-    return HostSource(data, placement, epochs)

@@ -117,6 +117,9 @@ class LoopState:
 
     ``compile_seconds`` is how long the run's first dispatch call took (compiling its
     program, or finding it cached); ``None`` before it. ``steps_per_second`` leaves it out.
+    ``data_on_device`` says which path feeds the run: True when the data is resident on
+    the device and batches are drawn inside the program, False when batches come from
+    the host (``None`` outside a run).
 
     Example:
         >>> s = LoopState(event="started", epochs=3)
@@ -142,6 +145,7 @@ class LoopState:
     )
     confusion_matrix: np.ndarray | None = None
     run: Any = None
+    data_on_device: bool | None = None
     checkpoint_path: str | None = None
     compile_seconds: float | None = None
 

@@ -255,6 +255,8 @@ class Trainer:
         resume=None,
         steps_per_dispatch: int = 32,
         batch_size: int = 32,
+        data_on_device: bool | None = None,
+        device_budget: float = 0.5,
     ) -> Result | Run:
         """Train; blocks and returns a Result, or with ``background=True`` returns a Run at once.
 
@@ -263,6 +265,10 @@ class Trainer:
         number of epochs, counted from the start of training also when resuming. ``iterations``
         caps the steps per epoch. ``resume``: a checkpoint directory, a Result or a TrainState.
         ``steps_per_dispatch``: steps fused into one ``lax.scan`` dispatch.
+        ``data_on_device``: ``None`` keeps arrays that fit ``device_budget`` (a fraction of the
+        devices' free memory) on the device for the whole run, batches drawn there by index in
+        an order made on the device from the seed; ``True``/``False`` force that path or the
+        host feed. ``Result.data_on_device`` says which path ran.
         """
         from kino.train.runner import Runner
 
@@ -277,7 +283,16 @@ class Trainer:
             if isinstance(cb, Checkpoint):
                 cb.store.begin(record, resuming=resume is not None)
         runner = Runner(
-            self, data, epochs, iterations, resume, steps_per_dispatch, batch_size, background
+            self,
+            data,
+            epochs,
+            iterations,
+            resume,
+            steps_per_dispatch,
+            batch_size,
+            background,
+            data_on_device,
+            device_budget,
         )
         run = runner.run_handle
         self._run = run

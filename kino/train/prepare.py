@@ -20,10 +20,12 @@ from flax import nnx
 
 from kino.contracts import fail
 from kino.train import metrics as metrics_mod
-from kino.train.data import source, wrap
+from kino.train.data import wrap
+from kino.train.feed import source
 from kino.train.fingerprint import fingerprint
 from kino.train.losses import Loss
 from kino.train.metrics import Metric
+from kino.train.resident import DEVICE_MEMORY_FRACTION
 from kino.train.sharding import Placement
 from kino.train.steps import Program
 
@@ -111,17 +113,27 @@ def prepare(
     epochs: int = 1,
     mode: str = "train",
     state=None,
+    data_on_device: bool | None = None,
+    device_budget: float = DEVICE_MEMORY_FRACTION,
     func: str,
 ) -> Prepared:
     """Place ``data``, split ``model`` and check ``loss`` and ``metrics`` on one batch.
 
     ``mode`` ("train" or "eval") picks the graph definition the output shape is
-    traced with; ``state`` (a TrainState) replaces the model's own parameters. ``func``
-    names the caller in argument errors.
+    traced with; ``state`` (a TrainState) replaces the model's own parameters.
+    ``data_on_device``/``device_budget`` choose the feeding path (:mod:`kino.train.feed`).
+    ``func`` names the caller in argument errors.
     """
     placement = Placement(check_devices(devices, func=func))
     wrapped = wrap(data, batch_size=batch_size, shuffle=shuffle, seed=seed, func=func)
-    src = source(wrapped, placement, epochs)
+    src = source(
+        wrapped,
+        placement,
+        epochs,
+        data_on_device=data_on_device,
+        device_budget=device_budget,
+        func=func,
+    )
     gd_train, gd_eval = graphdefs(model)
     if state is None:
         _, params, rest = nnx.split(model, nnx.Param, ...)

@@ -57,6 +57,8 @@ class Result:
     it is not re-raised (that would lose this Result); ``error`` is the exception,
     ``reason`` names it, and ``state`` (also applied to the model) is the one after the
     last epoch whose handlers all ran. ``raise result.error`` re-raises it.
+    ``data_on_device`` says which path fed the data: True for arrays resident on the
+    device (batches drawn inside the compiled program), False for batches sent from the host.
 
     Example:
         >>> import polars as pl
@@ -73,6 +75,7 @@ class Result:
     metrics: dict[str, float] = field(default_factory=dict)
     confusion_matrix: np.ndarray | None = None
     error: BaseException | None = None
+    data_on_device: bool | None = None
 
     @property
     def step(self) -> int:
@@ -85,7 +88,7 @@ class Result:
     def __repr__(self) -> str:
         return (
             f"Result(status={self.status!r}, reason={self.reason!r}, "
-            f"epoch={self.epoch}, step={self.step})"
+            f"epoch={self.epoch}, step={self.step}, data_on_device={self.data_on_device})"
         )
 
 

@@ -28,7 +28,6 @@ import polars as pl
 from flax import nnx
 
 from kino.contracts import check_int
-from kino.train import data as data_mod
 from kino.train import optim
 from kino.train.checkpoint import CheckpointStore
 from kino.train.events import (
@@ -42,7 +41,9 @@ from kino.train.events import (
     ScaleLearningRate,
     stronger,
 )
+from kino.train.feed import check_feed, source
 from kino.train.prepare import prepare, train_program
+from kino.train.resident import DEVICE_MEMORY_FRACTION
 from kino.train.run import Result, Run, TrainState
 from kino.train.steps import Carry
 
@@ -63,7 +64,17 @@ class Runner:
     """One run of a Trainer (foreground or in a thread)."""
 
     def __init__(
-        self, loop, data, epochs, iterations, resume, steps_per_dispatch, batch_size, background
+        self,
+        loop,
+        data,
+        epochs,
+        iterations,
+        resume,
+        steps_per_dispatch,
+        batch_size,
+        background,
+        data_on_device=None,
+        device_budget=DEVICE_MEMORY_FRACTION,
     ):
         self.loop = loop
         self.epochs = check_int(epochs, func=RUN, argument="epochs", min=1)
@@ -72,6 +83,7 @@ class Runner:
         )
         self.k = check_int(steps_per_dispatch, func=RUN, argument="steps_per_dispatch", min=1)
         batch_size = check_int(batch_size, func=RUN, argument="batch_size", min=1)
+        data_on_device, device_budget = check_feed(data_on_device, device_budget, func=RUN)
         self.background = background
         self.run_handle = Run()
         # every check happens here, before any compilation
@@ -85,12 +97,20 @@ class Runner:
             shuffle=True,
             seed=loop.seed,
             epochs=self.epochs,
+            data_on_device=data_on_device,
+            device_budget=device_budget,
             func=RUN,
         )
         self.placement, self.src = prep.placement, prep.src
         self.val_src = None
         if loop.validation is not None:
-            self.val_src = data_mod.source(loop.validation, self.placement, self.epochs)
+            self.val_src = source(
+                loop.validation,
+                self.placement,
+                self.epochs,
+                data_on_device=False if data_on_device is False else None,
+                device_budget=device_budget,
+            )
             self._check_validation(prep)
         self.scalar_names = ["loss"] + [m.name for m in loop.metrics if m.scalar]
         self._check_monitors()
@@ -240,6 +260,7 @@ class Runner:
             "history": self.history_frame,
             "confusion_matrix": None,
             "run": self.run_handle,
+            "data_on_device": self.src.on_device,
         }
         fields.update(kw)
         return LoopState(**fields)
@@ -260,9 +281,10 @@ class Runner:
 
     def _dispatch(self, chunk):
         p = self.program
-        if chunk.idx is not None:
-            self.carry, outs = p.train_indexed(
-                self.carry, self.src.x, self.src.y, chunk.idx, chunk.w
+        if chunk.ids is not None:
+            src = self.src
+            self.carry, outs = p.train_resident(
+                self.carry, src.x, src.y, chunk.order, chunk.ids, batch=src.batch, width=src.width
             )
         else:
             self.carry, outs = p.train_stacked(self.carry, chunk.xs, chunk.ys, chunk.w)
@@ -571,6 +593,7 @@ class Runner:
             dict(self.epoch_metrics),
             self.confusion,
             self.error,
+            self.src.on_device,
         )
 
 

@@ -83,9 +83,12 @@ class Program:
         self.tx = tx
         self.penalty = penalty
         self.placement = placement
-        self.train_indexed = jax.jit(self._train_indexed, donate_argnums=0)
+        resident = ("batch", "width")
+        self.train_resident = jax.jit(
+            self._train_resident, donate_argnums=0, static_argnames=resident
+        )
         self.train_stacked = jax.jit(self._train_stacked, donate_argnums=0)
-        self.eval_indexed = jax.jit(self._eval_indexed)
+        self.eval_resident = jax.jit(self._eval_resident, static_argnames=resident)
         self.eval_stacked = jax.jit(self._eval_stacked)
 
     # ---- accumulators -------------------------------------------------
@@ -189,12 +192,24 @@ class Program:
         )
         return new_carry, outs
 
-    def _train_indexed(self, carry, x_all, y_all, idx, w):
-        def body(c, iw):
-            i, wi = iw
-            return self._step(c, jnp.take(x_all, i, axis=0), jnp.take(y_all, i, axis=0), wi)
+    def _draw(self, x_all, y_all, order, i, batch: int, width: int):
+        """Batch ``i`` of an epoch ``order`` of device-resident data: ``(x, y, weights)``.
 
-        return jax.lax.scan(body, carry, (idx, w))
+        A short last batch repeats its rows up to ``width`` with weight 0, exactly as the
+        host feed pads it, so both paths compute the same numbers.
+        """
+        lane = jnp.arange(width)
+        count = jnp.minimum(batch, order.shape[0] - i * batch)
+        rows = jnp.take(order, i * batch + lane % count)
+        w = (lane < count).astype(jnp.float32)
+        gather = self.placement.gather_rows
+        return gather(x_all, rows), gather(y_all, rows), w
+
+    def _train_resident(self, carry, x_all, y_all, order, ids, *, batch, width):
+        def body(c, i):
+            return self._step(c, *self._draw(x_all, y_all, order, i, batch, width))
+
+        return jax.lax.scan(body, carry, ids)
 
     def _train_stacked(self, carry, xs, ys, w):
         def body(c, b):
@@ -220,14 +235,13 @@ class Program:
             acc[m.name] = acc[m.name] + batch[m.name]
         return acc
 
-    def _eval_indexed(self, params, rest, acc, x_all, y_all, idx, w):
-        def body(a, iw):
-            i, wi = iw
+    def _eval_resident(self, params, rest, acc, x_all, y_all, order, ids, *, batch, width):
+        def body(a, i):
             return self._eval_batch(
-                params, rest, a, jnp.take(x_all, i, axis=0), jnp.take(y_all, i, axis=0), wi
+                params, rest, a, *self._draw(x_all, y_all, order, i, batch, width)
             ), None
 
-        return jax.lax.scan(body, acc, (idx, w))[0]
+        return jax.lax.scan(body, acc, ids)[0]
 
     def _eval_stacked(self, params, rest, acc, xs, ys, w):
         def body(a, b):
@@ -239,8 +253,18 @@ class Program:
     def evaluate(self, params, rest, src, acc):
         """Accumulate metrics over one pass of a source; returns the device accumulators."""
         for chunk in src.chunks(1, None, 1 << 30) if src.indexed else src.chunks(1, None, 64):
-            if chunk.idx is not None:
-                acc = self.eval_indexed(params, rest, acc, src.x, src.y, chunk.idx, chunk.w)
+            if chunk.ids is not None:
+                acc = self.eval_resident(
+                    params,
+                    rest,
+                    acc,
+                    src.x,
+                    src.y,
+                    chunk.order,
+                    chunk.ids,
+                    batch=src.batch,
+                    width=src.width,
+                )
             else:
                 acc = self.eval_stacked(params, rest, acc, chunk.xs, chunk.ys, chunk.w)
         return acc

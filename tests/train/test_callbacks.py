@@ -98,7 +98,7 @@ def test_a_handler_may_return_intents_on_epoch_completed(data):
     assert lrs == pytest.approx([0.1, 0.05, 0.05])
     assert (result.status, result.reason) == ("halted", "enough")
     assert result.state.epoch == 1, "KeepBest kept epoch 1's state"
-    assert loop._program.train_indexed._cache_size() == 1
+    assert loop._program.train_resident._cache_size() == 1
 
 
 def test_min_lr_floors_a_scaled_learning_rate(data):

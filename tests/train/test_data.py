@@ -4,8 +4,11 @@ import polars as pl
 import pytest
 
 from kino import train
-from kino.train.data import DeviceSource, HostSource, source
+from kino.train.data import HostSource
+from kino.train.feed import source
+from kino.train.resident import DeviceSource
 from kino.train.sharding import Placement
+from kino.train.steps import Program
 
 
 def test_batches_cover_every_example_once_per_epoch_and_reshuffle():
@@ -19,12 +22,18 @@ def test_batches_cover_every_example_once_per_epoch_and_reshuffle():
     assert [len(yb) for _, yb in train.batches(x, np.arange(10), 4, drop_remainder=True)] == [4, 4]
 
 
-def test_index_matrix_pads_with_weight_zero_rows():
-    b = train.batches(np.zeros((10, 2)), np.zeros(10), batch_size=4, shuffle=False)
-    idx, w = b.index_matrix(1, multiple=3)
-    assert idx.shape == (3, 6)
-    assert w.sum() == 10
-    np.testing.assert_array_equal(w[2], [1, 1, 0, 0, 0, 0])
+def test_a_short_resident_batch_repeats_its_rows_with_weight_zero():
+    program = Program(None, None, None, [], None, None, Placement())
+    x = jnp.arange(20.0).reshape(10, 2)
+    y = jnp.arange(10)
+    order = jnp.asarray([3, 1, 4, 0, 5, 9, 2, 6, 8, 7])
+    xb, yb, w = program._draw(x, y, order, 2, batch=4, width=6)  # the third batch: 2 rows
+    np.testing.assert_array_equal(yb, [8, 7, 8, 7, 8, 7])
+    np.testing.assert_array_equal(xb[:, 0], [16, 14, 16, 14, 16, 14])
+    np.testing.assert_array_equal(w, [1, 1, 0, 0, 0, 0])
+    _, yb, w = program._draw(x, y, order, 0, batch=4, width=6)
+    np.testing.assert_array_equal(yb, [3, 1, 4, 0, 3, 1])
+    np.testing.assert_array_equal(w, [1, 1, 1, 1, 0, 0])
 
 
 def test_polars_and_jax_inputs():

@@ -10,8 +10,10 @@ import pytest
 
 from kino import train
 from kino.train.checkpoint import CheckpointStore
-from kino.train.data import DeviceSource, HostSource, source, wrap
+from kino.train.data import HostSource, wrap
+from kino.train.feed import source
 from kino.train.progress import TextProgress
+from kino.train.resident import DeviceSource
 from kino.train.sharding import Placement
 from tests.train.tiny import BATCH, FEATURES, blobs, mlp
 
@@ -188,13 +190,13 @@ def test_a_batch_size_larger_than_the_data_is_reduced_to_the_data():
     x, y = blobs(128)
     b = wrap((x, y), batch_size=3_000_000, shuffle=True, seed=0, func="train.Trainer.run")
     assert b.batch_size == 128 and len(b) == 1
-    idx, w = b.index_matrix(1)
-    assert idx.shape == (1, 128) and w.shape == (1, 128)
     src = source(b, Placement(), 1)
-    assert isinstance(src, DeviceSource)
+    assert isinstance(src, DeviceSource) and src.width == 128
     ex, ey = src.example()
     assert ex.shape == (128, FEATURES) and ey.shape == (128,)
-    assert [c.w.shape for c in src.chunks(1, None, 32)] == [(1, 128)]
+    assert [c.ids.tolist() for c in src.chunks(1, None, 32)] == [[0]]
+    host = source(b, Placement(), 1, data_on_device=False)
+    assert [c.w.shape for c in host.chunks(1, None, 32)] == [(1, 128)]
     result = sparse().run((x, y), epochs=1, batch_size=3_000_000)
     assert result.status == "completed" and result.step == 1
 

@@ -57,8 +57,8 @@ def test_plateau_changes_learning_rate_without_recompiling(data, val_data):
     loop.handle("epoch_started", lambda s: lrs.append(s.learning_rate))
     loop.run(train.batches(*data, batch_size=BATCH), epochs=4)
     assert lrs == pytest.approx([0.1, 0.1, 0.05, 0.025])
-    assert loop._program.train_indexed._cache_size() == 1
-    assert loop._program.eval_indexed._cache_size() == 1
+    assert loop._program.train_resident._cache_size() == 1
+    assert loop._program.eval_resident._cache_size() == 1
 
 
 def test_schedule_learning_rate_is_reported_per_step(data):
@@ -213,7 +213,7 @@ def test_data_stays_on_device_and_one_dispatch_per_epoch(data, monkeypatch):
     monkeypatch.setattr(Runner, "_dispatch", lambda self, c: chunks.append(c) or original(self, c))
     sparse().run(train.batches(*data, batch_size=BATCH), epochs=3)
     assert [c.k for c in chunks] == [3, 3, 3]
-    assert all(c.xs is None and c.idx.shape == (3, BATCH) for c in chunks)
+    assert all(c.xs is None and c.ids.tolist() == [0, 1, 2] for c in chunks)
 
 
 def test_iterable_of_batches_and_iterations_cap():
@@ -323,17 +323,21 @@ def test_resume_from_a_result_in_memory(data):
         sparse().run(batches, epochs=4, resume=more)
 
 
-def test_data_too_big_for_the_device_streams_from_the_host_with_the_same_result(data, monkeypatch):
-    from kino.train import data as data_mod
+def test_data_too_big_for_the_budget_streams_from_the_host_with_the_same_result(data, monkeypatch):
+    from kino.train import resident
 
-    batches = train.batches(*data, batch_size=BATCH, seed=5)
+    batches = train.batches(*data, batch_size=BATCH, shuffle=False)
     on_device = sparse().run(batches, epochs=2)
-    monkeypatch.setattr(data_mod, "MAX_DEVICE_BYTES", 0)
+    assert on_device.data_on_device is True
+    monkeypatch.setattr(resident, "free_bytes", lambda device: batches.nbytes)  # budget: half
     chunks = []
     original = Runner._dispatch
     monkeypatch.setattr(Runner, "_dispatch", lambda self, c: chunks.append(c) or original(self, c))
     streamed = sparse().run(batches, epochs=2)
-    assert chunks and all(c.idx is None and c.xs.shape == (3, BATCH, 4) for c in chunks)
+    assert streamed.data_on_device is False
+    assert chunks and all(c.ids is None and c.xs.shape == (3, BATCH, 4) for c in chunks)
     for a, b in zip(params_of(on_device.state), params_of(streamed.state), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert streamed.history.equals(on_device.history)
+    fits = sparse().run(batches, epochs=1, device_budget=1.0)  # a larger budget: it fits again
+    assert fits.data_on_device is True
