@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -389,3 +390,29 @@ def test_stop_of_a_real_run_halts_within_a_dispatch_and_shows_its_last_step(comm
     assert dash.progress["step"] == result.step, "the page shows the kernel's real position"
     assert "running" not in statuses[statuses.index("stopping") :], statuses
     assert statuses[0] == "compiling"
+
+
+def test_train_click_in_the_dashboard_notebook_gives_feedback_at_once(comm_log, monkeypatch):
+    """notebooks/dashboards/train-and-predict: the form is disabled as soon as Train is
+    clicked (the handler's first act), a dashboard is shown, and the form comes back when
+    the run ends."""
+    import nbformat
+
+    path = Path(__file__).resolve().parents[3] / "notebooks/dashboards/train-and-predict.ipynb"
+    monkeypatch.setattr(dashboard_module, "_in_kernel", lambda: True)  # as in Voila
+    ns: dict = {"__name__": "__dashboard__"}
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code":
+            exec(compile(cell.source, path.name, "exec"), ns)
+    form = ns["form"]
+    form.update({"epochs": 2})
+    assert form.submit()
+    run = ns["state"]["run"]
+    assert form.disabled, "the button is disabled while the run trains"
+    assert not form.submit(), "a second click starts nothing"
+    shown = ns["board"].items[0]
+    assert isinstance(shown, Dashboard)
+    assert shown.progress["status"] in ("waiting", "compiling", "running", "completed")
+    assert run.wait(600).status == "completed"
+    assert not form.disabled, "enabled again when the run ends"
+    assert shown.progress["status"] == "completed"
