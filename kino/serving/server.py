@@ -156,7 +156,10 @@ class Server:
         [1.0, 2.0, 3.0]
         >>> server.stop()
         """
-        request = self._submit(x, timeout, "Server.apredict")
+        return await self._answer_of(self._submit(x, timeout, "Server.apredict"))
+
+    async def _answer_of(self, request: Request) -> Any:
+        """Await one queued request's answer (the caller's deadline enforced here)."""
         waiting = asyncio.wrap_future(request.future)
         left = None if request.deadline is None else request.deadline - time.monotonic()
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.serving.stress import Held
+
 
 def pytest_configure(config):
     config.addinivalue_line(
@@ -31,3 +33,18 @@ def spec():
     from kino.serving import Serving
 
     return Serving(linear, batch_size=8, batch_timeout=0.002, example=np.zeros(2, np.float32))
+
+
+@pytest.fixture
+def held():
+    """Make held servers (``held(**start)``); each is released and stopped at the end."""
+    made = []
+
+    def make(**start):
+        made.append(Held(**start))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.release()
+        h.server.stop(drain=False)
