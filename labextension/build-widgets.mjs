@@ -2,8 +2,14 @@
 // every dependency inlined) into ../kino/static/<widget>.js, where the Python
 // widgets of kino/ui/<family>/ load them. Files whose name starts with "_" are
 // helpers, not entry points; widget names are unique across families.
+//
+// The same files are copied into the lab extension's static folder
+// (../kino/labextension/static/widgets/), which JupyterLab and Voila serve: a saved
+// notebook imports its widgets' modules from there instead of carrying a copy each
+// (see docs/architecture.md, "How a widget's module reaches the page"). Run this
+// after `build:labextension`, which empties that folder.
 import { build } from "esbuild";
-import { readdirSync, mkdirSync } from "node:fs";
+import { readdirSync, mkdirSync, copyFileSync, existsSync, lstatSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,5 +56,22 @@ if (watch) {
   if (result.warnings.length > 0) {
     console.error(`build-widgets: ${result.warnings.length} warning(s); fix them`);
     process.exit(1);
+  }
+  copyIntoLabExtension();
+}
+
+function copyIntoLabExtension() {
+  const targets = [join(here, "..", "kino", "labextension", "static", "widgets")];
+  // The editable install copies the lab extension into .venv (a copy, not a symlink:
+  // Voila refuses symlinks), so refresh that copy too, or a reopened notebook would
+  // import the modules of an earlier build.
+  const installed = join(here, "..", ".venv", "share", "jupyter", "labextensions", "jupyter-kino");
+  if (existsSync(installed) && !lstatSync(installed).isSymbolicLink()) {
+    targets.push(join(installed, "static", "widgets"));
+  }
+  const built = readdirSync(outDir).filter((f) => f.endsWith(".js") || f.endsWith(".css"));
+  for (const target of targets) {
+    mkdirSync(target, { recursive: true });
+    for (const file of built) copyFileSync(join(outDir, file), join(target, file));
   }
 }

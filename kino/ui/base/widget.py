@@ -4,6 +4,11 @@ Each widget class names its bundle (``bundle="markdown"``) and gets the module
 ``kino/static/markdown.js`` and, when the bundle has styles, ``markdown.css``.
 Those files are produced by the front-end build (``make build``) with every
 dependency inlined, so nothing is fetched from another host at run time.
+
+The bundle's name travels as the synced ``_kino_bundle`` trait. A live widget
+gets its module from the kernel, but kino's JupyterLab extension saves a
+notebook with ``_esm`` replaced by a few lines that import the same module from
+the extension's static folder, so a saved notebook carries no copy of any bundle.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import anywidget
+import traitlets
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
@@ -47,14 +53,24 @@ class KinoWidget(anywidget.AnyWidget):
     Subclass with ``class Markdown(KinoWidget, bundle="markdown")``. When the
     front end has not been built, the widget shows a message saying how to build
     it (and Python warns once) instead of failing at import time.
+
+    >>> class Gauge(KinoWidget, bundle="kit"):
+    ...     pass
+    >>> Gauge()._kino_bundle
+    'kit'
     """
 
-    _kino_bundle: ClassVar[str | None] = None
     _kino_built: ClassVar[bool] = True
+    _kino_bundle_name: ClassVar[str] = ""
+    _kino_bundle = traitlets.Unicode(read_only=True).tag(sync=True)
+
+    @traitlets.default("_kino_bundle")
+    def _default_kino_bundle(self) -> str:
+        return self._kino_bundle_name
 
     def __init_subclass__(cls, bundle: str | None = None, **kwargs: Any) -> None:
         if bundle is not None:
-            cls._kino_bundle = bundle
+            cls._kino_bundle_name = bundle
             js = bundle_path(bundle)
             css = bundle_path(bundle, ".css")
             if js.is_file():
@@ -75,7 +91,7 @@ class KinoWidget(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         if not self._kino_built:
             warnings.warn(
-                f"kino: the {self._kino_bundle!r} widget's front end is not built; "
+                f"kino: the {self._kino_bundle_name!r} widget's front end is not built; "
                 "run `make build`.",
                 FrontEndNotBuiltWarning,
                 stacklevel=2,

@@ -1,0 +1,217 @@
+"""Saved notebooks in JupyterLab: small files, widget state that survives a reopen, a
+kernel restart and a save, and reopened controls that say quietly why they do nothing.
+
+kino's lab extension saves each kino widget's ``_esm`` as a few lines that import the
+module from the extension's static folder (``labextension/src/plugin/saved-state.ts``)
+and keeps the saved state of widgets the outputs still show.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+from tests.browser.harness import (
+    guard_page,
+    lab_command,
+    open_notebook,
+    run_notebook,
+    screenshot,
+    widget_state_of,
+    write_notebook,
+)
+
+VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+LOADER_MARK = "// kino loader:"
+WIDGETS_URL = "/lab/extensions/jupyter-kino/static/widgets/"
+
+CHART = """
+import altair as alt
+import kino
+c = kino.chart(alt.Chart(title='loss {k}').mark_line().encode(x='step:Q', y='loss:Q'))
+for i in range(200):
+    c.push({{'step': i, 'loss': 1 / (i + 1 + {k})}})
+c.flush()
+c
+"""
+TABLE = """
+import polars as pl
+import kino
+kino.table(pl.DataFrame({'x': list(range(500)), 'name': [f'row {i}' for i in range(500)]}))
+"""
+FIVE_CHARTS_AND_A_TABLE = [CHART.format(k=k) for k in range(5)] + [TABLE]
+
+
+def displayed_ids(path: Path) -> set[str]:
+    nb = json.loads(path.read_text())
+    return {
+        output["data"][VIEW_MIME]["model_id"]
+        for cell in nb["cells"]
+        for output in cell.get("outputs", [])
+        if VIEW_MIME in output.get("data", {})
+    }
+
+
+def save_and_wait(page, path: Path, condition, timeout: float = 120) -> dict:
+    """Save the open notebook and wait until the file on disk satisfies ``condition``."""
+    before = path.stat().st_mtime_ns
+    lab_command(page, "docmanager:save")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.stat().st_mtime_ns != before:
+            state = widget_state_of(path).get("state", {})
+            if condition(state):
+                return state
+        page.wait_for_timeout(300)
+    raise AssertionError(f"{path.name} was not saved as expected: {widget_state_of(path)}")
+
+
+def shut_down_kernel(page) -> None:
+    """Shut the open notebook's kernel down, so a reopen starts a fresh one."""
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+
+
+def reopen(page, lab, name: str) -> None:
+    """Open ``name`` in a fresh workspace once its earlier kernel is gone."""
+    open_notebook(page, lab, name)
+
+
+def rendered_charts(page, count: int) -> None:
+    page.wait_for_function(
+        "n => document.querySelectorAll('.jp-Notebook .kino-chart-plot svg,"
+        " .jp-Notebook .kino-chart-plot canvas').length >= n",
+        arg=count,
+        timeout=120_000,
+    )
+
+
+def no_widget_errors(page) -> None:
+    text = page.locator(".jp-Notebook").inner_text()
+    assert "Error displaying widget" not in text, text[:2000]
+    assert "model not found" not in text
+
+
+def test_a_notebook_with_five_charts_and_a_table_saves_small_and_reopens(lab, page, browser):
+    name = f"five-charts-{uuid.uuid4().hex[:6]}.ipynb"
+    path = write_notebook(lab, name, FIVE_CHARTS_AND_A_TABLE)
+    run_notebook(page, lab, name)
+    rendered_charts(page, 5)
+    page.locator(".jp-Notebook .kino-table tbody tr").first.wait_for()
+
+    def complete(state):
+        return displayed_ids(path) <= set(state) and len(displayed_ids(path)) == 6
+
+    state = save_and_wait(page, path, complete)
+    size = path.stat().st_size
+    kino_models = [m for m in state.values() if m["state"].get("_kino_bundle")]
+    assert len(kino_models) >= 6
+    for model in kino_models:
+        esm = model["state"].get("_esm", "")
+        assert esm.startswith(LOADER_MARK), esm[:200]
+        assert len(esm) < 4_096
+        assert model["state"].get("_css", "") == ""
+    # 5 x 200 chart rows and a 20-row table page are the data; no module is saved.
+    assert size <= 150_000, f"{name} saved at {size} bytes"
+
+    # A fresh page and a fresh kernel: the saved state alone renders (the loader
+    # imports the modules from the lab extension), with no console error.
+    shut_down_kernel(page)
+    other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    try:
+        guard = guard_page(other, lab.base)
+        modules = []
+        other.on("request", lambda r: modules.append(r.url) if WIDGETS_URL in r.url else None)
+        reopen(other, lab, name)
+        rendered_charts(other, 5)
+        other.locator(".jp-Notebook .kino-table tbody tr").first.wait_for()
+        no_widget_errors(other)
+        screenshot(other, "saved-notebook-reopened")
+        assert guard.take() == []
+        assert any(url.endswith("/chart.js") for url in modules), modules
+        assert any(url.endswith("/table.js") for url in modules), modules
+    finally:
+        other.context.close()
+
+
+def test_reopen_restart_and_save_keep_the_saved_widget_state(lab, page):
+    name = f"keep-state-{uuid.uuid4().hex[:6]}.ipynb"
+    path = write_notebook(lab, name, [CHART.format(k=k) for k in range(2)])
+    run_notebook(page, lab, name)
+    rendered_charts(page, 2)
+    first = save_and_wait(page, path, lambda s: len(displayed_ids(path)) == 2 and displayed_ids(path) <= set(s))
+    shown = displayed_ids(path)
+
+    # Reopen (a new kernel starts, the widgets come from the file) and save.
+    shut_down_kernel(page)
+    reopen(page, lab, name)
+    rendered_charts(page, 2)
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty = true")
+    again = save_and_wait(page, path, lambda s: shown <= set(s))
+    for model_id in shown:
+        assert again[model_id]["state"].get("_data") == first[model_id]["state"].get("_data")
+
+    # Restart the kernel, then save again.
+    page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()"
+    )
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+        " === 'idle'",
+        timeout=120_000,
+    )
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty = true")
+    save_and_wait(page, path, lambda s: shown <= set(s))
+
+    # The next open shows the charts, not "model not found".
+    shut_down_kernel(page)
+    reopen(page, lab, name)
+    rendered_charts(page, 2)
+    no_widget_errors(page)
+
+
+CONTROLS = """
+import numpy as np
+import kino
+form = kino.form(epochs=kino.input.number("Epochs", default=3), submit="Train")
+board = kino.grid([kino.image(np.kron(np.eye(8) * (i + 1) / 9, np.ones((4, 4)))) for i in range(4)],
+                  columns=4)
+kino.grid([form, board])
+"""
+
+
+def test_reopened_controls_hide_the_disconnected_icon_and_say_why_once(lab, page):
+    name = f"controls-{uuid.uuid4().hex[:6]}.ipynb"
+    path = write_notebook(lab, name, [CONTROLS])
+    run_notebook(page, lab, name)
+    page.locator(".jp-Notebook .kino img").nth(3).wait_for()
+    save_and_wait(page, path, lambda s: displayed_ids(path) <= set(s) and len(s) > 0)
+
+    shut_down_kernel(page)
+    reopen(page, lab, name)
+    images = page.locator(".jp-Notebook .kino img")
+    images.nth(3).wait_for()
+    page.wait_for_selector(".jp-Notebook .jupyter-widgets-disconnected")
+    icons = page.evaluate(
+        """() => [...document.querySelectorAll('.jp-Notebook .jupyter-widgets-disconnected')]
+            .map(el => getComputedStyle(el, '::before').content)
+            .filter(content => content !== 'none' && content !== 'normal')"""
+    )
+    assert icons == [], f"{len(icons)} disconnected icons still show"
+    # The four images of the grid stay on one row (the icon no longer takes a cell).
+    tops = {round(images.nth(i).bounding_box()["y"]) for i in range(4)}
+    assert len(tops) == 1, tops
+    notes = page.evaluate(
+        """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')]
+            .map(el => getComputedStyle(el, '::after').content)
+            .filter(content => content.includes('run the cell again'))"""
+    )
+    assert len(notes) == 1, notes
+    screenshot(page, "reopened-controls", ".jp-Notebook .jp-Cell-outputArea")
+    # Running the cell again brings live controls back, with no note.
+    lab_command(page, "notebook:run-all-cells")
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-Notebook .kino.jupyter-widgets-disconnected')",
+        timeout=120_000,
+    )
