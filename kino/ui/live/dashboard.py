@@ -11,11 +11,12 @@ The dashboard is an ordinary set of loop handlers (``loop.handle``), and they
 cost the loop almost nothing: on the training thread they only append the
 LoopState (whose numbers the loop has already moved to the host) to a bounded
 buffer. Every ``DRAIN_INTERVAL`` seconds the streams' timer thread drains it:
-curves, the confusion matrix's rows, and the progress trait (at most every
-``PROGRESS_INTERVAL``). Curves stay small: each series keeps at most
-``MAX_POINTS`` points, merging neighbouring steps (their mean) as the run grows,
-and the browser gets the rows through the same coalesced stream as
-``kino.chart`` (at most one message every ``FLUSH_INTERVAL`` seconds).
+curves, the confusion matrix's rows and the progress trait, sent in that same
+wake (a thread that wakes often steals a core from XLA's step). Curves stay
+small: each series keeps at most ``MAX_POINTS`` points, merging neighbouring
+steps (their mean) as the run grows, and the browser gets the rows through the
+same coalesced stream as ``kino.chart`` (here at most one message every
+``DRAIN_INTERVAL`` seconds).
 
 The status reads waiting → compiling (until the first step arrives) → running
 → stopping (after Stop; never back to running) → the run's own final status,
@@ -58,8 +59,9 @@ __all__ = [
 MAX_POINTS = 1000
 #: A confusion matrix with more classes is summarised instead of drawn.
 CONFUSION_MAX_CLASSES = 40
-#: Seconds between two drains of what the handlers recorded (off the training thread).
-DRAIN_INTERVAL = 0.1
+#: Seconds between two drains of what the handlers recorded (off the training thread); the
+#: page's curves and progress change this often, and the timer thread wakes no more often.
+DRAIN_INTERVAL = PROGRESS_INTERVAL
 #: LoopStates the handlers may record between two drains; beyond it the oldest are dropped.
 INBOX_MAX = 1 << 16
 #: Without a compile time from the runner, steps/s waits for this many seconds of compiled steps.
@@ -190,7 +192,7 @@ class Dashboard(KinoWidget, bundle="dashboard"):
             log_scale=log_scale,
             progress={"status": "waiting"},
         )
-        self._stream = DataStream(self._send_ops, self._publish)
+        self._stream = DataStream(self._send_ops, self._publish, interval=DRAIN_INTERVAL)
         self._stream.publish_snapshot()
         # the handlers only append LoopStates here; the pump drains them off the training thread
         self._inbox: deque[Any] = deque(maxlen=INBOX_MAX)
@@ -253,6 +255,7 @@ class Dashboard(KinoWidget, bundle="dashboard"):
     def _drain(self) -> None:
         with self._lock:
             self._drain_locked()
+            self._stream.flush()  # in this wake of the timer thread, not in another
 
     def _drain_locked(self, force: bool = False) -> None:
         inbox = self._inbox
