@@ -462,11 +462,16 @@ class _Rated:
 
 
 def _data_path(state: Any) -> str | None:
-    """Which data path the run took ("device", "host", ...) when the runtime says so."""
+    """Which path feeds the run's batches, when the runtime says (``data_on_device``).
+
+    >>> from types import SimpleNamespace as S
+    >>> _data_path(S(data_on_device=True)), _data_path(S(data_on_device=False)), _data_path(S())
+    ('on device', 'host feed', None)
+    """
     for source in (state, getattr(state, "run", None)):
-        path = getattr(source, "data_path", None)
-        if isinstance(path, str) and path:
-            return path
+        on_device = getattr(source, "data_on_device", None)
+        if isinstance(on_device, bool):
+            return "on device" if on_device else "host feed"
     return None
 
 

@@ -416,3 +416,25 @@ def test_train_click_in_the_dashboard_notebook_gives_feedback_at_once(comm_log, 
     assert run.wait(600).status == "completed"
     assert not form.disabled, "enabled again when the run ends"
     assert shown.progress["status"] == "completed"
+
+
+def test_the_data_path_is_shown_when_the_runtime_names_it(monkeypatch):
+    monkeypatch.setattr(dashboard_module, "PROGRESS_INTERVAL", 0.0)
+    dash, _ = _fed_dashboard()
+    dash._started(_state("started", 0, 0.0, metrics={}))
+    assert dash.progress["data_path"] is None, "a runtime that does not say: nothing shown"
+
+    class Fed:  # a LoopState of a runtime that says where its batches come from
+        def __init__(self, state, on_device):
+            self._state, self.data_on_device = state, on_device
+
+        def __getattr__(self, name):
+            return getattr(self._state, name)
+
+    state = _state("iteration_completed", 1, 2.0, compile_seconds=1.0)
+    dash._iteration(Fed(state, True))
+    dash._drain()
+    assert dash.progress["data_path"] == "on device"
+    dash._iteration(Fed(_state("iteration_completed", 2, 2.5, compile_seconds=1.0), False))
+    dash._drain()
+    assert dash.progress["data_path"] == "host feed"
