@@ -32,11 +32,18 @@ ERROR_KINDS = ("invalid", "overloaded", "deadline", "cancelled", "failed", "stop
 class Stats:
     """Counters and a bounded window of latencies, safe to share between threads.
 
+    ``started`` (monotonic seconds, default now) is when counting began: requests/s of a
+    server younger than ``RATE_WINDOW`` is measured over its age, not the whole window.
+
     >>> Stats().snapshot(queue_depth=3)["queue_depth"]
     3
+    >>> young = Stats(started=0.0); young.answered(10, [0.01] * 10, now=1.0)
+    >>> young.snapshot(0, now=1.0)["requests_per_s"]
+    10.0
     """
 
-    def __init__(self) -> None:
+    def __init__(self, started: float | None = None) -> None:
+        self._started = time.monotonic() if started is None else started
         self._lock = threading.Lock()
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._done: deque[tuple[float, int]] = deque()
@@ -92,7 +99,7 @@ class Stats:
         else:
             p50 = p95 = p99 = None
         return {
-            "requests_per_s": recent / RATE_WINDOW,
+            "requests_per_s": recent / max(min(RATE_WINDOW, now - self._started), 1e-3),
             "queue_depth": queue_depth,
             "answered": answered,
             "batch_sizes": batch_sizes,
