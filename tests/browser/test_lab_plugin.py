@@ -1,4 +1,9 @@
-"""The kino JupyterLab plugin: Launcher section, learning-path command, installed extension."""
+"""The kino JupyterLab plugin: Launcher section, learning-path command, installed extension.
+
+Opening a notebook of the path opens the learner's copy in my-notebooks/ (the original
+is never edited), the Launcher remembers the copy worked on last and lists the
+dashboards, and titles come from the first kilobytes of each notebook, never the whole.
+"""
 
 import json
 import subprocess
@@ -16,7 +21,11 @@ CURATED = {
     "notebooks/01-first-steps.ipynb": "# First steps with tensors\n\nIntro.",
     "notebooks/02-second.ipynb": "Some text without a heading.\n\n## Compiled *functions*",
     "notebooks/scratch.ipynb": "# Not part of the path",
+    "notebooks/dashboards/train-and-predict.ipynb": "# Train and predict",
 }
+# A saved notebook can weigh megabytes (outputs, widget state): 03 carries 3 MB here.
+HEAVY = "notebooks/03-heavy.ipynb"
+HEAVY_BYTES = 3_000_000
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +35,10 @@ def binder_lab(tmp_path_factory):
     try:
         for name, heading in CURATED.items():
             write_notebook(server, name, [("markdown", heading), "1 + 1"])
+        heavy = write_notebook(server, HEAVY, [("markdown", "# A heavy one"), "1 + 1"])
+        nb = json.loads(heavy.read_text())
+        nb["metadata"]["padding"] = "x" * HEAVY_BYTES
+        heavy.write_text(json.dumps(nb, sort_keys=True, indent=1))
         yield server
     finally:
         server.stop()
@@ -36,22 +49,103 @@ def binder_page(request, browser, binder_lab):
     yield from guarded_page(request, browser, binder_lab)
 
 
-def test_launcher_has_a_kino_section_that_opens_notebooks(binder_lab, binder_page):
+def kino_cards(page):
+    section = page.locator(".jp-Launcher-section", has=page.locator("h2", has_text="Kino")).last
+    return section.locator(".jp-LauncherCard")
+
+
+def wait_for_path(page, path: str) -> None:
+    page.wait_for_function(
+        "p => { const w = window.jupyterapp.shell.currentWidget;"
+        " return w && w.context && w.context.path === p; }",
+        arg=path,
+    )
+
+
+def test_launcher_opens_a_copy_and_remembers_where_the_learner_got_to(binder_lab, binder_page):
     page = binder_page
+    original = binder_lab.root / "notebooks/01-first-steps.ipynb"
+    before = original.read_bytes()
     page.goto(binder_lab.url("lab/workspaces/launcher-test"))
     wait_for_app(page)
     lab_command(page, "launcher:create")
-    section = page.locator(".jp-Launcher-section", has=page.locator("h2", has_text="Kino")).last
-    cards = section.locator(".jp-LauncherCard")
-    cards.nth(1).wait_for()
-    assert cards.all_inner_texts() == ["01 · First steps with tensors", "02 · Compiled functions"]
+    cards = kino_cards(page)
+    cards.nth(3).wait_for()
+    assert cards.all_inner_texts() == [
+        "01 · First steps with tensors",
+        "02 · Compiled functions",
+        "03 · A heavy one",
+        "Dashboard · Train and predict",
+    ]
     screenshot(page, "launcher-kino-section", ".jp-Launcher-body")
     cards.first.click()
-    page.wait_for_function(
-        "() => { const w = window.jupyterapp.shell.currentWidget;"
-        " return w && w.context && w.context.path === 'notebooks/01-first-steps.ipynb'; }"
-    )
+    wait_for_path(page, "my-notebooks/01-first-steps.ipynb")
     page.wait_for_selector(".jp-Notebook .jp-MarkdownOutput h1")
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status"
+        " === 'idle'"
+    )
+    lab_command(page, "docmanager:save")
+    copy = binder_lab.root / "my-notebooks/01-first-steps.ipynb"
+    page.wait_for_function(
+        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=60_000
+    )
+    assert copy.is_file()
+    assert original.read_bytes() == before, "opening from the Launcher changed the original"
+
+    # The Launcher now offers to continue there, also after a reload.
+    lab_command(page, "launcher:create")
+    continue_card = kino_cards(page).filter(has_text="Continue:")
+    continue_card.first.wait_for()
+    assert continue_card.all_inner_texts() == ["Continue: 01 · First steps with tensors"]
+    page.goto(binder_lab.url("lab/workspaces/launcher-test-2"))
+    wait_for_app(page)
+    lab_command(page, "launcher:create")
+    continue_card = kino_cards(page).filter(has_text="Continue:")
+    continue_card.first.wait_for()
+    assert continue_card.all_inner_texts() == ["Continue: 01 · First steps with tensors"]
+    screenshot(page, "launcher-kino-continue", ".jp-Launcher-body")
+    # Opening it again opens the same copy, with the learner's work, not a new one.
+    copy.write_text(copy.read_text().replace("1 + 1", "2 + 2"))
+    continue_card.first.click()
+    wait_for_path(page, "my-notebooks/01-first-steps.ipynb")
+    page.locator(".jp-Notebook .jp-Cell", has_text="2 + 2").first.wait_for()
+    assert original.read_bytes() == before
+
+
+def test_the_dashboard_tile_opens_voila(binder_lab, binder_page):
+    page = binder_page
+    page.goto(binder_lab.url("lab/workspaces/dashboard-test"))
+    wait_for_app(page)
+    lab_command(page, "launcher:create")
+    tile = kino_cards(page).filter(has_text="Dashboard · Train and predict")
+    tile.first.wait_for()
+    with page.context.expect_page() as opened:
+        tile.first.click()
+    assert opened.value.url.startswith(
+        binder_lab.base + "/voila/render/notebooks/dashboards/train-and-predict.ipynb"
+    ), opened.value.url
+    opened.value.close()
+
+
+def test_launcher_titles_never_download_whole_notebooks(binder_lab, binder_page):
+    page = binder_page
+    notebook_bytes: dict[str, int] = {}
+
+    def count(request):
+        url = request.url
+        if ".ipynb" in url and ("/files/" in url or "/api/contents/" in url):
+            size = request.sizes()["responseBodySize"]
+            notebook_bytes[url] = notebook_bytes.get(url, 0) + size
+
+    page.on("requestfinished", count)
+    page.goto(binder_lab.url("lab/workspaces/bytes-test"))
+    wait_for_app(page)
+    lab_command(page, "launcher:create")
+    kino_cards(page).filter(has_text="03 · A heavy one").first.wait_for()
+    heavy = [size for url, size in notebook_bytes.items() if "03-heavy" in url]
+    assert heavy and max(heavy) <= 64 * 1024, notebook_bytes
+    assert sum(notebook_bytes.values()) <= 256 * 1024, notebook_bytes
 
 
 def test_palette_command_opens_the_learning_path(binder_lab, binder_page):
@@ -65,10 +159,7 @@ def test_palette_command_opens_the_learning_path(binder_lab, binder_page):
     page.locator(".lm-CommandPalette input").fill("learning path")
     item = page.locator(".lm-CommandPalette-item", has_text="Kino: Open learning path")
     item.first.click()
-    page.wait_for_function(
-        "() => { const w = window.jupyterapp.shell.currentWidget;"
-        " return w && w.context && w.context.path === 'notebooks/01-first-steps.ipynb'; }"
-    )
+    wait_for_path(page, "my-notebooks/01-first-steps.ipynb")
 
 
 def test_labextension_is_installed_and_enabled():

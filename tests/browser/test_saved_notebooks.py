@@ -140,7 +140,11 @@ def test_reopen_restart_and_save_keep_the_saved_widget_state(lab, page):
     path = write_notebook(lab, name, [CHART.format(k=k) for k in range(2)])
     run_notebook(page, lab, name)
     rendered_charts(page, 2)
-    first = save_and_wait(page, path, lambda s: len(displayed_ids(path)) == 2 and displayed_ids(path) <= set(s))
+
+    def both_saved(state):
+        return len(displayed_ids(path)) == 2 and displayed_ids(path) <= set(state)
+
+    first = save_and_wait(page, path, both_saved)
     shown = displayed_ids(path)
 
     # Reopen (a new kernel starts, the widgets come from the file) and save.

@@ -12,13 +12,12 @@ export function copyPathOf(name: string): string {
   return `${COPIES_DIR}/${name}`;
 }
 
-async function exists(contents: Contents.IManager, path: string): Promise<boolean> {
-  try {
-    await contents.get(path, { content: false });
-    return true;
-  } catch {
-    return false;
-  }
+/** The learner's copies (the entries of COPIES_DIR), or null when the folder does not exist.
+ *  Listing, never probing a path, so a first visit logs no 404 in the console. */
+async function listCopies(contents: Contents.IManager): Promise<Contents.IModel[] | null> {
+  const root = ((await contents.get("", { content: true })).content ?? []) as Contents.IModel[];
+  if (!root.some((e) => e.type === "directory" && e.name === COPIES_DIR)) return null;
+  return ((await contents.get(COPIES_DIR, { content: true })).content ?? []) as Contents.IModel[];
 }
 
 /**
@@ -30,10 +29,9 @@ export async function ensureCopy(
   original: { path: string; name: string },
 ): Promise<string> {
   const target = copyPathOf(original.name);
-  if (await exists(contents, target)) return target;
-  if (!(await exists(contents, COPIES_DIR))) {
-    await contents.save(COPIES_DIR, { type: "directory" });
-  }
+  const copies = await listCopies(contents);
+  if (copies?.some((e) => e.name === original.name)) return target;
+  if (copies === null) await contents.save(COPIES_DIR, { type: "directory" });
   const source = await contents.get(original.path, { content: true, type: "notebook" });
   await contents.save(target, { type: "notebook", format: "json", content: source.content });
   return target;
@@ -44,18 +42,13 @@ export async function lastWorkedOn(
   contents: Contents.IManager,
   names: Set<string>,
 ): Promise<string | null> {
-  let entries: Contents.IModel[];
+  let entries: Contents.IModel[] | null;
   try {
-    const root = await contents.get("", { content: true });
-    const hasDir = ((root.content ?? []) as Contents.IModel[]).some(
-      (e) => e.type === "directory" && e.name === COPIES_DIR,
-    );
-    if (!hasDir) return null;
-    entries = ((await contents.get(COPIES_DIR, { content: true })).content ?? []) as Contents.IModel[];
+    entries = await listCopies(contents);
   } catch {
     return null;
   }
-  const copies = entries
+  const copies = (entries ?? [])
     .filter((e) => names.has(e.name))
     .sort((a, b) => Date.parse(b.last_modified) - Date.parse(a.last_modified));
   return copies.length > 0 ? copies[0].name : null;
