@@ -22,6 +22,7 @@ CURATED = [
     "05-convolutional-network",
     "06-classic-ml",
     "07-training-techniques",
+    "08-serving",
     "dashboards/train-and-predict",
 ]
 
