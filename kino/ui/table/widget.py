@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -37,8 +37,9 @@ MAX_SELECTED = 10_000
 #: write the file from Python instead.
 EXPORT_MAX_BYTES = 100 * 1024 * 1024
 EXPORT_FORMATS = ("csv", "parquet")
-#: Most rows written per CSV batch; batches are also kept under 1/16 of the limit in bytes,
-#: so an export over the limit stops within one small batch of it.
+#: Most rows polars streams per batch of an export, and most rows written per CSV slice;
+#: slices are also kept under 1/16 of the limit in bytes, so an export over the limit
+#: stops within one small slice of it.
 EXPORT_BATCH_ROWS = 50_000
 #: Rows of the first CSV batch, which measures the bytes per row for the next ones.
 EXPORT_FIRST_BATCH_ROWS = 256
@@ -434,55 +435,100 @@ class Table(KinoWidget, EventSource, bundle="table"):
     def export(self, format: str = "csv") -> bytes:
         """The current view written as CSV or Parquet bytes (what the download button saves).
 
-        The file is written in batches into a buffer that refuses to grow past
-        ``EXPORT_MAX_BYTES``: a bigger view stops there, without building the rest.
+        The view is streamed: polars produces it in batches (``collect_batches``), each
+        written into a buffer that refuses to grow past ``EXPORT_MAX_BYTES``; a bigger
+        view stops there, and the rest of it is never computed or held in memory.
 
         >>> table({"x": [1, 2]}).export("csv")
         b'x\\n1\\n2\\n'
         """
         check_choice(format, EXPORT_FORMATS, func="Table.export", argument="format")
-        frame = self.view.collect()
         buffer = _BoundedBuffer(EXPORT_MAX_BYTES)
+        nested = [c for c in self._cols if c.kind in ("list", "struct", "binary", "object")]
+        objects = [c for c in self._cols if c.kind == "object"]
+        durations = [c.name for c in self._cols if c.kind == "duration"]
+        view = self.view
+        stream = view.collect_batches(chunk_size=EXPORT_BATCH_ROWS)
         rows = 0
         try:
             if format == "parquet":
-                objects = [c for c in self._cols if c.kind == "object"]
-                buffer.run(_as_text(frame, objects).write_parquet, buffer)
+                parquet = _ParquetStream(buffer)
+                for batch in _non_empty(stream, view):
+                    parquet.write(_as_text(batch, objects))
+                    rows += batch.height
+                parquet.close()
             else:
-                nested = [c for c in self._cols if c.kind in ("list", "struct", "binary", "object")]
-                durations = [c.name for c in self._cols if c.kind == "duration"]
-                for batch in _csv_batches(frame, buffer):
+                for batch in _csv_batches(_non_empty(stream, view), buffer):
                     text = _as_text(batch, nested).with_columns(
                         pl.col(name).dt.to_string("iso") for name in durations
                     )
                     buffer.run(text.write_csv, buffer, include_header=rows == 0)
                     rows += batch.height
         except _ExportTooBig:
-            written = f"{rows:,} of its {frame.height:,} rows" if format == "csv" else "part"
             raise ValueError(
                 f"the {format} export is above the download limit of {EXPORT_MAX_BYTES:,} bytes "
-                f"(it stopped there, after writing {written}); "
+                f"(it stopped there, after writing {rows:,} of its {self.total_rows:,} rows); "
                 f"write it from Python: table.view.sink_{format}(path)"
             ) from None
+        finally:
+            del stream  # stops the streaming engine at the batch it was on
         return buffer.getvalue()
 
 
-def _csv_batches(frame: pl.DataFrame, buffer: _BoundedBuffer) -> Iterator[pl.DataFrame]:
-    """Slices of ``frame`` (at least one, for the header), each sized from the last one's bytes.
-
-    A batch holds at most ``EXPORT_BATCH_ROWS`` rows and, at the previous batch's bytes
-    per row, 1/16 of the buffer's limit.
-    """
-    offset, rows = 0, min(EXPORT_FIRST_BATCH_ROWS, EXPORT_BATCH_ROWS)
-    while True:
-        before = buffer.written
-        batch = frame.slice(offset, rows)
+def _non_empty(stream: Iterable[pl.DataFrame], view: pl.LazyFrame) -> Iterator[pl.DataFrame]:
+    """The stream's batches, or one empty batch of the view's schema (a file with its
+    header) when it yields none."""
+    empty = True
+    for batch in stream:
+        empty = False
         yield batch
-        offset += batch.height
-        if offset >= frame.height:
-            return
-        per_row = max(1, buffer.written - before) / max(1, batch.height)
-        rows = max(1, min(EXPORT_BATCH_ROWS, int(buffer.limit / 16 / per_row)))
+    if empty:
+        yield pl.DataFrame(schema=view.collect_schema())
+
+
+def _csv_batches(
+    frames: Iterable[pl.DataFrame], buffer: _BoundedBuffer
+) -> Iterator[pl.DataFrame]:
+    """The streamed frames cut into slices, each sized from the last one's bytes.
+
+    A slice holds at most ``EXPORT_BATCH_ROWS`` rows and, at the previous slice's bytes
+    per row, 1/16 of the buffer's limit, so the write stops within a small slice of it.
+    """
+    rows = min(EXPORT_FIRST_BATCH_ROWS, EXPORT_BATCH_ROWS)
+    for frame in frames:
+        offset = 0
+        while True:
+            before = buffer.written
+            batch = frame.slice(offset, rows)
+            yield batch
+            offset += batch.height
+            if batch.height:
+                per_row = max(1, buffer.written - before) / batch.height
+                rows = max(1, min(EXPORT_BATCH_ROWS, int(buffer.limit / 16 / per_row)))
+            if offset >= frame.height:
+                break
+
+
+class _ParquetStream:
+    """A Parquet file written one row group per batch (pyarrow's writer) into ``sink``."""
+
+    def __init__(self, sink: _BoundedBuffer) -> None:
+        self.sink = sink
+        self._writer: Any = None
+        self._schema: Any = None
+
+    def write(self, batch: pl.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        table = batch.to_arrow()
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = pq.ParquetWriter(self.sink, table.schema)
+        self.sink.run(self._writer.write_table, table.cast(self._schema))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self.sink.run(self._writer.close)
 
 
 class _ExportTooBig(Exception):
@@ -517,12 +563,12 @@ class _BoundedBuffer(io.RawIOBase):
     def run(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Call a polars writer on this buffer; :class:`_ExportTooBig` once it is full.
 
-        polars wraps an exception raised by ``write`` in its own error (an OSError
-        for CSV, a ComputeError for Parquet), so ``full`` says what happened.
+        polars and pyarrow wrap an exception raised by ``write`` in their own errors
+        (an OSError for CSV, an ArrowIOError for Parquet), so ``full`` says what happened.
         """
         try:
             write(*args, **kwargs)
-        except (OSError, pl.exceptions.PolarsError, _ExportTooBig):
+        except Exception:  # polars' OSError/ComputeError, pyarrow's ArrowIOError, ...
             if self.full:
                 raise _ExportTooBig from None
             raise

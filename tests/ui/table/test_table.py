@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 
 import polars as pl
@@ -301,6 +302,71 @@ def test_parquet_export_over_the_limit_stops_early_too(monkeypatch):
     ):
         kino.table(frame).export("parquet")
     assert max(seen) <= 10_000
+
+
+def counted_source(rows: int, batch: int = 10_000) -> tuple[pl.LazyFrame, list[int]]:
+    """A lazy frame produced batch by batch on demand, and the count of rows produced."""
+    from polars.io.plugins import register_io_source
+
+    produced = [0]
+
+    def generate(with_columns, predicate, n_rows, batch_size):
+        for start in range(0, rows, batch):
+            k = min(batch, rows - start)
+            df = pl.DataFrame(
+                {"id": pl.int_range(start, start + k, eager=True), "city": ["Lima"] * k}
+            )
+            produced[0] += k
+            if with_columns is not None:
+                df = df.select(with_columns)
+            if predicate is not None:
+                df = df.filter(predicate)
+            yield df
+
+    schema = {"id": pl.Int64, "city": pl.String}
+    return register_io_source(generate, schema=schema), produced
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_export_streams_the_view_and_stops_at_the_limit(monkeypatch, fmt):
+    # 3,000,000 rows (about 40 MB of CSV) against a 1 MB limit: the export must stop
+    # at the limit having produced a small part of the view, not collect all of it.
+    limit = 1_000_000
+    monkeypatch.setattr(table_module, "EXPORT_MAX_BYTES", limit)
+    source, produced = counted_source(3_000_000)
+    t = kino.table(source.filter(pl.col("id") % 3 != 0))  # a filtered view, streamed
+    t.wait_for_summaries(120)
+    assert t.total_rows == 2_000_000
+    produced[0] = 0
+    written: list[int] = []
+    real_write = table_module._BoundedBuffer.write
+
+    def recording_write(self, data):
+        size = real_write(self, data)
+        written.append(self.written)
+        return size
+
+    monkeypatch.setattr(table_module._BoundedBuffer, "write", recording_write)
+    # (Not tracemalloc: polars allocates outside it, and stopping it while polars' thread
+    # runs this Python source crashes CPython 3.11.)
+    with pytest.raises(ValueError, match=rf"{fmt} export is above the download limit") as e:
+        t.export(fmt)
+    assert re.search(r"after writing [\d,]+ of its 2,000,000 rows", str(e.value))
+    assert f"table.view.sink_{fmt}(path)" in str(e.value)
+    # Up to the limit (within one Parquet row group of it) and no further.
+    assert limit / 2 <= max(written) <= limit, written
+    # The view was produced only as far as the limit (plus polars' read-ahead of a few
+    # batches; Parquet packs about 250,000 of these rows into 1 MB): under a quarter of
+    # the source, where collecting the view produced all 3,000,000 rows.
+    assert produced[0] <= 750_000, produced[0]
+
+
+def test_an_empty_view_exports_its_header():
+    t = kino.table(pl.DataFrame({"a": [1, 2], "b": ["x", "y"]}))
+    ask(t, search="nothing matches this")
+    assert t.export("csv") == b"a,b\n"
+    back = pl.read_parquet(io.BytesIO(t.export("parquet")))
+    assert back.columns == ["a", "b"] and back.height == 0
 
 
 def test_export_batches_join_into_one_file_with_one_header(monkeypatch):
