@@ -16,6 +16,7 @@ to the model.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import signal
@@ -42,6 +43,7 @@ from kino.train.events import (
     stronger,
 )
 from kino.train.feed import check_feed, source
+from kino.train.prefetch import prefetch
 from kino.train.prepare import prepare, train_program
 from kino.train.resident import DEVICE_MEMORY_FRACTION
 from kino.train.run import Result, Run, TrainState
@@ -474,9 +476,16 @@ class Runner:
 
     def _iterate(self, epoch: int) -> str | None:
         """Run an epoch's dispatches; returns a status when the run must end now."""
+        chunks = self.src.chunks(epoch, self.iterations, self.k)
+        if not self.src.on_device:  # host batches: made on a thread while dispatches compute
+            chunks = prefetch(chunks)
+        with contextlib.closing(chunks):  # an early end stops the feed's thread now
+            return self._dispatch_all(chunks)
+
+    def _dispatch_all(self, chunks) -> str | None:
         pending = None
         end_epoch = False
-        for chunk in self.src.chunks(epoch, self.iterations, self.k):
+        for chunk in chunks:
             flag = self._flags()
             if flag:
                 self._set_flag(flag)

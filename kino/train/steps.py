@@ -18,6 +18,7 @@ separate compiled functions: validating never recompiles the train step.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -29,6 +30,7 @@ from flax import nnx
 from kino.train import optim
 from kino.train.losses import Loss
 from kino.train.metrics import Metric, label_classes
+from kino.train.prefetch import prefetch
 
 
 class Carry(NamedTuple):
@@ -252,20 +254,21 @@ class Program:
     # ---- host side ----------------------------------------------------
     def evaluate(self, params, rest, src, acc):
         """Accumulate metrics over one pass of a source; returns the device accumulators."""
-        for chunk in src.chunks(1, None, 1 << 30) if src.indexed else src.chunks(1, None, 64):
-            if chunk.ids is not None:
-                acc = self.eval_resident(
-                    params,
-                    rest,
-                    acc,
-                    src.x,
-                    src.y,
-                    chunk.order,
-                    chunk.ids,
-                    batch=src.batch,
-                    width=src.width,
-                )
-            else:
+        if src.indexed:
+            (chunk,) = src.chunks(1, None, 1 << 30)  # every batch in one dispatch
+            return self.eval_resident(
+                params,
+                rest,
+                acc,
+                src.x,
+                src.y,
+                chunk.order,
+                chunk.ids,
+                batch=src.batch,
+                width=src.width,
+            )
+        with contextlib.closing(prefetch(src.chunks(1, None, 64))) as chunks:
+            for chunk in chunks:
                 acc = self.eval_stacked(params, rest, acc, chunk.xs, chunk.ys, chunk.w)
         return acc
 
