@@ -48,6 +48,8 @@ def test_each_extra_installs_its_part_and_all_holds_every_extra_but_ray():
     assert extras["dashboards"] == {"voila"}
     assert extras["export"] == {"vl-convert-python"}
     assert {"scikit-learn", "palmerpenguins"} <= extras["notebooks"]
+    # The curated notebooks train (01-07) and serve (08): their extra brings both.
+    assert "jupyter-kino[train,serving]" in PROJECT["optional-dependencies"]["notebooks"]
     assert extras["serving"] == {"starlette", "uvicorn", "httpx"}
     assert extras["ray"] == {"ray"}
     (everything,) = PROJECT["optional-dependencies"]["all"]
