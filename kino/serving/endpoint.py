@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from kino.contracts import check_int, check_str, fail
 from kino.serving._extras import need
+from kino.serving._json import plain
 from kino.serving.errors import DeadlineExceeded, InvalidInput, Overloaded, ServerStopped
 
 if TYPE_CHECKING:
@@ -195,22 +196,6 @@ def _app(server: Server, path: str) -> Any:
             return JSONResponse({"error": str(error)}, 504)
         except Exception as error:  # the model or post-processing failed on this request
             return JSONResponse({"error": f"{type(error).__name__}: {error}"}, 500)
-        return JSONResponse(_plain(answer))
+        return JSONResponse(plain(answer))
 
     return Starlette(routes=[Route(path, predict, methods=["POST"])])
-
-
-def _plain(value: Any) -> Any:
-    """An answer as JSON-ready values (arrays become lists, numpy scalars numbers).
-
-    >>> import numpy as np
-    >>> _plain({"p": np.float32(0.5), "v": np.arange(2)})
-    {'p': 0.5, 'v': [0, 1]}
-    """
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return value

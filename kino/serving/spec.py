@@ -228,6 +228,23 @@ class Serving:
         programs = [self.program(device) for device in devices]
         return Server(self, programs, max_queue=max_queue, timeout=timeout)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its compiled programs (a Ray replica compiles its own).
+
+        >>> import pickle, numpy as np
+        >>> copy = pickle.loads(pickle.dumps(Serving(abs, example=np.zeros(2))))
+        >>> copy.signature.describe(), copy._programs
+        ('a row of shape (2,) float64', {})
+        """
+        state = dict(self.__dict__)
+        state["_programs"] = {}
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __repr__(self) -> str:
         shape = self._signature.describe() if self._signature else "no signature yet"
         return (
