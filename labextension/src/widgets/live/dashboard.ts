@@ -347,7 +347,10 @@ function render({ model, el }: RenderProps<DashboardTraits>) {
     const stat = (k: string, v: string, extra = "") =>
       h("span", { class: `kino-dash-stat${extra}` }, h("span", { class: "kino-dash-k" }, k), h("span", { class: "kino-dash-v" }, v));
     const path = p.data_path ? [stat("data", p.data_path, " kino-dash-path")] : [];
-    if (compiling) {
+    if (state === "waiting") {
+      // no run yet (the dashboard is shown before loop.run): no zeros and dashes
+      stats.replaceChildren(h("span", { class: "kino-dash-note" }, "waiting for the run to start…"));
+    } else if (compiling) {
       const waited = compilingSince === null ? 0 : (Date.now() - compilingSince) / 1000;
       stats.replaceChildren(
         h("span", { class: "kino-dash-compiling" }, `compiling the training step… ${Math.floor(waited)} s`),
