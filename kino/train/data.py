@@ -204,9 +204,7 @@ class HostSource:
         return x[rows], y[rows]
 
     def _batches(self, epoch: int):
-        if isinstance(self.data, Batches):
-            yield from self.data.epoch_batches(epoch)
-        elif self.one_shot:
+        if self.one_shot:
             if self._first is not None:
                 first, self._first = self._first, None
                 yield first
@@ -217,6 +215,9 @@ class HostSource:
                 yield _pair(item)
 
     def chunks(self, epoch: int, limit: int | None, k: int) -> Iterator[Chunk]:
+        if isinstance(self.data, Batches):
+            yield from self._gathered(epoch, limit, k)
+            return
         group: list = []
         width = current = None
         count = 0
@@ -252,6 +253,25 @@ class HostSource:
             yield self._stack(group)
         if count == 0:
             raise ValueError(f"data is empty in epoch {epoch}: it yields no batches")
+
+    def _gathered(self, epoch: int, limit: int | None, k: int) -> Iterator[Chunk]:
+        """Arrays: each dispatch's ``k`` batches taken from x and y in one gather apiece."""
+        b = self.data
+        x, y = np.asarray(b.x), np.asarray(b.y)
+        order = b.order(epoch)
+        n = len(b) if limit is None else min(limit, len(b))
+        lane = np.arange(self.placement.round(b.batch_size))
+        p = self.placement
+        for start in range(0, n, k):
+            steps = range(start, min(start + k, n))
+            idx = np.empty((len(steps), len(lane)), np.intp)
+            w = np.zeros(idx.shape, np.float32)
+            for j, i in enumerate(steps):
+                rows = order[i * b.batch_size : (i + 1) * b.batch_size]
+                idx[j] = rows[lane % len(rows)]  # a short batch repeats its rows, weight 0
+                w[j, : len(rows)] = 1.0
+            xs, ys = np.take(x, idx, axis=0), np.take(y, idx, axis=0)
+            yield Chunk(len(steps), p.shard_batch(w), xs=p.shard_batch(xs), ys=p.shard_batch(ys))
 
     def _stack(self, group) -> Chunk:
         xs = np.stack([g[0] for g in group])
