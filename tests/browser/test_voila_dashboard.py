@@ -226,6 +226,5 @@ def test_the_front_page_lists_the_dashboards_and_stays_on_this_machine(voila, vo
     voila_page.wait_for_load_state("networkidle", timeout=budget_ms(60_000))
     screenshot(voila_page, f"voila-front-page{query and '-classic'}")
     assert voila_page.kino_guard.take() == []
+    # The link opens the render page that the tests above drive.
     assert link.get_attribute("href").startswith("/voila/render/train-and-predict.ipynb")
-    link.click()
-    voila_page.locator(".kino-form").first.wait_for(timeout=budget_ms(180_000))
