@@ -57,10 +57,6 @@ def _label_error(check, where: str) -> str | None:
     return f"labels must be in [0, {c}) for {c} classes; got {first}{more}"
 
 
-def _select(ok, new, old):
-    return jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)
-
-
 def _zeros_like_struct(tree):
     return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), tree)
 
@@ -169,8 +165,6 @@ class Program:
         grad_fn = nnx.value_and_grad(lambda m: self._loss(m, x, y, w), has_aux=True)
         (loss, (pred, n)), grads = grad_fn(model)
         _, _, new_rest = nnx.split(model, nnx.Param, ...)
-        updates, new_opt = self.tx.update(grads, opt_state, params)
-        new_params = optax.apply_updates(params, updates)
         finite = jnp.isfinite(loss)
         check = self._label_check(pred, y, w)
         outs = {}
@@ -179,7 +173,15 @@ class Program:
             loss = jnp.where(check[0] == 0, loss, jnp.nan)
             outs["label_check"] = check
         ok = finite & ~carry.bad
-        new = _select(ok, (new_params, new_rest, new_opt), (params, rest, opt_state))
+
+        def apply(_):
+            updates, new_opt = self.tx.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), new_rest, new_opt
+
+        # only a good step computes its update; a refused one keeps the state as it was (a
+        # select over both would pass over the whole state every step)
+        new = jax.lax.cond(ok, apply, lambda _: (params, rest, opt_state), None)
+        new_opt = new[2]
         batch = self._batch_states(pred, y, w)
         okf = ok.astype(jnp.float32)
         acc = dict(carry.acc)
