@@ -52,6 +52,14 @@ def footprint(b: Batches, placement) -> tuple[int, int]:
     """``(bytes each device would hold, free bytes of the fullest device)`` for ``b``.
 
     CPU devices share the host's memory, so there the whole data set counts once.
+
+    Example:
+        >>> import numpy as np
+        >>> from kino.train.data import batches
+        >>> from kino.train.sharding import Placement
+        >>> footprint(batches(np.zeros((100, 3), "float32"), np.zeros(100, "int32")),
+        ...           Placement())[0]
+        1600
     """
     devices = placement.devices
     if all(d.platform == "cpu" for d in devices):
@@ -88,6 +96,17 @@ class DeviceSource:
     ``batch`` is the batch size and ``width`` the rows per batch the program sees (batch
     rounded up to a multiple of the device count: a short batch repeats its rows there,
     with weight 0).
+
+    Example:
+        >>> import numpy as np
+        >>> from kino.train.data import batches
+        >>> from kino.train.sharding import Placement
+        >>> src = DeviceSource(batches(np.zeros((10, 2)), np.arange(10), batch_size=4, seed=1),
+        ...                    Placement())
+        >>> sorted(np.asarray(src.order(1)).tolist()) == list(range(10))
+        True
+        >>> [c.ids.tolist() for c in src.chunks(1, None, 2)]
+        [[0, 1], [2]]
     """
 
     indexed = True
