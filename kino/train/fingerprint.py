@@ -79,8 +79,12 @@ def _fp(v: Any, seen: dict) -> Any:
     if isinstance(v, np.generic):
         return ("scalar", v.dtype, v.item())
     if hasattr(v, "shape") and hasattr(v, "dtype") and _small(v):
-        a = np.asarray(v)
-        return ("array", type(v).__name__, a.shape, a.dtype, a.tobytes())
+        try:
+            a = np.asarray(v)
+        except Exception:  # array-like in name only (a ShapeDtypeStruct, a tracer)
+            return _Same(v)
+        if a.dtype != object:
+            return ("array", type(v).__name__, a.shape, a.dtype, a.tobytes())
     return _Same(v)
 
 

@@ -113,3 +113,18 @@ def test_fingerprint_tells_transformations_apart():
         optax.chain(optax.clip(2.0), optax.adam(1e-3))
     )
     assert fingerprint(optax.adam(1e-3, b1=0.8)) != fingerprint(optax.adam(1e-3))
+
+
+def test_fingerprint_keys_closed_over_arrays_by_value_and_odd_objects_by_identity():
+    import jax
+    import jax.numpy as jnp
+
+    def scaled(w):
+        return lambda p, y: w * p
+
+    small = fingerprint(scaled(np.ones(3)))
+    assert small == fingerprint(scaled(np.ones(3))) != fingerprint(scaled(np.zeros(3)))
+    assert fingerprint(scaled(jnp.ones(3))) == fingerprint(scaled(jnp.ones(3)))
+    struct = jax.ShapeDtypeStruct((2,), jnp.float32)
+    assert fingerprint(scaled(struct)) == fingerprint(scaled(struct))
+    assert fingerprint(scaled(struct)) != fingerprint(scaled(jax.ShapeDtypeStruct((2,), "f4")))
