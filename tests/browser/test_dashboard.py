@@ -3,11 +3,14 @@
 It shows "compiling" before the first step, then the live curves (light and dark
 themes, log scale), and after Stop its status never goes back to running and the
 last step it shows is the run's real last step. Screenshots of each state.
+In the Voila dashboard, a Train click disables the button at once and shows the
+dashboard before its first step; the button comes back when the run ends.
 """
 
 import re
 
 from tests.browser.harness import SCREENSHOTS, lab_command, run_notebook, set_theme, write_notebook
+from tests.conftest import budget_ms
 
 SETUP = """\
 import kino
@@ -164,3 +167,44 @@ def test_dashboard_during_a_background_run_and_stop(lab, page):
     assert panel_rows(page, "loss", "train") >= 200
     page.wait_for_timeout(300)
     screenshot(page, "dashboard-stopped")
+
+
+RECORD_FEEDBACK = """() => {
+    window.kinoFeedback = [];
+    const log = () => {
+        const button = document.querySelector('.kino-form button.kino-submit');
+        const status = document.querySelector('.kino-dash-status');
+        const entry = [!!(button && button.disabled),
+                       status ? status.className.split('is-').pop() : null];
+        const last = window.kinoFeedback[window.kinoFeedback.length - 1];
+        if (!last || last[0] !== entry[0] || last[1] !== entry[1]) window.kinoFeedback.push(entry);
+    };
+    new MutationObserver(log).observe(document.body, {subtree: true, childList: true,
+        attributes: true, attributeFilter: ['class', 'disabled']});
+    log();
+}"""
+
+
+def test_train_click_in_voila_disables_the_button_and_shows_the_dashboard_before_a_step(
+    voila, voila_page
+):
+    voila_page.set_viewport_size({"width": 1300, "height": 1100})
+    voila_page.goto(voila.url("voila/render/train-and-predict.ipynb"))
+    form = voila_page.locator(".kino-form").first
+    form.wait_for(timeout=budget_ms(180_000))
+    voila_page.evaluate(RECORD_FEEDBACK)
+    form.locator("button.kino-submit").click()
+    voila_page.wait_for_selector(".kino-dash-status.is-completed", timeout=budget_ms(300_000))
+    voila_page.wait_for_selector(".kino-form button.kino-submit:not(:disabled)")
+    seen = voila_page.evaluate("() => window.kinoFeedback")
+    with_dashboard = [entry for entry in seen if entry[1] is not None]
+    # the button is disabled before (or as) the dashboard appears, which appears before any step
+    disabled_at = next(i for i, (disabled, _) in enumerate(seen) if disabled)
+    assert disabled_at <= seen.index(with_dashboard[0]), seen
+    assert with_dashboard[0][1] in ("waiting", "compiling"), seen
+    before_steps = [e for e in with_dashboard if e[1] in ("waiting", "compiling")]
+    assert before_steps and all(disabled for disabled, _ in before_steps), seen
+    assert with_dashboard[-1] == [False, "completed"], seen
+    stats = voila_page.locator(".kino-dash-stats").inner_text()
+    assert "compile" in stats, "the compile time is reported apart"
+    screenshot(voila_page, "voila-dashboard-feedback")
