@@ -8,7 +8,12 @@ import { ILauncher } from "@jupyterlab/launcher";
 import { ISettingRegistry } from "@jupyterlab/settingregistry";
 import { LabIcon } from "@jupyterlab/ui-components";
 import { findLearningPath, type CuratedNotebook, type LearningPath } from "./learning-path";
-import { keepWidgetStateThroughSaves, type NotebookContextLike } from "./saved-state";
+import {
+  keepWidgetStateThroughSaves,
+  type NotebookContextLike,
+  type Snapshot,
+  type WidgetState,
+} from "./saved-state";
 import { ensureCopy, lastWorkedOn } from "./working-copies";
 
 const KINO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">
@@ -44,6 +49,46 @@ export async function saveWidgetStateByDefault(settings: ISettingRegistry): Prom
   }
 }
 
+interface WidgetManagerLike {
+  get_state_sync(options: { drop_defaults: boolean }): { state: WidgetState };
+}
+
+interface WidgetLike {
+  children?: () => Iterable<WidgetLike>;
+  _manager?: { promise?: Promise<WidgetManagerLike> };
+}
+
+/**
+ * The notebook's widget manager, found through a widget output's renderer (which
+ * holds it as a promise): ipywidgets exposes no public handle on it, so until a
+ * widget has rendered there is no snapshot.
+ */
+function managerSnapshot(panel: unknown): Snapshot {
+  let manager: WidgetManagerLike | null = null;
+  return {
+    prepare() {
+      if (manager) return;
+      const cells = ((panel as { content?: { widgets?: unknown[] } }).content?.widgets ?? []) as {
+        outputArea?: { widgets?: WidgetLike[] };
+      }[];
+      for (const cell of cells) {
+        for (const output of cell.outputArea?.widgets ?? []) {
+          for (const child of Array.from(output.children?.() ?? [])) {
+            const promise = child._manager?.promise;
+            if (promise && typeof promise.then === "function") {
+              void promise.then((found) => {
+                if (typeof found?.get_state_sync === "function") manager = found;
+              });
+              return;
+            }
+          }
+        }
+      }
+    },
+    take: () => (manager ? manager.get_state_sync({ drop_defaults: true }).state : null),
+  };
+}
+
 const tileTitle = (nb: CuratedNotebook) => `${String(nb.rank).padStart(2, "0")} · ${nb.title}`;
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -62,8 +107,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (!launcher && !palette) return;
     if (settings) void saveWidgetStateByDefault(settings);
     app.docRegistry.addWidgetExtension("Notebook", {
-      createNew: (_panel: unknown, context: DocumentRegistry.IContext<DocumentRegistry.IModel>) => {
-        keepWidgetStateThroughSaves(context as unknown as NotebookContextLike);
+      createNew: (panel: unknown, context: DocumentRegistry.IContext<DocumentRegistry.IModel>) => {
+        keepWidgetStateThroughSaves(context as unknown as NotebookContextLike, managerSnapshot(panel));
       },
     });
 

@@ -165,6 +165,16 @@ export interface NotebookContextLike {
     setMetadata(key: string, value: unknown): void;
   };
   saveState: { connect(fn: (sender: unknown, state: string) => void): boolean };
+  sessionContext: {
+    statusChanged: { connect(fn: (sender: unknown, status: string) => void): boolean };
+  };
+}
+
+/** The state of the live models a widget manager holds (its `get_state_sync`):
+ *  `prepare` finds the manager ahead of time, `take` reads the state synchronously. */
+export interface Snapshot {
+  prepare(): void;
+  take(): WidgetState | null;
 }
 
 function stateIn(widgets: unknown): SavedWidgets | null {
@@ -178,7 +188,7 @@ function stateIn(widgets: unknown): SavedWidgets | null {
  * handler, whose order against ours is not fixed, so the model's `setMetadata` is
  * wrapped: whatever writes the widget state, the saved value is the fixed one.
  */
-export function keepWidgetStateThroughSaves(context: NotebookContextLike): void {
+export function keepWidgetStateThroughSaves(context: NotebookContextLike, snapshot?: Snapshot): void {
   void context.ready.then(() => {
     const model = context.model;
     let previous: WidgetState = stateIn(model.getMetadata("widgets"))?.state ?? {};
@@ -193,6 +203,18 @@ export function keepWidgetStateThroughSaves(context: NotebookContextLike): void 
     const setMetadata = model.setMetadata.bind(model);
     model.setMetadata = (key: string, value: unknown) =>
       setMetadata(key, key === "widgets" ? fix(value) : value);
+    // A restart ends every comm, and the manager then saves none of the models it
+    // holds. It marks them dead a microtask after "restarting" is announced, so
+    // their state is still there to take, synchronously, here.
+    context.sessionContext.statusChanged.connect((_, status) => {
+      if (!snapshot) return;
+      if (status !== "restarting" && status !== "autorestarting") {
+        snapshot.prepare();
+        return;
+      }
+      const held = snapshot.take();
+      if (held) previous = { ...previous, ...held };
+    });
     context.saveState.connect((_, state) => {
       if (state !== "started") return;
       // With no widget manager (no kernel yet) nothing rewrites the state: fix the
