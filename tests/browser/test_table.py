@@ -6,7 +6,13 @@ from pathlib import Path
 
 import polars as pl
 
-from tests.browser.harness import run_notebook, screenshot, set_theme, write_notebook
+from tests.browser.harness import (
+    lab_command,
+    run_notebook,
+    screenshot,
+    set_theme,
+    write_notebook,
+)
 
 PEOPLE = (
     "import polars as pl, kino\n"
@@ -140,8 +146,8 @@ def test_a_filter_narrows_the_rows(lab, page):
     ages = [int(v) for v in first_column_values(page, 1)]
     assert ages and all(10 <= a <= 19 for a in ages)
     assert page.locator(".kino-table .kt-chip").count() == 1
-    # search combines with the filter
-    page.locator(".kino-table .kt-search").fill("person 1")
+    # search combines with the filter (a quoted phrase is one term)
+    page.locator(".kino-table .kt-search").fill('"person 1"')
     page.wait_for_function(
         "() => !document.querySelector('.kino-table .kt-count').textContent.startsWith('"
         f"{expected} ')"
@@ -269,3 +275,48 @@ def test_selection_and_export_reach_python(lab, page):
     assert download.suggested_filename == "people.csv"
     content = Path(download.path()).read_text(encoding="utf-8").splitlines()
     assert content[0] == "name,age,score,team,joined" and len(content) == 1001
+
+
+PENGUINS = "import kino\nt = kino.table(kino.datasets.penguins(), name='penguins')\nt"
+
+
+def test_penguins_at_1600px_with_the_sidebar_show_whole_headers_and_pages(lab, page):
+    """Issue 17 item 9: 8 columns at 1,600 px with the file browser open: no header cut,
+    a 20-row page without an inner scroller, and "Biscoe female" matching each word."""
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    write_notebook(lab, "table-penguins.ipynb", [PENGUINS])
+    run_notebook(page, lab, "table-penguins.ipynb")
+    lab_command(page, "filebrowser:activate")
+    page.locator(".jp-FileBrowser").first.wait_for(state="visible")
+    table = page.locator(".kino-table").first
+    table.locator("tbody tr[data-row]").first.wait_for()
+    wait_idle(page)
+    assert table.locator("tbody tr[data-row]").count() == 20
+    names = table.locator("thead .kt-name")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.kino-table thead .kt-name').length === 8"
+    )
+    cut = page.evaluate(
+        "() => [...document.querySelectorAll('.kino-table thead .kt-name')]"
+        ".filter((n) => n.scrollWidth > n.clientWidth).map((n) => n.textContent)"
+    )
+    assert cut == [], f"headers cut: {cut}"
+    assert names.nth(3).text_content() == "bill_depth_mm"
+    label = table.locator("thead th[data-column='3'] .kt-label")
+    assert label.get_attribute("title").startswith("bill_depth_mm\n"), "the full name on hover"
+    sizes = page.evaluate(
+        "() => { const s = document.querySelector('.kino-table .kt-scroll');"
+        " return [s.scrollHeight, s.clientHeight]; }"
+    )
+    assert sizes[0] <= sizes[1] + 1, f"the 20-row page scrolls inside the table: {sizes}"
+    screenshot(page, "table-penguins-1600", ".kino-table")
+
+    table.locator(".kt-search").fill("Biscoe female")
+    page.wait_for_function(
+        "() => document.querySelector('.kino-table .kt-count')?.textContent === '80 of 344 rows'"
+    )
+    wait_idle(page)
+    islands = table.locator("tbody td[data-col='1']").all_inner_texts()
+    sexes = table.locator("tbody td[data-col='6']").all_inner_texts()
+    assert set(islands) == {"Biscoe"} and set(sexes) == {"female"} and len(islands) == 20
+    screenshot(page, "table-penguins-search", ".kino-table")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -322,7 +323,28 @@ def _filter_expr(f: Filter, column: Column, categories: Categories | None = None
     return expr.fill_null(False)
 
 
+def search_terms(text: str) -> list[str]:
+    """The words of a search, each matched on its own; a "quoted phrase" is one term.
+
+    >>> search_terms('Biscoe  female "Adelie Penguin"')
+    ['Biscoe', 'female', 'Adelie Penguin']
+    """
+    return [quoted or word for quoted, word in _TERMS.findall(text) if quoted or word]
+
+
+_TERMS = re.compile(r'"([^"]*)"|(\S+)')
+
+
 def _search_expr(text: str, columns: list[Column], categories: Categories | None = None) -> pl.Expr:
+    """Rows where every term of ``text`` matches some cell of the row (like a spreadsheet's
+    or marimo's search: "Biscoe female" finds the female penguins of Biscoe island)."""
+    terms = search_terms(text)
+    if not terms:
+        return pl.lit(True)
+    return pl.all_horizontal([_term_expr(t, columns, categories) for t in terms])
+
+
+def _term_expr(text: str, columns: list[Column], categories: Categories | None) -> pl.Expr:
     """Rows where ``text`` occurs in a text/category column or equals a number/bool cell."""
     parts: list[pl.Expr] = []
     number: float | None

@@ -486,9 +486,7 @@ def _non_empty(stream: Iterable[pl.DataFrame], view: pl.LazyFrame) -> Iterator[p
         yield pl.DataFrame(schema=view.collect_schema())
 
 
-def _csv_batches(
-    frames: Iterable[pl.DataFrame], buffer: _BoundedBuffer
-) -> Iterator[pl.DataFrame]:
+def _csv_batches(frames: Iterable[pl.DataFrame], buffer: _BoundedBuffer) -> Iterator[pl.DataFrame]:
     """The streamed frames cut into slices, each sized from the last one's bytes.
 
     A slice holds at most ``EXPORT_BATCH_ROWS`` rows and, at the previous slice's bytes

@@ -89,12 +89,19 @@ def test_filter_narrows_rows_and_search_combines(people):
     t = kino.table(people, page_size=50)
     ask(t, filters=[{"column": "age", "op": "between", "min": 10, "max": 19}])
     assert t.total_rows == people.filter(pl.col("age").is_between(10, 19)).height
-    ask(t, search="person 1")
+    ask(t, search='"person 1"')  # a quoted phrase is one term
     expected = people.filter(
         pl.col("age").is_between(10, 19) & pl.col("name").str.contains("person 1", literal=True)
     )
     assert t.total_rows == expected.height
     assert t.error == ""
+    # Unquoted, each word matches on its own: "person" in the name, 1 anywhere.
+    ask(t, search="person 1")
+    words = people.filter(
+        pl.col("age").is_between(10, 19)
+        & (pl.col("name").str.contains("1", literal=True) | (pl.col("score") == 1))
+    )
+    assert t.total_rows == words.height > expected.height
 
 
 def test_query_trait_is_the_saved_state(people):

@@ -205,3 +205,71 @@ def test_category_text_match_uses_the_distinct_values_and_agrees_with_a_scan(laz
         assert pager.count(q) == scan.height, raw
     assert pager.categories(cols[1]) == ["Lo", "lo", "hi"]
     assert (pager.categories(cols[0]) is None) == lazy
+
+
+# search: each word across the columns ------------------------------------------------
+def penguins_like() -> pl.DataFrame:
+    islands, species, sexes = (
+        ["Biscoe", "Dream", "Torgersen"],
+        ["Adelie", "Gentoo"],
+        ["female", "male"],
+    )
+    n = 120
+    return pl.DataFrame(
+        {
+            "species": [species[i % 2] for i in range(n)],
+            "island": pl.Series([islands[i % 3] for i in range(n)], dtype=pl.Categorical),
+            "sex": [None if i % 11 == 0 else sexes[(i // 2) % 2] for i in range(n)],
+            "body_mass_g": [3000 + 25 * i for i in range(n)],
+        }
+    )
+
+
+def words_match(row: dict, text: str) -> bool:
+    """The reference: every term occurs in some text cell or equals a number cell."""
+
+    def cell_has(value: object, term: str) -> bool:
+        if isinstance(value, str):
+            return term.lower() in value.lower()
+        try:
+            return value is not None and float(term) == value
+        except ValueError:
+            return False
+
+    terms = table_query.search_terms(text)
+    return all(any(cell_has(v, t) for v in row.values()) for t in terms)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_search_matches_each_word_across_columns(lazy):
+    df = penguins_like()
+    cols = describe_schema(df.schema)
+    pager = Pager(df.lazy() if lazy else df, cols)
+    q = parse_query({"search": "Biscoe female"}, cols)
+    want = df.filter((pl.col("island") == "Biscoe") & (pl.col("sex") == "female"))
+    assert want.height > 0 and pager.count(q) == want.height
+    assert pager.count(parse_query({"search": "  biscoe   FEMALE  "}, cols)) == want.height
+    # A word no row has empties the view; words may sit in any column, in any order.
+    assert pager.count(parse_query({"search": "Biscoe penguin"}, cols)) == 0
+    assert pager.count(parse_query({"search": "female Biscoe"}, cols)) == want.height
+    # A quoted phrase is one term (no cell holds "Biscoe female").
+    assert pager.count(parse_query({"search": '"Biscoe female"'}, cols)) == 0
+    # A number term still matches a number cell, combined with a word.
+    q = parse_query({"search": "3100 Biscoe"}, cols)
+    assert (
+        pager.count(q)
+        == df.filter((pl.col("body_mass_g") == 3100) & (pl.col("island") == "Biscoe")).height
+    )
+
+
+WORDS = st.sampled_from(["Biscoe", "dream", "ADELIE", "gentoo", "male", "fem", "3000", "x", "o"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=st.lists(WORDS, min_size=1, max_size=3))
+def test_search_agrees_with_a_row_by_row_reference(words):
+    df = penguins_like()
+    cols = describe_schema(df.schema)
+    text = " ".join(words)
+    got = Pager(df, cols).count(parse_query({"search": text}, cols))
+    assert got == sum(words_match(row, text) for row in df.iter_rows(named=True)), text

@@ -89,8 +89,12 @@ export function prettyJson(text: string): string {
   }
 }
 
-/** A default width in pixels for a column, from its kind, header name and dtype label. */
-export function columnWidth(kind: string, name: string, dtype = ""): number {
+/**
+ * A default width in pixels for a column, from its kind, header name and dtype label.
+ * `nameWidth` is the header name's measured width when the page can measure it (the
+ * estimate from its length is too narrow for bold text in some fonts).
+ */
+export function columnWidth(kind: string, name: string, dtype = "", nameWidth?: number): number {
   const base: Record<string, number> = {
     int: 96,
     bigint: 120,
@@ -109,7 +113,8 @@ export function columnWidth(kind: string, name: string, dtype = ""): number {
     null: 84,
     object: 160,
   };
-  const fromName = name.length * 7.2 + 52;
+  // 52: padding, the sort arrow and the filter button beside the name.
+  const fromName = (nameWidth ?? name.length * 7.2) + 52;
   const fromDtype = dtype.length * 6.6 + 76; // the dtype shares its line with "12% null"
   return Math.round(Math.min(320, Math.max(base[kind] ?? 140, fromName, fromDtype)));
 }

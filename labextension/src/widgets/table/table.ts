@@ -101,6 +101,8 @@ interface TableMessage {
 const OVERSCAN_PX = 400;
 const PAGE_SIZES = [10, 20, 50, 100, 200, 500];
 const SEARCH_DELAY_MS = 250;
+/** Pages up to this many rows show whole; longer ones scroll inside the table. */
+const TALL_PAGE_ROWS = 25;
 const SVG = "http://www.w3.org/2000/svg";
 
 function svgIcon(path: string, cls: string): SVGSVGElement {
@@ -170,6 +172,7 @@ class TableView {
 
   private columns: ColumnInfo[] = [];
   private widths: number[] = [];
+  private measured = false;
   private offsets: number[] = [0];
   private summaries: Summary[] = [];
   private arrow: ArrowTable | null = null;
@@ -186,8 +189,8 @@ class TableView {
     this.searchEl = h("input", {
       class: "kt-search",
       type: "search",
-      placeholder: "Search…",
-      "aria-label": "Search all columns",
+      placeholder: "Search words…",
+      "aria-label": "Search all columns (every word must match)",
       spellcheck: "false",
     });
     this.countEl = h("span", { class: "kt-count" });
@@ -375,7 +378,9 @@ class TableView {
   // -- columns and geometry ------------------------------------------------------------
   private syncColumns() {
     this.columns = this.model.get("columns") ?? [];
-    this.widths = this.columns.map((c) => columnWidth(c.kind, c.name, c.dtype));
+    const measure = this.nameMeasure();
+    this.measured = measure !== null;
+    this.widths = this.columns.map((c) => columnWidth(c.kind, c.name, c.dtype, measure?.(c.name)));
     this.offsets = [0];
     for (const w of this.widths) this.offsets.push(this.offsets[this.offsets.length - 1] + w);
     this.range = [-1, -1];
@@ -402,7 +407,21 @@ class TableView {
     return [lo, Math.max(hi, lo + 1)];
   }
 
+  /** Measures a header name in the header's bold font, once the widget is on the page. */
+  private nameMeasure(): ((name: string) => number) | null {
+    if (!this.root?.isConnected) return null;
+    const ctx = document.createElement("canvas").getContext("2d");
+    if (!ctx) return null;
+    const style = getComputedStyle(this.root);
+    ctx.font = `600 ${style.fontSize} ${style.fontFamily}`;
+    return (name) => Math.ceil(ctx.measureText(name).width) + 2;
+  }
+
   private onScroll() {
+    if (!this.measured && this.root.isConnected) {
+      // The first layout: column widths from the names as the page draws them.
+      this.syncColumns();
+    }
     const [lo, hi] = this.visibleRange();
     if (lo !== this.range[0] || hi !== this.range[1]) this.drawAll();
   }
@@ -691,6 +710,9 @@ class TableView {
     this.pageInput.value = String(q.page + 1);
     this.pageInput.max = String(pages);
     this.pageTotal.textContent = ` of ${formatCount(pages)}`;
+    // A page of up to TALL_PAGE_ROWS rows shows whole (one scrollbar: the notebook's);
+    // longer pages scroll inside the table, under a sticky header.
+    this.scroller.classList.toggle("kt-tall", q.page_size > TALL_PAGE_ROWS);
     this.navButtons["First page"].disabled = q.page <= 0;
     this.navButtons["Previous page"].disabled = q.page <= 0;
     this.navButtons["Next page"].disabled = q.page >= pages - 1;
