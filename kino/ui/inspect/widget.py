@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import traitlets
 
-from kino.contracts import check_int
+from kino.contracts import check_choice, check_int
 from kino.ui.base import KinoWidget
 from kino.ui.inspect.stats import (
     HEATMAP_MAX_SIDE,
@@ -277,9 +277,10 @@ class Inspector(KinoWidget, bundle="inspect"):
         views = self.available_views()
         self.summary = {**array_summary(x), "views": views}
         self.selection = {
-            "axes": [len(shape) - 2, len(shape) - 1] if len(shape) >= 2 else [],
+            "axes": list(default_axes(shape)),
             "index": [0] * len(shape),
             "mode": "mean",
+            "scale": "all",
             "part": parts_of(self._array.dtype)[0],
             "view": views[0],
         }
@@ -312,6 +313,7 @@ class Inspector(KinoWidget, bundle="inspect"):
         mode: str | None = None,
         part: str | None = None,
         view: str | None = None,
+        scale: str | None = None,
     ) -> None:
         """Change what the array view shows; the browser updates.
 
@@ -319,7 +321,9 @@ class Inspector(KinoWidget, bundle="inspect"):
         ``index``: position along the other axes (a list for every axis or
         ``{axis: position}``); ``mode``: ``"mean"`` or ``"maxabs"`` block
         reduction; ``part``: for complex arrays ``"abs"``, ``"angle"``,
-        ``"real"`` or ``"imag"``; ``view``: one of :meth:`available_views`.
+        ``"real"`` or ``"imag"``; ``view``: one of :meth:`available_views`;
+        ``scale``: ``"all"`` (one colour scale for the slice) or ``"columns"``
+        (each column coloured from its own range: a table of features).
 
         >>> w = inspect(np.arange(24.0).reshape(2, 3, 4))
         >>> w.select(axes=(0, 2), index={1: 2})
@@ -388,6 +392,8 @@ class Inspector(KinoWidget, bundle="inspect"):
             if mode not in MODES:
                 raise ValueError(f"kino.inspect: 'mode' must be one of {list(MODES)}, got {mode!r}")
             new["mode"] = mode
+        if scale is not None:
+            new["scale"] = check_choice(scale, SCALES, func="kino.inspect", argument="scale")
         if part is not None:
             allowed = parts_of(self._array.dtype)
             if part not in allowed:
@@ -410,7 +416,11 @@ class Inspector(KinoWidget, bundle="inspect"):
         x = self._array
         assert x is not None
         sel = self.selection
-        meta: dict[str, Any] = {"kind": sel["view"], "part": sel["part"]}
+        meta: dict[str, Any] = {
+            "kind": sel["view"],
+            "part": sel["part"],
+            "scale": sel.get("scale", "all"),
+        }
         data = b""
         kind = kind_of(x.dtype)
         stats_part = self.summary["stats"]["parts"].get(sel["part"])
@@ -501,6 +511,7 @@ class Inspector(KinoWidget, bundle="inspect"):
                     mode=content.get("mode"),
                     part=content.get("part"),
                     view=content.get("view"),
+                    scale=content.get("scale"),
                 )
             elif request == "leaf":
                 self.select_leaf(content.get("leaf"))
@@ -511,6 +522,38 @@ class Inspector(KinoWidget, bundle="inspect"):
         except (TypeError, ValueError) as exc:
             self.error = str(exc)
             self.send({"type": "error", "message": str(exc)})
+
+
+#: Colour scales of the heatmap: one for the whole slice, or one per column.
+SCALES = ("all", "columns")
+#: A trailing axis this long is a channel axis (grey, grey+alpha, RGB, RGBA), never a
+#: heatmap column.
+MAX_CHANNELS = 4
+
+
+def default_axes(shape: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """The axes shown as the heatmap's rows and columns when an array is first inspected.
+
+    Arrays are read channel-last (jax and flax's NHWC): a trailing axis of 1 to 4 is a
+    channel, and so is a trailing axis after two equal spatial axes (feature maps),
+    so the image's height and width are shown and the slider walks the channels.
+    Otherwise the last two axes.
+
+    >>> default_axes((16, 8, 8, 1)), default_axes((8, 8, 32)), default_axes((333, 4))
+    ((1, 2), (0, 1), (0, 1))
+    >>> default_axes((4, 100, 64)), default_axes((5,))
+    ((1, 2), ())
+    """
+    nd = len(shape)
+    if nd < 2:
+        return ()
+    if nd >= 3:
+        channel_like = shape[-1] <= MAX_CHANNELS or (
+            shape[-3] == shape[-2] and shape[-3] > 1 and shape[-1] != shape[-2]
+        )
+        if channel_like:
+            return (nd - 3, nd - 2)
+    return (nd - 2, nd - 1)
 
 
 #: ``kino.inspect`` is the :class:`Inspector` class itself: one definition, one signature.

@@ -21,13 +21,14 @@ def front_end(widget: Inspector, content: dict) -> None:
 
 
 def test_array_view_travels_as_binary_buffer(comm_log):
-    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    x = np.arange(30, dtype=np.float32).reshape(2, 3, 5)
     w = kino.inspect(x)
     assert w.kind == "array"
     assert w.selection == {
         "axes": [1, 2],
         "index": [0, 0, 0],
         "mode": "mean",
+        "scale": "all",
         "part": "value",
         "view": "heatmap",
     }
@@ -116,7 +117,8 @@ def test_views_for_each_kind_of_array():
     assert img.available_views() == ["image", "heatmap"]
     assert img.view["kind"] == "image" and len(img.view_data) == 8 * 9 * 4
     img.select(view="heatmap")
-    assert img.view["kind"] == "heatmap" and img.selection["axes"] == [1, 2]
+    # The heatmap of an RGB image: height x width, the slider over the channels.
+    assert img.view["kind"] == "heatmap" and img.selection["axes"] == [0, 1]
     big = kino.inspect(np.zeros((30, 30)))
     assert big.view["table"] is None  # 900 elements: no value table
 
@@ -260,6 +262,7 @@ def test_saved_state_holds_the_selection():
         "axes": [0, 3],
         "index": [0, 2, 5, 0],
         "mode": "maxabs",
+        "scale": "all",
         "part": "value",
         "view": "heatmap",
     }
@@ -274,3 +277,34 @@ def test_inspect_is_the_inspector_class_with_positional_arguments():
         Inspector(x=np.ones(3))  # positional only, as kino.inspect(x, y=None, /) always was
     with pytest.raises(TypeError, match=r"kino.inspect: 'index\[0\]' must be an int, got 1.5"):
         kino.inspect(np.zeros((2, 3))).select(index={0: 1.5})
+
+
+# default axes and colour scale (issue 17 item 8) ------------------------------------------
+@pytest.mark.parametrize(
+    ("shape", "axes", "slider"),
+    [
+        (
+            (16, 8, 8, 1),
+            [1, 2],
+            "a batch of 8x8 grey images: the image, sliders on batch and channel",
+        ),
+        ((8, 8, 32), [0, 1], "feature maps: 8x8, the slider over the 32 channels"),
+        ((2, 28, 28, 3), [1, 2], "RGB images"),
+        ((333, 4), [0, 1], "a table: rows and its 4 columns"),
+        ((4, 100, 64), [1, 2], "no channel axis: the last two"),
+    ],
+)
+def test_default_axes_read_image_like_tensors_channel_last(shape, axes, slider):
+    w = kino.inspect(np.zeros(shape, np.float32))
+    assert w.selection["axes"] == axes, slider
+    assert w.view["slice_shape"] == [shape[a] for a in axes]
+
+
+def test_per_column_scale_is_offered_and_checked():
+    w = kino.inspect(np.arange(333 * 4, dtype=np.float32).reshape(333, 4))
+    assert w.selection["scale"] == "all"
+    w.select(scale="columns")
+    assert w.selection["scale"] == "columns" and w.view["scale"] == "columns"
+    front_end(w, {"type": "select", "scale": "rows"})
+    assert w.error == "kino.inspect: 'scale' must be one of all, columns, got str: 'rows'"
+    assert w.selection["scale"] == "columns"
