@@ -13,6 +13,9 @@ import time
 import uuid
 from pathlib import Path
 
+import nbformat
+from nbformat.sign import NotebookNotary
+
 from tests.browser.harness import (
     guard_page,
     lab_command,
@@ -148,6 +151,28 @@ def test_a_notebook_with_five_charts_and_a_table_saves_small_and_reopens(lab, pa
         assert any(url.endswith("/table.js") for url in modules), modules
     finally:
         other.context.close()
+
+    # Where the extension cannot serve a module, the output says so plainly.
+    third = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    try:
+        guard = guard_page(third, lab.base)
+        missing = path.with_name("missing-" + name)
+        text = path.read_text().replace('name = \\"chart\\"', 'name = \\"not-installed\\"')
+        missing.write_text(text)
+        # Edited outside JupyterLab, the file is untrusted and its widgets would show as
+        # text: sign it, as JupyterLab signs what it saves.
+        NotebookNotary().sign(nbformat.reads(text, as_version=4))
+        reopen(third, lab, missing.name)
+        note = third.locator(".jp-Notebook .kino-missing-module")
+        note.nth(4).wait_for(timeout=120_000)
+        assert note.count() == 5
+        assert "kino's JupyterLab extension (jupyter-kino)" in note.first.inner_text()
+        third.locator(".jp-Notebook .kino-table tbody tr").first.wait_for()
+        screenshot(third, "saved-notebook-missing-module", ".jp-Notebook .jp-Cell-outputArea")
+        problems = [p for p in guard.take() if "not-installed" not in p and "404" not in p]
+        assert problems == []
+    finally:
+        third.context.close()
 
 
 def test_reopen_restart_and_save_keep_the_saved_widget_state(lab, page):

@@ -104,7 +104,9 @@ const MISSING_EXTENSION =
  * The few lines saved as a kino widget's `_esm`: they find the lab extension's
  * static folder from the page config (JupyterLab: `{baseUrl}lab/extensions/`,
  * Voila: `{baseUrl}voila/labextensions/`), link the stylesheet once and import the
- * module; where that fails they show why instead of an error.
+ * module; where that fails they show why instead of an error. The stylesheet is not
+ * awaited: a refused one (a 404 page) fires neither load nor error in Chromium, and
+ * the widget manager would wait on the module for ever.
  */
 export function loaderFor(bundle: string, hasCss: boolean): string {
   const name = JSON.stringify(bundle);
@@ -116,7 +118,7 @@ const name = ${name};
 if (${hasCss} && !document.querySelector(\`link[data-kino-bundle="\${name}"]\`)) {
   const link = Object.assign(document.createElement("link"), { rel: "stylesheet", href: new URL(name + ".css", root).href });
   link.dataset.kinoBundle = name;
-  await new Promise((done) => { link.onload = link.onerror = done; document.head.append(link); });
+  document.head.append(link);
 }
 let widget;
 try {
