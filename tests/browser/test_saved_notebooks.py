@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.sign import NotebookNotary
 
 from tests.browser.harness import (
@@ -83,6 +84,14 @@ def forgive_debugger_cancellation(page) -> None:
         return
     kept = [p for p in guard.take() if DEBUGGER_CANCELLED not in p]
     guard.problems.extend(kept)
+
+
+@pytest.fixture(autouse=True)
+def _forgive_late_debugger_cancellation(page):
+    # Torn down before `page` checks its problems: the message can arrive after the
+    # shutdown or restart that caused it has returned.
+    yield
+    forgive_debugger_cancellation(page)
 
 
 def shut_down_kernel(page) -> None:
