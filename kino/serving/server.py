@@ -187,12 +187,7 @@ class Server:
         >>> server.stop()
         """
         check_bool(return_exceptions, func="Server.predict_many", argument="return_exceptions")
-        pending: list[Request | BaseException] = []
-        for x in xs:
-            try:
-                pending.append(self._submit(x, timeout, "Server.predict_many"))
-            except Exception as error:  # answered in its place, below
-                pending.append(error)
+        pending = self._submit_many(xs, timeout, "Server.predict_many")
         answers: list[Any] = []
         for item in pending:
             try:
@@ -288,30 +283,54 @@ class Server:
 
     # -- internals -------------------------------------------------------------
     def _submit(self, x: Any, timeout: float | None, func: str) -> Request:
+        return self._submit_many([x], timeout, func, raise_first=True)[0]
+
+    def _submit_many(
+        self, xs: Iterable[Any], timeout: float | None, func: str, raise_first: bool = False
+    ) -> list[Any]:
+        """Check every request, then queue those that fit under one lock (one wake-up).
+
+        Returns a Request or the exception refusing it, per request, in order; with
+        ``raise_first`` a refusal is raised instead.
+        """
         timeout = check_number(timeout, func=func, argument="timeout", min=0, allow_none=True)
         if timeout is None:
             timeout = self.timeout
-        try:
-            row = self.serving.prepare(x, func=func)
-        except Exception:
-            self.stats.error("invalid")
-            raise
-        request = Request(row, timeout)
+        items: list[Any] = []
+        for x in xs:
+            try:
+                items.append(Request(self.serving.prepare(x, func=func), timeout))
+            except Exception as error:
+                self.stats.error("invalid")
+                if raise_first:
+                    raise
+                items.append(error)
         with self._cond:
-            if not self._accepting:
-                self.stats.error("stopped")
-                raise ServerStopped(
-                    f"{func}: the server is stopped; start a new one with serving.start()"
-                )
-            if len(self._queue) >= self.max_queue:
-                self.stats.error("overloaded")
-                raise Overloaded(
-                    f"{func}: the queue is full ({self.max_queue} requests wait, "
-                    f"max_queue={self.max_queue}); retry later or start with a larger max_queue"
-                )
-            self._queue.append(request)
-            self._cond.notify()
-        return request
+            accepting, room = self._accepting, self.max_queue - len(self._queue)
+            for i, item in enumerate(items):
+                if not isinstance(item, Request):
+                    continue
+                if accepting and room > 0:
+                    self._queue.append(item)
+                    room -= 1
+                else:
+                    items[i] = self._refusal(func, accepting)
+            self._cond.notify_all()
+        if raise_first and isinstance(items[0], Exception):
+            raise items[0]
+        return items
+
+    def _refusal(self, func: str, accepting: bool) -> Exception:
+        if not accepting:
+            self.stats.error("stopped")
+            return ServerStopped(
+                f"{func}: the server is stopped; start a new one with serving.start()"
+            )
+        self.stats.error("overloaded")
+        return Overloaded(
+            f"{func}: the queue is full ({self.max_queue} requests wait, "
+            f"max_queue={self.max_queue}); retry later or start with a larger max_queue"
+        )
 
     def _wait(self, request: Request) -> Any:
         left = None if request.deadline is None else request.deadline - time.monotonic()
@@ -401,14 +420,24 @@ class Server:
             self.stats.answered(len(live), [], partition=partition)
             return
         done = time.monotonic()
-        latencies = []
+        answers: list[tuple[Request, Any, BaseException | None]] = []
         for request, output in zip(live, outputs, strict=True):
             try:
-                answer = self.serving.finish(output)
+                answers.append((request, self.serving.finish(output), None))
             except Exception as error:  # post-processing failed: only this request fails
-                if self._settle(request, error=error):
-                    self.stats.error("failed")
-                continue
-            if self._settle(request, result=answer):
-                latencies.append(done - request.arrived)
+                answers.append((request, None, error))
+        latencies, failed = [], 0
+        with self._settle_lock:
+            for request, answer, error in answers:
+                future = request.future
+                if future.done():  # its caller's deadline answered it meanwhile
+                    continue
+                if error is not None:
+                    future.set_exception(error)
+                    failed += 1
+                else:
+                    future.set_result(answer)
+                    latencies.append(done - request.arrived)
+        if failed:
+            self.stats.error("failed", failed)
         self.stats.answered(len(live), latencies, partition=partition)

@@ -82,6 +82,14 @@ class Signature:
         kino.serving.errors.InvalidInput: Serving.run: 'x' must be a row of shape (2,) int32, \
 got list: shape (2,) float64
         """
+        if (
+            type(row) is np.ndarray
+            and len(self.shapes) == 1
+            and row.shape == self.shapes[0]
+            and row.dtype == self.dtypes[0]
+            and self.treedef.num_nodes == 1
+        ):
+            return [row]  # the common case, without walking a tree
         leaves, treedef = jax.tree.flatten(row, is_leaf=_is_list)
         if treedef != self.treedef:
             raise InvalidInput(

@@ -25,6 +25,24 @@ def test_a_full_queue_answers_at_once_with_overloaded(held):
     assert h.server.stats.snapshot(0)["errors"] == {"overloaded": 1}
 
 
+def test_predict_many_queues_what_fits_and_refuses_the_rest_in_place(held):
+    h = held(max_queue=3)
+    answers = []
+    caller = threading.Thread(
+        target=lambda: answers.extend(
+            h.server.predict_many([(i, 0) for i in range(1, 6)], return_exceptions=True)
+        )
+    )
+    caller.start()
+    while h.server.queue_depth < 3:  # three queued behind the held batch, two refused
+        caller.join(0.01)
+    h.release()
+    caller.join(60)
+    assert answers[:3] == [1, 2, 3]
+    assert [type(a) for a in answers[3:]] == [Overloaded, Overloaded]
+    assert h.server.stats.snapshot(0)["errors"] == {"overloaded": 2}
+
+
 def test_a_request_past_its_deadline_in_the_queue_is_answered_with_the_deadline(held):
     h = held()
     late = h.server.submit((1, 0), timeout=0.01)
