@@ -5,8 +5,8 @@
 >>> need("no_such_module_here", "kino.serving.http", "serving")
 Traceback (most recent call last):
 ...
-ImportError: kino.serving.http needs the 'serving' extra: pip install 'jupyter-kino[serving]' \
-(No module named 'no_such_module_here')
+kino._extras.MissingExtra: kino.serving.http needs the 'serving' extra: \
+pip install 'jupyter-kino[serving]' (no_such_module_here is not installed)
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from kino._extras import MissingExtra
+
 
 def need(module: str, func: str, extra: str) -> ModuleType:
-    """``import module``, or an ``ImportError`` naming ``func`` and the extra to install."""
+    """``import module``, or kino's ``MissingExtra`` naming ``func`` and the extra to install."""
     try:
         return importlib.import_module(module)
-    except ImportError as error:
-        raise ImportError(
-            f"{func} needs the {extra!r} extra: pip install 'jupyter-kino[{extra}]' ({error})"
-        ) from error
+    except ModuleNotFoundError as error:
+        raise MissingExtra(func, extra, error.name or module) from error
