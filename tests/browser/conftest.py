@@ -56,9 +56,14 @@ def voila(tmp_path_factory) -> Iterator[Server]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """One headless Debian Chromium for the whole run, driven by playwright."""
+    """One headless Debian Chromium for the browser tests, driven by playwright.
+
+    Package-scoped, not session-scoped: playwright's sync API leaves its event
+    loop marked as running on the main thread while it is open, so the tests
+    that run after this package (``asyncio.run`` in tests/serving) need it closed.
+    """
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does it)")
     from playwright.sync_api import sync_playwright
