@@ -285,14 +285,14 @@ class Trainer:
         runner = Runner(
             self,
             data,
-            epochs,
-            iterations,
-            resume,
-            steps_per_dispatch,
-            batch_size,
-            background,
-            data_on_device,
-            device_budget,
+            epochs=epochs,
+            iterations=iterations,
+            resume=resume,
+            steps_per_dispatch=steps_per_dispatch,
+            batch_size=batch_size,
+            background=background,
+            data_on_device=data_on_device,
+            device_budget=device_budget,
         )
         run = runner.run_handle
         self._run = run

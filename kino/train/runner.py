@@ -63,20 +63,35 @@ class _Failed(Exception):
 
 
 class Runner:
-    """One run of a Trainer (foreground or in a thread)."""
+    """One run of a Trainer (foreground or in a thread); built by ``Trainer.run``.
+
+    Everything after ``loop`` and ``data`` is keyword-only: the arguments of ``run``
+    under the same names, so a call site reads like the user's call.
+
+    Example:
+        >>> import numpy as np
+        >>> from flax import nnx
+        >>> from kino import train
+        >>> loop = train.trainer(nnx.Linear(2, 2, rngs=nnx.Rngs(0)),
+        ...                      "sparse_categorical_cross_entropy", "sgd")
+        >>> data = (np.zeros((8, 2), "float32"), np.zeros(8, "int32"))
+        >>> Runner(loop, data, epochs=1, batch_size=4).execute().status
+        'completed'
+    """
 
     def __init__(
         self,
         loop,
         data,
-        epochs,
-        iterations,
-        resume,
-        steps_per_dispatch,
-        batch_size,
-        background,
-        data_on_device=None,
-        device_budget=DEVICE_MEMORY_FRACTION,
+        *,
+        epochs: int,
+        iterations: int | None = None,
+        resume=None,
+        steps_per_dispatch: int = 32,
+        batch_size: int = 32,
+        background: bool = False,
+        data_on_device: bool | None = None,
+        device_budget: float = DEVICE_MEMORY_FRACTION,
     ):
         self.loop = loop
         self.epochs = check_int(epochs, func=RUN, argument="epochs", min=1)

@@ -1,6 +1,3 @@
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -8,9 +5,8 @@ import jax
 import numpy as np
 
 from kino import train
+from tests.train.conftest import run_script
 from tests.train.tiny import BATCH, blobs, mlp
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def dropout_loop():
@@ -87,14 +83,7 @@ KILLED_MID_WRITE = textwrap.dedent(
 
 def test_process_killed_while_writing_leaves_previous_checkpoint_loadable(tmp_path):
     ck = tmp_path / "ck"
-    proc = subprocess.run(
-        [sys.executable, "-c", KILLED_MID_WRITE, str(ck)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_script(KILLED_MID_WRITE, str(ck))
     assert proc.returncode == -9, proc.stderr[-2000:]
     names = sorted(p.name for p in ck.iterdir())
     assert "epoch_000001" in names

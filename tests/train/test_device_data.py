@@ -1,12 +1,8 @@
 """#19 item 1: data resident on the device, batches drawn by index inside the program, the
 epoch's order made on the device from the seed; forced paths; what the run reports."""
 
-import os
-import subprocess
-import sys
 import textwrap
 import tracemalloc
-from pathlib import Path
 
 import jax
 import numpy as np
@@ -15,9 +11,8 @@ import pytest
 from kino import train
 from kino.train import resident
 from kino.train.sharding import Placement
+from tests.train.conftest import assert_matched, run_script
 from tests.train.tiny import BATCH, blobs, mlp
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def sparse(model=None):
@@ -195,18 +190,4 @@ EIGHT_DEVICES = textwrap.dedent(
 
 
 def test_eight_cpu_devices_split_the_resident_data_and_match_one_device_and_the_host():
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
-    }
-    proc = subprocess.run(
-        [sys.executable, "-c", EIGHT_DEVICES],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "MATCH" in proc.stdout
+    assert_matched(run_script(EIGHT_DEVICES, devices=8, seconds=600))

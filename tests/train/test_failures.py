@@ -15,6 +15,7 @@ from kino.train.feed import source
 from kino.train.progress import TextProgress
 from kino.train.resident import DeviceSource
 from kino.train.sharding import Placement
+from tests.conftest import budget
 from tests.train.tiny import BATCH, FEATURES, blobs, mlp
 
 
@@ -97,7 +98,7 @@ def test_the_data_sources_own_error_reaches_the_caller_unchanged(data):
         sparse().run(bad(), epochs=1)
     run = sparse().run(bad(), epochs=1, background=True)
     with pytest.raises(OSError, match="disk gone"):
-        run.wait(120)
+        run.wait(budget(120))
 
 
 def test_a_data_error_in_epoch_2_leaves_the_model_at_epoch_1(data):
@@ -140,7 +141,7 @@ def test_a_handler_raising_in_epoch_3_fails_with_epochs_1_and_2(data, event, bac
     loop = sparse(model).handle(event, boom)
     with caplog.at_level(logging.ERROR, logger="kino"):
         out = loop.run(train.batches(*data, batch_size=BATCH), epochs=3, background=background)
-        result = out.wait(120) if background else out
+        result = out.wait(budget(120)) if background else out
     if background:
         assert out.result is result and out.status == "failed"
     _check_failed(result, model, data, RuntimeError, "handler failed")

@@ -8,6 +8,7 @@ import pytest
 
 from kino import train
 from kino.train.runner import Runner
+from tests.conftest import budget
 from tests.train.tiny import BATCH, blobs, mlp
 
 
@@ -115,10 +116,10 @@ def test_background_run_stops_from_another_thread(data):
     loop = sparse().handle("iteration_completed", lambda s: started.set())
     run = loop.run(train.batches(*data, batch_size=BATCH), epochs=10_000, background=True)
     assert isinstance(run, train.Run)
-    assert started.wait(120)
+    assert started.wait(budget(120))
     assert loop.current_run is run and run.status == "running"
     run.stop()
-    result = run.wait(120)
+    result = run.wait(budget(120))
     assert run.done and result.status == "stopped" and run.status == "stopped"
     assert result.reason == "stopped by Run.stop()"
     assert 1 <= result.state.step < 30_000
@@ -135,7 +136,7 @@ def test_stop_from_a_handler_through_state_run(data):
 
 def test_background_run_completes_and_a_failing_handler_gives_a_failed_result(data):
     run = sparse().run(train.batches(*data, batch_size=BATCH), epochs=2, background=True)
-    assert run.wait(120).status == "completed"
+    assert run.wait(budget(120)).status == "completed"
 
     def boom(s):
         raise RuntimeError("handler failed")
@@ -145,7 +146,7 @@ def test_background_run_completes_and_a_failing_handler_gives_a_failed_result(da
         .handle("epoch_completed", boom)
         .run(data, epochs=2, background=True, batch_size=BATCH)
     )
-    result = run.wait(120)
+    result = run.wait(budget(120))
     assert result.status == "failed" and run.status == "failed"
     assert isinstance(result.error, RuntimeError) and "handler failed" in result.reason
 

@@ -8,6 +8,7 @@ import pytest
 
 from kino import train
 from kino.train import prefetch
+from tests.conftest import budget
 from tests.train.tiny import BATCH, blobs, mlp
 
 WAIT = 60  # generous: a missing overlap fails by timing out here, never by a fixed sleep
@@ -55,7 +56,7 @@ def test_the_next_dispatches_are_asked_for_before_this_ones_results_are_fetched(
     def on_step(s):
         done = s.iteration - 1  # the epoch's dispatch whose results this handler receives
         target = min(done + 2, data.n)  # two ahead: only a feed on its own thread gets there
-        assert data.events[target].wait(WAIT), f"batch {target} never asked for"
+        assert data.events[target].wait(budget(WAIT)), f"batch {target} never asked for"
         lead.append(data.furthest - done)
 
     loop = sparse().handle("iteration_completed", on_step)

@@ -1,10 +1,8 @@
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
+"""Data-parallel training on 8 CPU devices matches one device."""
 
-ROOT = Path(__file__).resolve().parents[2]
+import textwrap
+
+from tests.train.conftest import assert_matched, run_script
 
 EIGHT_DEVICES = textwrap.dedent(
     """
@@ -36,18 +34,4 @@ EIGHT_DEVICES = textwrap.dedent(
 
 
 def test_eight_cpu_devices_match_one_device():
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
-    }
-    proc = subprocess.run(
-        [sys.executable, "-c", EIGHT_DEVICES],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "MATCH" in proc.stdout
+    assert_matched(run_script(EIGHT_DEVICES, devices=8))
