@@ -8,7 +8,9 @@ names the extra and the pip command, not a bare ``No module named 'jax'``.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+from types import ModuleType
 
 DISTRIBUTION = "jupyter-kino"
 
@@ -91,3 +93,23 @@ def explain(feature: str, error: ModuleNotFoundError) -> ModuleNotFoundError:
     if extra is None:
         return error
     return MissingExtra(feature, extra, module)
+
+
+def load(module: str, feature: str) -> ModuleType:
+    """``import module`` for ``feature``, failing with :class:`MissingExtra` if its extra is absent.
+
+    >>> load("json", "kino.chart.to_svg").__name__
+    'json'
+    >>> import sys; sys.modules["vl_convert"] = None  # as if vl-convert were not installed
+    >>> load("vl_convert", "kino.chart.to_svg")
+    Traceback (most recent call last):
+    ...
+    kino._extras.MissingExtra: kino.chart.to_svg needs the 'export' extra: \
+pip install 'jupyter-kino[export]' (vl_convert is not installed)
+    >>> del sys.modules["vl_convert"]
+    """
+    try:
+        importlib.import_module(module.partition(".")[0])  # names the library, not a submodule
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        raise explain(feature, error) from error

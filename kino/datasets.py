@@ -41,6 +41,7 @@ from typing import IO, Any
 import numpy as np
 import polars as pl
 
+from kino._extras import load
 from kino.contracts import check_int, fail
 
 __all__ = [
@@ -232,10 +233,9 @@ def digits(*, test_size: float = 0.2, seed: int = 0) -> Arrays:
         allowed = "a float between 0 and 1 (both excluded)"
         fail("kino.datasets.digits", "test_size", allowed, test_size, ValueError)
     seed = check_int(seed, func="kino.datasets.digits", argument="seed", min=0, max=SEED_MAX)
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    bunch = load_digits()
+    sklearn_datasets = load("sklearn.datasets", "kino.datasets.digits")
+    train_test_split = load("sklearn.model_selection", "kino.datasets.digits").train_test_split
+    bunch = sklearn_datasets.load_digits()
     images = (bunch.images / 16.0).astype(np.float32)
     labels = bunch.target.astype(np.int32)
     x_train, x_test, y_train, y_test = train_test_split(
@@ -254,7 +254,9 @@ def penguins(*, drop_nulls: bool = False) -> pl.DataFrame:
     >>> penguins(drop_nulls=True).height
     333
     """
-    csv = resources.files("palmerpenguins").joinpath("data", "penguins.csv")
+    csv = resources.files(load("palmerpenguins", "kino.datasets.penguins")).joinpath(
+        "data", "penguins.csv"
+    )
     with resources.as_file(csv) as path:
         frame = pl.read_csv(path, null_values="NA")
     return frame.drop_nulls() if drop_nulls else frame

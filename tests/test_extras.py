@@ -107,3 +107,39 @@ def test_require_names_the_extra_and_the_missing_module(monkeypatch):
         require("kino.chart.to_svg", "export")
     with pytest.raises(ValueError, match="require: 'extra' must be one of train, "):
         require("kino.chart.to_svg", "gpu")
+
+
+@pytest.mark.parametrize(
+    ("hidden", "call", "feature", "extra"),
+    [
+        (
+            "vl_convert",
+            "kino.chart(alt.Chart().mark_point()).to_svg()",
+            "kino.chart.to_svg",
+            "export",
+        ),
+        (
+            "vl_convert",
+            "kino.chart(alt.Chart().mark_point()).to_png()",
+            "kino.chart.to_png",
+            "export",
+        ),
+        ("sklearn", "kino.datasets.digits()", "kino.datasets.digits", "notebooks"),
+        ("palmerpenguins", "kino.datasets.penguins()", "kino.datasets.penguins", "notebooks"),
+    ],
+)
+def test_chart_export_and_datasets_without_their_library_name_the_extra(
+    hidden, call, feature, extra
+):
+    result = run_without(
+        [hidden],
+        "import altair as alt, kino\n"
+        f"try:\n    {call}\n"
+        "except ImportError as error:\n"
+        "    print(type(error).__name__, error)\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        f"MissingExtra {feature} needs the {extra!r} extra:"
+        f" pip install 'jupyter-kino[{extra}]' ({hidden} is not installed)"
+    )

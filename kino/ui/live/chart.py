@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets
 
+from kino._extras import load
 from kino.contracts import check_int, check_str, fail
 from kino.ui.base import EventSource, KinoWidget
 from kino.ui.live import vlspec as _vlspec
@@ -207,8 +208,7 @@ class Chart(KinoWidget, EventSource, bundle="chart"):
         >>> c.to_svg().startswith("<svg")
         True
         """
-        import vl_convert
-
+        vl_convert = load("vl_convert", "kino.chart.to_svg")
         return vl_convert.vegalite_to_svg(self.to_spec())
 
     def to_png(self, scale: float = 2.0) -> bytes:
@@ -229,8 +229,7 @@ class Chart(KinoWidget, EventSource, bundle="chart"):
             fail("kino.chart.to_png", "scale", allowed, scale)
         if not (math.isfinite(scale) and 0 < scale <= MAX_PNG_SCALE):
             fail("kino.chart.to_png", "scale", allowed, scale, ValueError)
-        import vl_convert
-
+        vl_convert = load("vl_convert", "kino.chart.to_png")
         return vl_convert.vegalite_to_png(self.to_spec(), scale=float(scale))
 
     def follow(
