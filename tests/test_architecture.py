@@ -6,6 +6,9 @@
 - A family's modules other than its ``__init__`` are its internals: no module of
   ``kino/`` outside the family imports them.
 - ``import kino`` loads none of the heavy libraries; they load on first use.
+- The serving room: ``kino.serving`` reaches the widgets through a family's public names
+  only, ``kino.train`` never imports it, and ``import kino`` (or ``kino.serving``) loads
+  none of its optional libraries.
 """
 
 from __future__ import annotations
@@ -140,3 +143,35 @@ def test_no_lazy_name_is_shadowed_by_a_submodule():
                 "also a submodule: rename the module"
             )
     assert checked > 20
+
+
+def test_serving_uses_the_ui_only_through_public_family_surfaces():
+    families, reached = folders(UI), set()
+    for path in (REPO / "kino" / "serving").rglob("*.py"):
+        for module in imported_modules(path):
+            names = module.split(".")
+            if names[:2] != ["kino", "ui"] or names[2:] in ([], *([f] for f in families)):
+                continue  # not the widgets, or a family itself (kino.ui.<family>)
+            public = len(names) == 4 and names[2] in families
+            assert public and names[3] in _public_names(names[2]), (
+                f"{path.relative_to(REPO)} imports {module}: kino.serving reaches the widgets "
+                "through a family's public names only (from kino.ui.<family> import <name>)"
+            )
+            reached.add(module)
+    assert reached, "the serving monitor is built from kino.ui's public widgets"
+
+
+def test_train_never_imports_serving():
+    for path in (REPO / "kino" / "train").rglob("*.py"):
+        bad = [m for m in imported_modules(path) if m.split(".")[:2] == ["kino", "serving"]]
+        assert not bad, f"{path.relative_to(REPO)} imports {bad}"
+
+
+def test_import_kino_loads_none_of_servings_optional_libraries():
+    code = (
+        "import sys, kino, kino.serving\n"
+        "optional = ('starlette', 'uvicorn', 'httpx', 'ray', 'jax', 'kino.serving.server')\n"
+        "print(','.join(m for m in optional if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"import kino.serving loaded {out.stdout.strip()}"
