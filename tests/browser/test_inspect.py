@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.browser.harness import run_notebook, screenshot, set_theme, write_notebook
+import json
+
+from tests.browser.harness import run_notebook, screenshot, set_theme, wait_until, write_notebook
 
 PLANTED = (
     "import numpy as np, kino\n"
@@ -162,3 +164,69 @@ def test_large_array_has_exact_counts_and_a_labelled_sampled_histogram(lab, page
     assert "NaN\n4,100" in stats and "+inf\n1" in stats, stats
     assert page.locator(".kino-inspect-bar").count() == 64
     screenshot(page, "inspect-large", ".kino-inspect")
+
+
+# Feature maps [8, 8, 32]: channel c holds 1 + c at (c % 8, c // 8) and zeros elsewhere,
+# so the drawn slice shows where the planted maximum is; every selection Python
+# holds is written to a file the test waits on.
+FEATURE_MAPS = (
+    "import json, pathlib, numpy as np, kino\n"
+    "fmaps = np.zeros((8, 8, 32), np.float32)\n"
+    "for c in range(32):\n"
+    "    fmaps[c % 8, c // 8, c] = 1.0 + c\n"
+    "w = kino.inspect(fmaps)\n"
+    "def record(change):  # written whole, then renamed: the test never reads half a file\n"
+    "    part = pathlib.Path('inspect-keys.part')\n"
+    "    part.write_text(json.dumps(change.new['index']))\n"
+    "    part.replace('inspect-keys.json')\n"
+    "w.observe(record, 'selection')\n"
+    "w"
+)
+
+SLIDER_IS_FOCUSED = (
+    "() => document.activeElement?.matches(\"input.kino-inspect-slider[data-axis='2']\")"
+)
+
+
+def test_slice_slider_works_from_the_keyboard_and_keeps_focus(lab, page):
+    """Issue 17 item 8: arrows, Home/End and PageUp/PageDown step the channel slider of
+    [8, 8, 32] feature maps; Python gets each position, the slice is redrawn, and the
+    slider keeps the keyboard focus across the redraws."""
+    write_notebook(lab, "inspect-keys.ipynb", [FEATURE_MAPS, "pass"])
+    run_notebook(page, lab, "inspect-keys.ipynb")
+    slider = page.locator("input.kino-inspect-slider[data-axis='2']")
+    slider.wait_for()
+    recorded = lab.root / "inspect-keys.json"
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0; }")
+    slider.focus()
+    # PageUp/PageDown step a tenth of the axis (31 / 10, rounded: 3).
+    for key, channel in [
+        ("ArrowRight", 1),
+        ("ArrowRight", 2),
+        ("ArrowUp", 3),
+        ("ArrowLeft", 2),
+        ("ArrowDown", 1),
+        ("End", 31),
+        ("ArrowRight", 31),
+        ("PageDown", 28),
+        ("Home", 0),
+        ("PageUp", 3),
+        ("ArrowLeft", 2),
+    ]:
+        page.keyboard.press(key)
+        wait_until(
+            page,
+            lambda c=channel: recorded.exists() and json.loads(recorded.read_text()) == [0, 0, c],
+            f"Python's selection index [0, 0, {channel}] after {key}",
+        )
+        row, col = channel % 8, channel // 8
+        page.wait_for_function(f"() => ({PIXEL})([{row}, {col}]).join() === '{TOP}'")
+        assert page.evaluate(SLIDER_IS_FOCUSED), f"the slider lost the focus after {key}"
+        assert slider.input_value() == str(channel)
+        assert page.locator(".kino-inspect-slider-row .kino-inspect-num").inner_text() == (
+            f"{channel} / 31"
+        )
+    assert hover_cell(page, 2, 0) == "[2, 0, 2] = 3"
+    # The notebook's own arrow keys did not run: the inspector's cell is still the active one.
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex") == 0
+    screenshot(page, "inspect-keyboard", ".kino-inspect")

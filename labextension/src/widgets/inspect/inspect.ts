@@ -6,6 +6,7 @@
 import "./inspect.css";
 import { h, isDarkTheme, onThemeChange } from "../base/_dom";
 import { watch, type AnyModel, type RenderProps } from "../base/_model";
+import { keepChildren } from "./_children";
 import {
   Block,
   Histogram,
@@ -230,6 +231,55 @@ function valuesTable(rows: string[][], twoD: boolean): HTMLElement {
   return h("div", { class: "kino-inspect-table-box" }, table);
 }
 
+/** Shows a slider's position in its label and to screen readers. */
+function showPosition(input: HTMLInputElement, length: number) {
+  const text = `${input.value} / ${length - 1}`;
+  input.setAttribute("aria-valuetext", text);
+  const label = input.nextElementSibling;
+  if (label) label.textContent = text;
+}
+
+/** Slider steps per key; PageUp/PageDown move a tenth of the axis. */
+function keyStep(key: string, value: number, length: number): number | null {
+  const big = Math.max(1, Math.round((length - 1) / 10));
+  switch (key) {
+    case "ArrowRight":
+    case "ArrowUp":
+      return value + 1;
+    case "ArrowLeft":
+    case "ArrowDown":
+      return value - 1;
+    case "PageUp":
+      return value + big;
+    case "PageDown":
+      return value - big;
+    case "Home":
+      return 0;
+    case "End":
+      return length - 1;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Steps a slice slider from the keyboard. The keys are handled here, the same in
+ * every browser, and kept from JupyterLab, whose notebook shortcuts would
+ * otherwise move the active cell on ArrowUp/ArrowDown.
+ */
+function stepFromKeyboard(ev: KeyboardEvent, input: HTMLInputElement, length: number) {
+  if (ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+  const value = Number(input.value);
+  const next = keyStep(ev.key, value, length);
+  if (next === null) return;
+  ev.preventDefault();
+  ev.stopPropagation();
+  const clamped = Math.max(0, Math.min(length - 1, next));
+  if (clamped === value) return;
+  input.value = String(clamped);
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+}
+
 class ArrayView {
   el: HTMLElement;
   private pending: Partial<Selection> | null = null;
@@ -258,26 +308,30 @@ class ArrayView {
     const s = this.model.get(this.summaryTrait);
     const sel = this.model.get("selection");
     const view = this.model.get("view");
-    this.el.replaceChildren();
-    if (!s || !s.shape || !sel || !view) return;
-    // Controls are rebuilt only when their structure changes, so a slider being
-    // dragged keeps its state while new slices arrive.
+    if (!s || !s.shape || !sel || !view) {
+      this.el.replaceChildren();
+      return;
+    }
+    // Controls are rebuilt only when their structure changes and are never
+    // detached: a slider being dragged or stepped from the keyboard keeps its
+    // state and the focus while new slices arrive.
     const key = JSON.stringify([s.shape, s.dtype, s.views, sel.axes, sel.view, sel.part, sel.mode, view.block]);
     if (this.controls && key === this.controlsKey) {
       for (const input of this.controls.querySelectorAll<HTMLInputElement>("input.kino-inspect-slider")) {
+        // The slider being used may be ahead of the slice Python last sent.
+        if (document.activeElement === input) continue;
         const a = Number(input.dataset.axis);
-        if (document.activeElement !== input && Number(input.value) !== sel.index[a]) {
+        if (Number(input.value) !== sel.index[a]) {
           input.value = String(sel.index[a]);
-          const label = input.nextElementSibling;
-          if (label) label.textContent = `${sel.index[a]} / ${s.shape[a] - 1}`;
+          showPosition(input, s.shape[a]);
         }
       }
     } else {
       this.controls = this.buildControls(s, sel, view);
       this.controlsKey = key;
     }
-    this.el.append(this.controls);
-    this.drawBody(s, sel, view);
+    const [body, table] = this.drawBody(s, sel, view);
+    keepChildren(this.el, [this.controls, body, table]);
   }
 
   private buildControls(s: Summary, sel: Selection, view: View): HTMLElement {
@@ -306,17 +360,15 @@ class ArrayView {
     return controls;
   }
 
-  private drawBody(s: Summary, sel: Selection, view: View) {
+  private drawBody(s: Summary, sel: Selection, view: View): [HTMLElement, HTMLElement | null] {
     const body = h("div", { class: "kino-inspect-view" });
     if (sel.view === "heatmap") body.append(this.heatmap(s, sel, view));
     else if (sel.view === "line") body.append(this.line(view));
     else if (sel.view === "image") body.append(this.image(view));
     else if (sel.view === "empty")
       body.append(h("div", { class: "kino-inspect-muted" }, "empty array: no values"));
-    this.el.append(body);
-    if (view.table && sel.view !== "image") {
-      this.el.append(valuesTable(view.table, s.shape.length >= 2));
-    }
+    const table = view.table && sel.view !== "image" ? valuesTable(view.table, s.shape.length >= 2) : null;
+    return [body, table];
   }
 
   private heatmapControls(box: HTMLElement, s: Summary, sel: Selection, view: View) {
@@ -373,14 +425,16 @@ class ArrayView {
         "data-axis": String(a),
         "aria-label": `axis ${a}`,
       });
-      const label = h("span", { class: "kino-inspect-num" }, `${sel.index[a]} / ${n - 1}`);
+      const label = h("span", { class: "kino-inspect-num" });
       input.addEventListener("input", () => {
-        label.textContent = `${input.value} / ${n - 1}`;
+        showPosition(input, n);
         const index = [...(this.pending?.index ?? this.model.get("selection").index)];
         index[a] = Number(input.value);
         this.request({ index });
       });
+      input.addEventListener("keydown", (ev) => stepFromKeyboard(ev, input, n));
       sliders.append(h("label", { class: "kino-inspect-slider-row" }, `axis ${a}`, input, label));
+      showPosition(input, n);
     }
     if (sliders.childElementCount) box.append(sliders);
   }
@@ -548,14 +602,26 @@ class ArrayView {
 function arraySection(model: InspectModel): { el: HTMLElement; draw: () => void } {
   const el = h("div", { class: "kino-inspect-section" });
   const view = new ArrayView(model);
+  // The header and statistics change only with the array: a new slice keeps them.
+  let shown: [Summary, string] | null = null;
+  let head: HTMLElement | null = null;
+  let top: HTMLElement | null = null;
   const draw = () => {
     const s = model.get("summary");
-    el.replaceChildren();
-    if (!s || !s.shape) return;
-    const map = shardingMap(s.sharding.blocks, s.shape);
-    const top = h("div", { class: "kino-inspect-top" }, statsPanel(s));
-    if (map) top.append(h("div", { class: "kino-inspect-shardbox" }, h("div", { class: "kino-inspect-part-title" }, "sharding"), map));
-    el.append(header(s, model.get("kind") === "compare" ? "a − b" : undefined), top, view.el);
+    if (!s || !s.shape) {
+      el.replaceChildren();
+      shown = null;
+      return;
+    }
+    const kind = model.get("kind");
+    if (!shown || shown[0] !== s || shown[1] !== kind) {
+      const map = shardingMap(s.sharding.blocks, s.shape);
+      top = h("div", { class: "kino-inspect-top" }, statsPanel(s));
+      if (map) top.append(h("div", { class: "kino-inspect-shardbox" }, h("div", { class: "kino-inspect-part-title" }, "sharding"), map));
+      head = header(s, kind === "compare" ? "a − b" : undefined);
+      shown = [s, kind];
+    }
+    keepChildren(el, [head, top, view.el]);
     view.draw();
   };
   return { el, draw };
@@ -727,26 +793,40 @@ function render({ model, el }: { model: InspectModel; el: HTMLElement }) {
   const collapsed = new Set<number>();
   let initialised = false;
   const array = arraySection(model);
+  let compared: [Compare, HTMLElement] | null = null;
   const draw = () => {
     const kind = model.get("kind");
-    root.replaceChildren();
+    const err = model.get("error");
+    if (err) errorBox.textContent = err;
+    const error = err ? errorBox : null;
     if (kind === "tree") {
       if (!initialised) {
         const rows = model.get("tree")?.rows ?? [];
         for (const r of rows) if (r.node && r.depth >= 2) collapsed.add(r.id);
         initialised = true;
       }
-      root.append(treeSection(model, collapsed));
-    } else {
-      if (kind === "compare") root.append(compareSection(model));
-      root.append(array.el);
-      array.draw();
+      keepChildren(root, [treeSection(model, collapsed), error]);
+      return;
     }
-    const err = model.get("error");
-    if (err) {
-      errorBox.textContent = err;
-      root.append(errorBox);
+    let compare: HTMLElement | null = null;
+    if (kind === "compare") {
+      const c = model.get("compare");
+      if (!compared || compared[0] !== c) compared = [c, compareSection(model)];
+      compare = compared[1];
     }
+    // The array section stays in the page (see keepChildren): its slider keeps the focus.
+    keepChildren(root, [compare, array.el, error]);
+    array.draw();
+  };
+  // Several traits change together (selection, view, view_data): one redraw for all.
+  let queued = false;
+  const schedule = () => {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      draw();
+    });
   };
   root.addEventListener("kino-redraw", draw);
   const onMsg = (msg: { type?: string; message?: string }) => {
@@ -760,9 +840,9 @@ function render({ model, el }: { model: InspectModel; el: HTMLElement }) {
   const unwatch = watch(
     model,
     ["kind", "summary", "selection", "view", "view_data", "tree", "selected_leaf", "leaf_summary", "compare", "error"],
-    draw,
+    schedule,
   );
-  const unTheme = onThemeChange(() => draw());
+  const unTheme = onThemeChange(schedule);
   return () => {
     unwatch();
     unTheme();
