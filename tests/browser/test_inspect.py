@@ -230,3 +230,58 @@ def test_slice_slider_works_from_the_keyboard_and_keeps_focus(lab, page):
     # The notebook's own arrow keys did not run: the inspector's cell is still the active one.
     assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex") == 0
     screenshot(page, "inspect-keyboard", ".kino-inspect")
+
+
+PENGUIN_MATRIX = (
+    "import numpy as np, kino\n"
+    "features = ['bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g']\n"
+    "table = kino.datasets.penguins().drop_nulls().select(features).to_numpy()\n"
+    "assert table.shape == (333, 4)\n"
+    "kino.inspect(table)"
+)
+SHAPES = [
+    PENGUIN_MATRIX,
+    # an image batch [16, 8, 8, 1]: rings whose radius grows with the batch index
+    "yy, xx = np.mgrid[-3.5:3.5:8j, -3.5:3.5:8j]\n"
+    "r = np.hypot(yy, xx)\n"
+    "batch = np.stack([np.cos(r * (1 + i / 4)) for i in range(16)])[..., None]\n"
+    "kino.inspect(batch.astype(np.float32))",
+    # feature maps [8, 8, 32]
+    "rng = np.random.default_rng(0)\nkino.inspect(rng.normal(size=(8, 8, 32)).astype(np.float32))",
+    # a uint8 RGB image [24, 36, 3]
+    "img = np.zeros((24, 36, 3), np.uint8)\n"
+    "img[..., 0] = np.linspace(0, 255, 36)\n"
+    "img[..., 1] = np.linspace(255, 0, 24)[:, None]\n"
+    "kino.inspect(img)",
+]
+
+BOX = "el => { const r = el.getBoundingClientRect(); return [r.width, r.height]; }"
+
+
+def test_tables_keep_readable_cells_and_images_square_pixels(lab, page):
+    """Issue 17 item 8: a [333, 4] matrix is not drawn as a sliver, an 8x8 slice of an
+    image batch or of feature maps has square cells, an image square pixels."""
+    write_notebook(lab, "inspect-shapes.ipynb", SHAPES)
+    run_notebook(page, lab, "inspect-shapes.ipynb")
+    widgets = page.locator(".kino-inspect")
+    widgets.nth(3).locator(".kino-inspect-image").wait_for()
+    # [333, 4]: 167 rows of 2-row blocks by 4 columns, each column at least 38 px wide,
+    # the whole at least 160 px wide and at most 480 px high (plus the border).
+    table = widgets.nth(0).locator(".kino-inspect-canvas")
+    assert (table.get_attribute("height"), table.get_attribute("width")) == ("167", "4")
+    width, height = table.evaluate(BOX)
+    assert width >= 160 and width / 4 >= 38, f"the [333, 4] matrix is {width} px wide"
+    assert 160 <= height <= 482, f"the [333, 4] matrix is {height} px high"
+    # [16, 8, 8, 1] and [8, 8, 32]: an 8x8 slice with square cells, readable size.
+    for i in (1, 2):
+        canvas = widgets.nth(i).locator(".kino-inspect-canvas")
+        assert (canvas.get_attribute("height"), canvas.get_attribute("width")) == ("8", "8")
+        width, height = canvas.evaluate(BOX)
+        assert abs(width - height) <= 1 and 160 <= width <= 482, (i, width, height)
+    # [24, 36, 3] uint8: a whole number of screen pixels per image pixel, the same both ways.
+    width, height = widgets.nth(3).locator(".kino-inspect-image").evaluate(BOX)
+    per_x, per_y = (width - 2) / 36, (height - 2) / 24
+    assert per_x == per_y and per_x == int(per_x) and per_x >= 4, (width, height)
+    for i, name in enumerate(("table-333x4", "batch-16x8x8x1", "fmaps-8x8x32", "image-24x36x3")):
+        widgets.nth(i).scroll_into_view_if_needed()
+        screenshot(page, f"inspect-{name}", f".kino-inspect >> nth={i}")

@@ -7,6 +7,7 @@ import "./inspect.css";
 import { h, isDarkTheme, onThemeChange } from "../base/_dom";
 import { watch, type AnyModel, type RenderProps } from "../base/_model";
 import { keepChildren } from "./_children";
+import { heatmapBox, imageBox, sizeTo } from "./_layout";
 import {
   Block,
   Histogram,
@@ -452,11 +453,7 @@ class ArrayView {
       colourise(values, scale, dark, img.data);
       ctx.putImageData(img, 0, 0);
     }
-    const maxSide = 480;
-    const cell = Math.max(1, Math.floor(maxSide / Math.max(rows, cols, 1)));
-    const scaleDown = Math.max(rows, cols) > maxSide ? maxSide / Math.max(rows, cols) : cell;
-    canvas.style.width = `${cols * scaleDown}px`;
-    canvas.style.height = `${rows * scaleDown}px`;
+    sizeTo(canvas, heatmapBox(rows, cols));
     const block = (view.block as number[]) ?? [1, 1];
     const [ra, ca] = sel.axes;
     const readout = h("div", { class: "kino-inspect-readout" }, "hover a cell to read its value");
@@ -586,9 +583,7 @@ class ArrayView {
       img.data.set(data);
       ctx.putImageData(img, 0, 0);
     }
-    const scale = Math.max(1, Math.floor(320 / Math.max(w, hgt, 1)));
-    canvas.style.width = `${w * scale}px`;
-    canvas.style.height = `${hgt * scale}px`;
+    sizeTo(canvas, imageBox(w, hgt));
     const block = (view.block as number) ?? 1;
     return h(
       "div",
