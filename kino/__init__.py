@@ -42,6 +42,7 @@ __all__ = [
     "interval",
     "listen",
     "markdown",
+    "models",
     "register_display",
     "serving",
     "table",
@@ -57,6 +58,7 @@ __getattr__ = lazy_exports(
     {
         "datasets": ".datasets",
         "inspect": ".ui.inspect:inspect",
+        "models": ".models",
         "serving": ".serving",
         "table": ".ui.table:table",
         "train": ".train",

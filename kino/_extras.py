@@ -22,6 +22,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "notebooks": ("sklearn", "palmerpenguins"),
     "serving": ("starlette", "uvicorn", "httpx"),
     "ray": ("ray",),
+    "models": ("safetensors", "tokenizers", "huggingface_hub", "PIL"),
 }
 
 
