@@ -1,22 +1,27 @@
 """kino.serving against its baselines, in one process (issue 13's four numbers).
 
 The model is the digits MLP of notebook 04 (64-512-10, relu; random weights: the
-figures are about serving, not accuracy), one 64-pixel float32 row per request.
+figures are about serving, not accuracy), one 64-pixel float32 row per request, the
+answer the row's argmax (post-processing, per request, in kino and every baseline).
 
-1. 64 concurrent callers (threads), each sending its share of the requests one at a
-   time: the batched server (``batch_size=64``) against each caller calling the jitted
-   model once per request. Target: server >= 5x requests/s.
-2. Server overhead: the same requests as full batches, through ``predict_many`` (queue,
-   workers, futures, post-processing) against calling the compiled batch function
-   directly on the same batches (stack, run, split into rows). Target: >= 0.9x.
-3. p99 latency of the 64 callers of (1), against ``batch_timeout + 3 x`` the time of one
+1. 64 concurrent callers, each sending its share of the requests one at a time, in two
+   kinds: 64 threads (``server.predict``) and 64 asyncio tasks on one event loop
+   (``await server.apredict``, how a notebook awaits). Each against the same kind of
+   callers calling the jitted model once per request (the tasks call it inline: a
+   plain call is the fastest a coroutine can do). Target: server >= 5x requests/s.
+2. Server overhead: the requests as full batches of 64 rows through ``predict_many``
+   (queue, worker, tickets, post-processing) against calling the jitted model directly
+   on the same batches (argmax per row). The batches are handed over as arrays of rows
+   (the headline) and, for comparison, as lists of row arrays. Target: >= 0.9x.
+3. p99 latency of the 64 threads of (1), against ``batch_timeout + 3 x`` the time of one
    full batch (the median of direct calls). Target: p99 <= that bound.
 4. The HTTP endpoint (uvicorn, httpx client in the same process) at 64 connections:
    requests/s and p99, printed beside the in-process figures (no target).
-5. The live monitor's cost: (1)'s server with a monitor refreshing every 0.1 s (five times
-   its default rate) against none. Target: >= 0.95x.
+5. The live monitor's cost: the 64 asyncio callers and the 64 threads of (1) with a
+   monitor refreshing every 0.1 s (five times its default rate) against none, the
+   order alternating between rounds. Target: >= 0.95x.
 
-Rounds alternate kino and baseline; the headline of each ratio is the median over rounds.
+The headline of each ratio is the median over rounds; every round is printed.
 
     .venv/bin/python benchmarks/serving.py [--rounds R] [--requests N]
 """
@@ -46,7 +51,7 @@ def mlp() -> nnx.Module:
     return nnx.Sequential(nnx.Linear(64, 512, rngs=rngs), nnx.relu, nnx.Linear(512, 10, rngs=rngs))
 
 
-def concurrent(call, rows: np.ndarray) -> tuple[float, list[float]]:
+def threads(call, rows: np.ndarray) -> tuple[float, list[float]]:
     """Requests/s of CALLERS threads calling ``call(row)`` on their share; latencies (s)."""
     latencies: list[list[float]] = [[] for _ in range(CALLERS)]
     barrier = threading.Barrier(CALLERS + 1)
@@ -59,15 +64,37 @@ def concurrent(call, rows: np.ndarray) -> tuple[float, list[float]]:
             call(row)
             latencies[k].append(time.perf_counter() - t)
 
-    threads = [threading.Thread(target=caller, args=(k,)) for k in range(CALLERS)]
-    for t in threads:
+    workers = [threading.Thread(target=caller, args=(k,)) for k in range(CALLERS)]
+    for t in workers:
         t.start()
     barrier.wait()
     start = time.perf_counter()
-    for t in threads:
+    for t in workers:
         t.join()
     elapsed = time.perf_counter() - start
     return len(rows) / elapsed, [x for per in latencies for x in per]
+
+
+def tasks(call, rows: np.ndarray, *, awaited: bool) -> tuple[float, list[float]]:
+    """Requests/s of CALLERS asyncio tasks on one loop; ``call(row)`` awaited or plain."""
+
+    async def main() -> tuple[float, list[float]]:
+        latencies: list[float] = []
+
+        async def caller(mine: np.ndarray) -> None:
+            for row in mine:
+                t = time.perf_counter()
+                if awaited:
+                    await call(row)
+                else:
+                    call(row)
+                latencies.append(time.perf_counter() - t)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(caller(rows[k::CALLERS]) for k in range(CALLERS)))
+        return len(rows) / (time.perf_counter() - start), latencies
+
+    return asyncio.run(main())
 
 
 def over_http(url: str, rows: np.ndarray) -> tuple[float, list[float]]:
@@ -107,7 +134,6 @@ def main() -> None:
         postprocess=lambda scores: int(scores.argmax()),
     )  # fmt: skip
     server = spec.start(max_queue=4 * args.requests)
-    program = server.programs[0]
 
     graphdef, state = nnx.split(model)
     per_request = jax.jit(lambda s, x: nnx.merge(graphdef, s)(x))
@@ -119,49 +145,70 @@ def main() -> None:
     def direct(batch_rows: np.ndarray) -> list[int]:
         answers: list[int] = []
         for start in range(0, len(batch_rows), BATCH):
-            outputs = program([[r] for r in batch_rows[start : start + BATCH]])
+            outputs = np.asarray(per_request(state, batch_rows[start : start + BATCH]))
             answers += [int(o.argmax()) for o in outputs]
         return answers
 
-    def through_server(batch_rows: np.ndarray) -> list[int]:
-        return server.predict_many(list(batch_rows))
-
-    assert direct(rows[:200]) == through_server(rows[:200]) == [one_by_one(r) for r in rows[:200]]
-    full = [[r] for r in rows[:BATCH]]
+    per_request(state, rows[:BATCH]).block_until_ready()  # compile the batch shape too
+    as_list = list(rows)
+    want = [one_by_one(r) for r in rows[:200]]
+    assert direct(rows[:192]) == server.predict_many(rows[:192]) == want[:192]
+    assert server.predict_many(as_list[:200]) == [server.predict(r) for r in rows[:200]] == want
+    assert tasks(server.apredict, rows[:128], awaited=True)[0] > 0
     batch_times = []
     for _ in range(50):
         t = time.perf_counter()
-        program(full)
+        np.asarray(per_request(state, rows[:BATCH]))
         batch_times.append(time.perf_counter() - t)
     t_batch = statistics.median(batch_times)
+    bound = BATCH_TIMEOUT + 3 * t_batch
 
-    speedup, overhead, p99s, bounds, monitor_cost = [], [], [], [], []
+    def rate(fn, *args) -> float:
+        t = time.perf_counter()
+        fn(*args)
+        return len(rows) / (time.perf_counter() - t)
+
+    figures: dict[str, list[float]] = {}
+
+    def keep(name: str, value: float) -> float:
+        figures.setdefault(name, []).append(value)
+        return value
+
     for r in range(args.rounds):
-        base_rps, _ = concurrent(one_by_one, rows)
-        kino_rps, latencies = concurrent(server.predict, rows)
-        speedup.append(kino_rps / base_rps)
-        p99s.append(p99(latencies))
-        bounds.append(BATCH_TIMEOUT + 3 * t_batch)
+        base_t, _ = threads(one_by_one, rows)
+        kino_t, lat_t = threads(server.predict, rows)
+        base_a, _ = tasks(one_by_one, rows, awaited=False)
+        kino_a, lat_a = tasks(server.apredict, rows, awaited=True)
+        keep("threads", kino_t / base_t)
+        keep("tasks", kino_a / base_a)
+        keep("p99", p99(lat_t))
+        keep("p99 tasks", p99(lat_a))
 
-        t = time.perf_counter()
-        direct(rows)
-        direct_rps = len(rows) / (time.perf_counter() - t)
-        t = time.perf_counter()
-        through_server(rows)
-        server_rps = len(rows) / (time.perf_counter() - t)
-        overhead.append(server_rps / direct_rps)
+        direct_rps = rate(direct, rows)
+        array_rps = rate(server.predict_many, rows)
+        list_rps = rate(server.predict_many, as_list)
+        keep("many", array_rps / direct_rps)
+        keep("many list", list_rps / direct_rps)
 
-        monitor = server.monitor(interval=0.1)
-        watched_rps, _ = concurrent(server.predict, rows)
-        monitor.close()
-        server._monitors.remove(monitor)
-        plain_rps, _ = concurrent(server.predict, rows)
-        monitor_cost.append(watched_rps / plain_rps)
+        watched, plain = {}, {}
+        for watching in (r % 2 == 0, r % 2 == 1):
+            monitor = server.monitor(interval=0.1) if watching else None
+            into = watched if watching else plain
+            into["tasks"] = tasks(server.apredict, rows, awaited=True)[0]
+            into["threads"] = threads(server.predict, rows)[0]
+            if monitor is not None:
+                monitor.close()
+                server._monitors.remove(monitor)
+        keep("monitor tasks", watched["tasks"] / plain["tasks"])
+        keep("monitor threads", watched["threads"] / plain["threads"])
         print(
-            f"round {r + 1}: 64 callers {kino_rps:,.0f} req/s (one-by-one jit {base_rps:,.0f}); "
-            f"p99 {p99s[-1] * 1e3:.1f} ms; predict_many {server_rps:,.0f} req/s "
-            f"(direct batches {direct_rps:,.0f}); with monitor {watched_rps:,.0f} "
-            f"(without {plain_rps:,.0f})",
+            f"round {r + 1}: threads {kino_t:,.0f} vs {base_t:,.0f} req/s "
+            f"({kino_t / base_t:.2f}x), p99 {p99(lat_t) * 1e3:.2f} ms; "
+            f"tasks {kino_a:,.0f} vs {base_a:,.0f} ({kino_a / base_a:.2f}x), "
+            f"p99 {p99(lat_a) * 1e3:.2f} ms; predict_many array {array_rps:,.0f} / list "
+            f"{list_rps:,.0f} vs direct {direct_rps:,.0f} ({array_rps / direct_rps:.2f} / "
+            f"{list_rps / direct_rps:.2f}); monitor tasks "
+            f"{figures['monitor tasks'][-1]:.2f}, threads {figures['monitor threads'][-1]:.2f}",
             flush=True,
         )
 
@@ -170,20 +217,29 @@ def main() -> None:
     endpoint.stop()
     server.stop()
 
-    med = statistics.median
-    print(f"\nfull batch of {BATCH}: {t_batch * 1e3:.2f} ms (median of 50 direct calls)")
+    med = {name: statistics.median(values) for name, values in figures.items()}
+    print(f"\nfull batch of {BATCH}: {t_batch * 1e3:.3f} ms (median of 50 direct calls)")
     print(
         f"4. HTTP at {CALLERS} connections: {http_rps:,.0f} req/s, p99 "
-        f"{p99(http_latencies) * 1e3:.1f} ms (in-process: "
-        f"{kino_rps:,.0f} req/s (last round), p99 "
-        f"{med(p99s) * 1e3:.1f} ms); no target"
+        f"{p99(http_latencies) * 1e3:.1f} ms (in-process p99: threads "
+        f"{med['p99'] * 1e3:.2f} ms, tasks {med['p99 tasks'] * 1e3:.2f} ms); no target"
     )
-    print(f"5. monitor (0.1 s) / none: {med(monitor_cost):.2f} (target >= 0.95)")
-    print(f"3. p99 at {CALLERS} callers: {med(p99s) * 1e3:.1f} ms, bound batch_timeout + 3 x "
-          f"batch = {med(bounds) * 1e3:.1f} ms: p99 / bound {med(p99s) / med(bounds):.2f} "
-          "(target <= 1)")  # fmt: skip
-    print(f"2. predict_many / direct batches: {med(overhead):.2f} (target >= 0.9)")
-    print(f"1. server / one-by-one jit, {CALLERS} callers: {med(speedup):.2f}x (target >= 5)")
+    print(
+        f"5. monitor (0.1 s) / none: tasks {med['monitor tasks']:.2f}, threads "
+        f"{med['monitor threads']:.2f} (target >= 0.95)"
+    )
+    print(
+        f"3. p99 at {CALLERS} threads: {med['p99'] * 1e3:.2f} ms, bound batch_timeout + 3 x "
+        f"batch = {bound * 1e3:.2f} ms: p99 / bound {med['p99'] / bound:.2f} (target <= 1)"
+    )
+    print(
+        f"2. predict_many / direct batches: {med['many']:.2f} (rows as lists: "
+        f"{med['many list']:.2f}) (target >= 0.9)"
+    )
+    print(
+        f"1. server / one-by-one jit, {CALLERS} callers: asyncio tasks {med['tasks']:.2f}x, "
+        f"threads {med['threads']:.2f}x (target >= 5)"
+    )
 
 
 if __name__ == "__main__":

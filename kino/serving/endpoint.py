@@ -187,7 +187,7 @@ def _app(server: Server, path: str) -> Any:
         except ValueError as error:
             return JSONResponse({"error": f"{where}: the body is not JSON ({error})"}, 422)
         try:
-            answer = await server._answer_of(server._submit(value, None, where))
+            answer = await server._apredict(value, None, where)
         except InvalidInput as error:
             return JSONResponse({"error": str(error)}, 422)
         except (Overloaded, ServerStopped) as error:

@@ -95,12 +95,56 @@ class Program:
 
     def __call__(self, rows: Sequence[list[np.ndarray]]) -> list[Any]:
         """Run checked rows (each a list of leaves) as one batch; one output row per row."""
-        n = len(rows)
+        block = [np.stack(column) for column in zip(*rows, strict=True)]
+        return self.run([block]).rows(0, len(rows))
+
+    def run(self, blocks: Sequence[Sequence[np.ndarray]]) -> Outputs:
+        """Run blocks of rows (each a list of leaves with a leading row axis) as one batch.
+
+        The blocks are concatenated into the smallest bucket that holds them (a single
+        block that fills its bucket is passed as it is, without a copy), padded with
+        copies of the first row; the compiled program takes the host arrays itself.
+
+        >>> import jax, numpy as np
+        >>> from kino.serving.signature import Signature
+        >>> p = Program(lambda x: x + 1, Signature.of(np.zeros(())), (1, 4), jax.devices()[0])
+        >>> [float(a) for a in p.run([[np.zeros(2)], [np.ones(1)]]).rows(0, 3)]
+        [1.0, 1.0, 2.0]
+        """
+        n = sum(len(block[0]) for block in blocks)
         size = self.sizes[bisect.bisect_left(self.sizes, n)]
-        padded = list(rows) + [rows[0]] * (size - n)
-        leaves = [np.stack(column) for column in zip(*padded, strict=True)]
-        batch = jax.device_put(jax.tree.unflatten(self.signature.treedef, leaves), self._sharding)
-        out = jax.device_get(self.compiled[size](self.params, batch))
-        if isinstance(out, np.ndarray):
-            return list(out[:n])
-        return [jax.tree.map(lambda a, i=i: a[i], out) for i in range(n)]
+        if len(blocks) == 1 and n == size:
+            leaves = list(blocks[0])
+        else:
+            pad = size - n
+            leaves = [
+                np.concatenate([block[j] for block in blocks] + [blocks[0][j][:1]] * pad)
+                for j in range(len(self.signature.shapes))
+            ]
+        batch = jax.tree.unflatten(self.signature.treedef, leaves)
+        out = self.compiled[size](self.params, batch)
+        out_leaves, treedef = jax.tree.flatten(out)
+        return Outputs([np.asarray(leaf) for leaf in out_leaves], treedef)
+
+
+class Outputs:
+    """The host copy of one batch's outputs, read row by row (padding rows never read).
+
+    >>> import jax, numpy as np
+    >>> out = Outputs([np.arange(6).reshape(3, 2)], jax.tree.structure(0))
+    >>> [r.tolist() for r in out.rows(1, 3)]
+    [[2, 3], [4, 5]]
+    >>> Outputs([np.arange(2), np.ones(2)], jax.tree.structure((0, 0))).rows(1, 2)
+    [(np.int64(1), np.float64(1.0))]
+    """
+
+    def __init__(self, leaves: list[np.ndarray], treedef: Any) -> None:
+        self.leaves = leaves
+        self.treedef = treedef
+
+    def rows(self, start: int, stop: int) -> list[Any]:
+        """Output rows ``start`` to ``stop`` (a single array's rows are views of it)."""
+        if self.treedef.num_nodes == 1:
+            return list(self.leaves[0][start:stop])
+        unflatten, leaves = self.treedef.unflatten, self.leaves
+        return [unflatten([leaf[i] for leaf in leaves]) for i in range(start, stop)]

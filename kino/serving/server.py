@@ -2,14 +2,17 @@
 
 Callers on any thread (``predict``, ``predict_many``, ``submit``) or on an event
 loop (``await apredict``, which never blocks the loop) put checked rows into one
-bounded queue. Each worker owns one device's :class:`~kino.serving.program.Program`
-(its own copy of the parameters there), takes up to ``batch_size`` requests, waiting
-at most ``batch_timeout`` after the oldest arrived, and answers each.
+bounded queue, one lock and one append per call. Each worker owns one device's
+:class:`~kino.serving.program.Program` (its own copy of the parameters there), takes
+up to ``batch_size`` rows, waiting at most ``batch_timeout`` after the oldest
+arrived (woken when the first row arrives and when a batch is full, not per row),
+and answers them together.
 
-Every accepted request gets exactly one answer, settled under one lock: its result,
-or ``DeadlineExceeded`` (its deadline passed: in the queue, or while its caller waited),
-``ServerStopped`` (``stop(drain=False)``), or the exception its batch raised. A request
-whose future was cancelled before its batch ran is dropped before compute.
+Every accepted request gets exactly one answer, settled under one lock
+(:mod:`kino.serving.tickets`): its result, ``DeadlineExceeded`` (its deadline
+passed: in the queue, or while its caller waited), ``ServerStopped``
+(``stop(drain=False)``), or the exception its batch raised. A request whose future
+or task was cancelled before its batch ran is dropped before compute.
 
 >>> import numpy as np
 >>> from kino.serving import Serving
@@ -31,38 +34,29 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from kino.contracts import check_bool, check_number
-from kino.serving.errors import DeadlineExceeded, Overloaded, ServerStopped
+from kino.serving.errors import Overloaded, ServerStopped
 from kino.serving.stats import Stats
+from kino.serving.tickets import (
+    DONE,
+    PENDING,
+    RUNNING,
+    Failed,
+    FutureTicket,
+    LoopTicket,
+    Part,
+    Ticket,
+    WaitTicket,
+    deliver,
+)
 
 if TYPE_CHECKING:
     from kino.serving.program import Program
     from kino.serving.spec import Serving
-
-
-@dataclass(eq=False)
-class Request:
-    """One accepted request: its checked row, its future and its deadline."""
-
-    row: list[Any]
-    timeout: float | None
-    arrived: float = field(default_factory=time.monotonic)
-    future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
-
-    @property
-    def deadline(self) -> float | None:
-        """The monotonic time after which the request is answered with ``DeadlineExceeded``."""
-        return None if self.timeout is None else self.arrived + self.timeout
-
-    def expired(self, now: float) -> DeadlineExceeded:
-        """The error this request gets once its deadline has passed."""
-        return DeadlineExceeded(
-            f"kino.serving: no answer within the deadline of {self.timeout:g} s "
-            f"(timeout={self.timeout!r}); waited {now - self.arrived:.3f} s"
-        )
 
 
 class Server:
@@ -94,7 +88,8 @@ class Server:
         self.stats = Stats()
         self.programs = list(programs)
         self.devices = [p.device for p in programs]
-        self._queue: deque[Request] = deque()
+        self._queue: deque[Part] = deque()
+        self._rows = 0  # rows in the queue (a part holds one or more)
         self._cond = threading.Condition()
         self._settle_lock = threading.Lock()
         self._accepting = True
@@ -123,7 +118,9 @@ class Server:
         -2.0
         >>> server.stop()
         """
-        return self._submit(x, timeout, "Server.submit").future
+        ticket = FutureTicket(self._timeout(timeout, "Server.submit"))
+        self._enqueue(x, ticket, "Server.submit")
+        return ticket.future
 
     def predict(self, x: Any, *, timeout: float | None = None) -> Any:
         """The answer to one request, waiting for it (from any thread).
@@ -138,8 +135,9 @@ class Server:
         5.0
         >>> server.stop()
         """
-        request = self._submit(x, timeout, "Server.predict")
-        return self._wait(request)
+        ticket = WaitTicket(1, self._timeout(timeout, "Server.predict"))
+        self._enqueue(x, ticket, "Server.predict")
+        return self._wait(ticket, return_exceptions=False)[0]
 
     async def apredict(self, x: Any, *, timeout: float | None = None) -> Any:
         """``await server.apredict(x)``: the answer, without blocking the event loop.
@@ -156,20 +154,27 @@ class Server:
         [1.0, 2.0, 3.0]
         >>> server.stop()
         """
-        return await self._answer_of(self._submit(x, timeout, "Server.apredict"))
+        return await self._apredict(x, timeout, "Server.apredict")
 
-    async def _answer_of(self, request: Request) -> Any:
-        """Await one queued request's answer (the caller's deadline enforced here)."""
-        waiting = asyncio.wrap_future(request.future)
-        left = None if request.deadline is None else request.deadline - time.monotonic()
+    async def _apredict(self, x: Any, timeout: float | None, func: str) -> Any:
+        """``apredict`` naming ``func`` in its errors (the HTTP endpoint names its route)."""
+        loop = asyncio.get_running_loop()
+        ticket = LoopTicket(loop, self._timeout(timeout, func))
+        self._enqueue(x, ticket, func)
+        timer = None
+        if ticket.deadline is not None:
+            timer = loop.call_later(
+                ticket.deadline - time.monotonic(), self._expire_on_loop, ticket
+            )
         try:
-            return await asyncio.wait_for(asyncio.shield(waiting), left)
-        except TimeoutError:
-            self._expire(request)
-            return request.future.result()
+            return await ticket.future
         except asyncio.CancelledError:
-            request.future.cancel()
+            if ticket.future.cancelled():  # the awaiting task was cancelled
+                self._cancel(ticket)
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def predict_many(
         self, xs: Iterable[Any], *, timeout: float | None = None, return_exceptions: bool = False
@@ -186,19 +191,20 @@ class Server:
         [2.0, 4.0, 6.0]
         >>> server.stop()
         """
-        check_bool(return_exceptions, func="Server.predict_many", argument="return_exceptions")
-        pending = self._submit_many(xs, timeout, "Server.predict_many")
-        answers: list[Any] = []
-        for item in pending:
-            try:
-                if isinstance(item, BaseException):
-                    raise item
-                answers.append(self._wait(item))
-            except Exception as error:
-                if not return_exceptions:
-                    raise
-                answers.append(error)
-        return answers
+        func = "Server.predict_many"
+        check_bool(return_exceptions, func=func, argument="return_exceptions")
+        timeout = self._timeout(timeout, func)
+        signature = self.serving.signature
+        block = None
+        if signature is not None and self.serving.preprocess is None:
+            block = signature.block(xs)
+        if block is not None:  # rows already stacked: checked once, queued whole, never copied
+            ticket = WaitTicket(len(block[0]), timeout)
+            parts = [Part(ticket, 0, block)] if ticket.left else []
+        else:
+            ticket, parts = self._parts(list(xs), timeout, func)
+        self._enqueue_parts(ticket, parts, func)
+        return self._wait(ticket, return_exceptions)
 
     # -- state -----------------------------------------------------------------
     @property
@@ -223,7 +229,7 @@ class Server:
         0
         >>> s.stop()
         """
-        return len(self._queue)
+        return self._rows
 
     def stop(self, *, drain: bool = True, timeout: float | None = None) -> None:
         """Stop accepting requests; answer or reject every queued one, then end the workers.
@@ -282,162 +288,258 @@ class Server:
         )
 
     # -- internals -------------------------------------------------------------
-    def _submit(self, x: Any, timeout: float | None, func: str) -> Request:
-        return self._submit_many([x], timeout, func, raise_first=True)[0]
-
-    def _submit_many(
-        self, xs: Iterable[Any], timeout: float | None, func: str, raise_first: bool = False
-    ) -> list[Any]:
-        """Check every request, then queue those that fit under one lock (one wake-up).
-
-        Returns a Request or the exception refusing it, per request, in order; with
-        ``raise_first`` a refusal is raised instead.
-        """
-        timeout = check_number(timeout, func=func, argument="timeout", min=0, allow_none=True)
+    def _timeout(self, timeout: float | None, func: str) -> float | None:
+        """A request's deadline in seconds (checked), or the server's default."""
         if timeout is None:
-            timeout = self.timeout
-        items: list[Any] = []
-        for x in xs:
+            return self.timeout
+        return check_number(timeout, func=func, argument="timeout", min=0)
+
+    def _enqueue(self, x: Any, ticket: Ticket, func: str) -> None:
+        """Check one request and queue it under one lock, or raise its refusal at once."""
+        try:
+            row = self.serving.prepare(x, func=func)
+        except Exception:
+            self.stats.error("invalid")
+            raise
+        part = Part(ticket, 0, [leaf[None] for leaf in row])
+        with self._cond:
+            accepting, before = self._accepting, self._rows
+            if accepting and before < self.max_queue:
+                self._queue.append(part)
+                self._rows = before + 1
+                if before == 0 or (before + 1) % self.serving.batch_size == 0:
+                    self._cond.notify()  # a worker starts a batch, or one is full
+                return
+        raise self._refusal(func, accepting, 1)
+
+    def _parts(self, xs: list[Any], timeout: float | None, func: str) -> tuple[Ticket, list[Part]]:
+        """A ticket for ``xs`` and its runs of checked rows; refused rows answered in place."""
+        ticket = WaitTicket(len(xs), timeout)
+        parts: list[Part] = []
+        run: list[list[Any]] = []
+        for i, x in enumerate(xs):
             try:
-                items.append(Request(self.serving.prepare(x, func=func), timeout))
+                run.append(self.serving.prepare(x, func=func))
             except Exception as error:
                 self.stats.error("invalid")
-                if raise_first:
-                    raise
-                items.append(error)
-        with self._cond:
-            accepting, room = self._accepting, self.max_queue - len(self._queue)
-            for i, item in enumerate(items):
-                if not isinstance(item, Request):
-                    continue
-                if accepting and room > 0:
-                    self._queue.append(item)
-                    room -= 1
-                else:
-                    items[i] = self._refusal(func, accepting)
-            self._cond.notify_all()
-        if raise_first and isinstance(items[0], Exception):
-            raise items[0]
-        return items
+                ticket.fail(i, 1, error)
+                if run:
+                    parts.append(_stacked(ticket, i - len(run), run))
+                    run = []
+        if run:
+            parts.append(_stacked(ticket, len(xs) - len(run), run))
+        return ticket, parts
 
-    def _refusal(self, func: str, accepting: bool) -> Exception:
+    def _enqueue_parts(self, ticket: WaitTicket, parts: list[Part], func: str) -> None:
+        """Queue what fits under one lock (one wake-up); the rest is refused in place."""
+        refused: list[Part] = []
+        queued = 0
+        with self._cond:
+            accepting, before = self._accepting, self._rows
+            room = self.max_queue - before if accepting else 0
+            for part in parts:
+                if room - queued <= 0:
+                    refused.append(part)
+                    continue
+                if part.count > room - queued:
+                    refused.append(part)
+                    part = part.head(room - queued)
+                self._queue.append(part)
+                queued += part.count
+            self._rows = after = before + queued
+            size = self.serving.batch_size
+            if queued and (before == 0 or before // size != after // size):
+                self._cond.notify()  # a worker starts a batch, or one is full
+        if refused:  # its caller sees the ticket done, or waits for the queued rest
+            error = self._refusal(func, accepting, sum(p.count for p in refused))
+            with self._settle_lock:
+                for part in refused:
+                    ticket.fail(part.offset, part.count, error)
+
+    def _refusal(self, func: str, accepting: bool, count: int) -> Exception:
         if not accepting:
-            self.stats.error("stopped")
+            self.stats.error("stopped", count)
             return ServerStopped(
                 f"{func}: the server is stopped; start a new one with serving.start()"
             )
-        self.stats.error("overloaded")
+        self.stats.error("overloaded", count)
         return Overloaded(
             f"{func}: the queue is full ({self.max_queue} requests wait, "
             f"max_queue={self.max_queue}); retry later or start with a larger max_queue"
         )
 
-    def _wait(self, request: Request) -> Any:
-        left = None if request.deadline is None else request.deadline - time.monotonic()
-        try:
-            return request.future.result(max(0.0, left) if left is not None else None)
-        except concurrent.futures.TimeoutError:
-            if request.future.done():  # answered as the wait ended: that is its answer
-                return request.future.result()
-            self._expire(request)
-            return request.future.result()
+    def _wait(self, ticket: WaitTicket, return_exceptions: bool) -> list[Any]:
+        """The ticket's answers once done; past its deadline, what is left expires."""
+        left = None if ticket.deadline is None else ticket.deadline - time.monotonic()
+        if ticket.state != DONE and not ticket.wait(left):
+            with self._settle_lock:  # else a worker answered it as the wait ended
+                self._end(ticket, ticket.expired(time.monotonic()), "deadline")
+        return ticket.answers(return_exceptions)
 
-    def _expire(self, request: Request) -> bool:
-        if self._settle(request, error=request.expired(time.monotonic())):
-            self.stats.error("deadline")
-            return True
-        return False
+    def _end(self, ticket: Ticket, error: BaseException, kind: str) -> bool:
+        """Answer what is left of a ticket with ``error`` (settle lock held); False if it
+        was already done or its caller had cancelled it."""
+        if ticket.state == DONE:
+            return False
+        if ticket.state == PENDING and not ticket.claim():
+            ticket.state = DONE
+            self.stats.error("cancelled")
+            return False
+        self.stats.error(kind, ticket.fail_rest(error))
+        return True
 
-    def _settle(self, request: Request, result: Any = None, error: BaseException | None = None):
-        """Give the request its one answer; False if it already had one (or was cancelled)."""
+    def _expire_on_loop(self, ticket: LoopTicket) -> None:
         with self._settle_lock:
-            future = request.future
-            if future.done():
-                return False
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
-            return True
+            ended = self._end(ticket, ticket.expired(time.monotonic()), "deadline")
+        if ended:
+            ticket.deliver()
 
-    def _start(self, request: Request) -> bool:
-        """Mark the request running; False if it was cancelled or already answered."""
+    def _cancel(self, ticket: LoopTicket) -> None:
         with self._settle_lock:
-            if request.future.done():
-                return False
-            return request.future.set_running_or_notify_cancel()
+            if ticket.state != PENDING:  # a worker has it (its answer is dropped) or it ended
+                return
+            ticket.state = DONE
+        self.stats.error("cancelled")
 
     def _reject_queued(self, why: str) -> None:
         with self._cond:
             queued = list(self._queue)
             self._queue.clear()
-        for request in queued:
-            error = ServerStopped(f"kino.serving: the server stopped: {why}")
-            if self._settle(request, error=error):
-                self.stats.error("stopped")
-
-    def _take(self) -> list[Request] | None:
-        """The next batch (up to batch_size requests), or None once stopped and drained."""
-        size, wait = self.serving.batch_size, self.serving.batch_timeout
-        with self._cond:
-            while not self._queue:
-                if not self._accepting:
-                    return None
-                self._cond.wait()
-            batch = [self._queue.popleft()]
-            until = batch[0].arrived + wait
-            while len(batch) < size:
-                if self._queue:
-                    batch.append(self._queue.popleft())
+            self._rows = 0
+        closed = []
+        with self._settle_lock:
+            for part in queued:
+                ticket = part.ticket
+                if ticket.state == DONE:
                     continue
-                left = until - time.monotonic()
-                if left <= 0 or not self._accepting:
+                if ticket.state == PENDING and not ticket.claim():
+                    ticket.state = DONE
+                    self.stats.error("cancelled")
+                    continue
+                error = ServerStopped(f"kino.serving: the server stopped: {why}")
+                self.stats.error("stopped", part.count)
+                if ticket.fail(part.offset, part.count, error):
+                    closed.append(ticket)
+        deliver(closed)
+
+    def _take(self) -> list[Part] | None:
+        """The next batch (up to batch_size rows), or None once stopped and drained."""
+        size, wait = self.serving.batch_size, self.serving.batch_timeout
+        queue = self._queue
+        with self._cond:
+            while True:
+                if self._rows >= size or (self._rows and not self._accepting):
                     break
-                self._cond.wait(left)
+                if self._rows:
+                    left = queue[0].ticket.arrived + wait - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                elif not self._accepting:
+                    return None
+                else:
+                    self._cond.wait()
+            batch, room = [], size
+            while queue and room:
+                part = queue[0]
+                if part.count > room:
+                    batch.append(part.head(room))
+                    room = 0
+                else:
+                    batch.append(queue.popleft())
+                    room -= part.count
+            self._rows -= size - room
+            if self._rows:
+                self._cond.notify()  # another worker may take the rest
             return batch
 
     def _work(self, partition: int, program: Program) -> None:
         while (batch := self._take()) is not None:
             now = time.monotonic()
-            live = []
-            for request in batch:
-                expired = request.deadline is not None and now > request.deadline
-                if expired and self._expire(request):
-                    continue
-                if not expired and self._start(request):
-                    live.append(request)
-                elif request.future.cancelled():  # else its caller already answered it
-                    self.stats.error("cancelled")
+            live, closed, cancelled = [], [], 0
+            with self._settle_lock:
+                for part in batch:
+                    ticket = part.ticket
+                    state = ticket.state
+                    if state == DONE:
+                        continue
+                    if ticket.deadline is not None and now > ticket.deadline:
+                        if self._end(ticket, ticket.expired(now), "deadline"):
+                            closed.append(ticket)
+                        continue
+                    if state == PENDING:
+                        if not ticket.claim():  # its caller cancelled it: dropped here
+                            ticket.state = DONE
+                            cancelled += 1
+                            continue
+                        ticket.state = RUNNING
+                    live.append(part)
+            if cancelled:
+                self.stats.error("cancelled", cancelled)
+            deliver(closed)
             if live:
                 self._answer(partition, program, live)
 
-    def _answer(self, partition: int, program: Program, live: list[Request]) -> None:
+    def _answer(self, partition: int, program: Program, live: list[Part]) -> None:
+        rows = sum(part.count for part in live)
         try:
-            outputs = program([r.row for r in live])
+            outputs = program.run([part.block for part in live])
         except Exception as error:  # the function failed: only this batch's requests fail
-            failed = sum(self._settle(r, error=error) for r in live)
-            self.stats.error("failed", failed)
-            self.stats.answered(len(live), [], partition=partition)
+            self._settle(partition, rows, live, [None] * len(live), error)
             return
+        postprocess = self.serving.postprocess
+        answers: list[Any] = []
+        start = 0
+        for part in live:
+            answer = outputs.rows(start, start + part.count)
+            start += part.count
+            if postprocess is not None:
+                answer = [_finish(postprocess, row) for row in answer]
+            answers.append(answer)
+        self._settle(partition, rows, live, answers, None)
+
+    def _settle(
+        self,
+        partition: int,
+        rows: int,
+        live: list[Part],
+        answers: list[Any],
+        error: BaseException | None,
+    ) -> None:
+        """Give each live part its answers (or the batch's ``error``) under one lock."""
         done = time.monotonic()
-        answers: list[tuple[Request, Any, BaseException | None]] = []
-        for request, output in zip(live, outputs, strict=True):
-            try:
-                answers.append((request, self.serving.finish(output), None))
-            except Exception as error:  # post-processing failed: only this request fails
-                answers.append((request, None, error))
-        latencies, failed = [], 0
+        latencies: list[float] = []
+        closed: list[Ticket] = []
+        failed = 0
         with self._settle_lock:
-            for request, answer, error in answers:
-                future = request.future
-                if future.done():  # its caller's deadline answered it meanwhile
+            for part, answer in zip(live, answers, strict=True):
+                ticket = part.ticket
+                if ticket.state == DONE:  # its caller's deadline answered it meanwhile
                     continue
                 if error is not None:
-                    future.set_exception(error)
-                    failed += 1
-                else:
-                    future.set_result(answer)
-                    latencies.append(done - request.arrived)
+                    failed += part.count
+                    if ticket.fail(part.offset, part.count, error):
+                        closed.append(ticket)
+                    continue
+                bad = sum(type(a) is Failed for a in answer) if self.serving.postprocess else 0
+                failed += bad
+                latencies += [done - ticket.arrived] * (part.count - bad)
+                if ticket.fill(part.offset, answer):
+                    closed.append(ticket)
+        deliver(closed)
         if failed:
             self.stats.error("failed", failed)
-        self.stats.answered(len(live), latencies, partition=partition)
+        self.stats.answered(rows, latencies, partition=partition)
+
+
+def _finish(postprocess: Any, row: Any) -> Any:
+    """One output row post-processed; an error fails only this request."""
+    try:
+        return postprocess(row)
+    except Exception as error:
+        return Failed(error)
+
+
+def _stacked(ticket: Ticket, offset: int, rows: list[list[Any]]) -> Part:
+    """Checked rows (each a list of leaves) of ``ticket`` from ``offset``, as one part."""
+    return Part(ticket, offset, [np.stack(column) for column in zip(*rows, strict=True)])

@@ -113,6 +113,27 @@ got list: shape (2,) float64
             out.append(array.astype(dtype, copy=False))
         return out
 
+    def block(self, rows: Any) -> list[np.ndarray] | None:
+        """Rows already stacked (an array of rows of a one-array signature) as leaves, or None.
+
+        One check for all the rows, and no copy when the dtype already matches; anything
+        else (a list of rows, a tree) is checked row by row with :meth:`check`.
+
+        >>> sig = Signature.of(np.zeros(3, np.float32))
+        >>> [a.shape for a in sig.block(np.ones((5, 3)))], sig.block([np.ones(3)])
+        ([(5, 3)], None)
+        """
+        if (
+            type(rows) is not np.ndarray
+            or len(self.shapes) != 1
+            or self.treedef.num_nodes != 1
+            or rows.shape[1:] != self.shapes[0]
+            or rows.ndim != len(self.shapes[0]) + 1
+            or not np.can_cast(rows.dtype, self.dtypes[0], "same_kind")
+        ):
+            return None
+        return [rows.astype(self.dtypes[0], copy=False)]
+
     def batch_spec(self, size: int, sharding: Any) -> Any:
         """Abstract arrays of ``size`` rows on ``sharding``: what a program is compiled for.
 
