@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from kino import datasets
+from tests.conftest import budget
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks/dashboards/train-and-predict.ipynb"
 
@@ -49,7 +50,7 @@ def test_submit_trains_and_an_uploaded_digit_is_classified(dashboard):
     assert ns["answer"].value == ""  # no model yet: nothing is predicted
 
     ns["form"].submit()
-    result = ns["state"]["run"].wait(timeout=600)
+    result = ns["state"]["run"].wait(timeout=budget(600))
     assert result.status == "completed"
     assert ns["state"]["model"] is not None
     assert "Model ready" in ns["status"].value

@@ -31,7 +31,7 @@ def test_make_lab_serves_the_notebooks():
             assert process.poll() is None, process.stdout.read().decode()[-3000:]
             try:
                 url = f"http://127.0.0.1:{port}/api/contents?token={token}"
-                with urllib.request.urlopen(url, timeout=2) as response:
+                with urllib.request.urlopen(url, timeout=budget(2)) as response:
                     listing = json.load(response)
             except OSError:
                 time.sleep(0.5)

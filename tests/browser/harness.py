@@ -65,7 +65,7 @@ def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 
             tail = log.read_text()[-4000:]
             raise RuntimeError(f"server exited with {process.returncode}:\n{tail}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=budget(2)) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -258,8 +258,46 @@ def guard_page(page: Any, allowed_origin: str) -> PageGuard:
     return guard
 
 
+# True once no finite CSS animation or transition is running (a spinner that loops forever
+# does not count); wait_for_function checks it once per frame.
+SETTLED = """() => document.getAnimations().every(a => a.playState !== 'running'
+    || a.effect?.getComputedTiming().iterations === Infinity)"""
+
+
+def settle(page: Any, timeout: float = 30_000) -> None:
+    """Wait until the page's CSS transitions and finite animations have finished.
+
+    A theme switch fades colours in; a picture taken meanwhile shows half of each theme.
+
+    >>> set_theme(page, "dark"); settle(page)  # what set_theme and screenshot do
+    """
+    page.wait_for_function(SETTLED, timeout=budget_ms(timeout))
+
+
+def after_image_requests(page: Any, src: str | None = None, timeout: float = 30_000) -> None:
+    """Load one probe image (``src``, default the page itself) and wait for its load or error.
+
+    An image the page asked for before it (a remote pixel, an injected ``<img src=x
+    onerror=...>``) has been requested, and its handler has had its turn, by then: the
+    condition a test waits on before it checks that nothing was fetched or run.
+
+    >>> after_image_requests(page, "x"); page.evaluate("() => window.__kinoXss")
+    """
+    page.evaluate(
+        """src => { window.__kinoProbe = false; const image = new Image();
+        image.onload = image.onerror = () => { window.__kinoProbe = true; };
+        image.src = src || location.href; }""",
+        src,
+    )
+    page.wait_for_function("() => window.__kinoProbe === true", timeout=budget_ms(timeout))
+
+
 def screenshot(page: Any, name: str, selector: str | None = None) -> Path:
-    """Save a PNG of the page (or of one element) to ``artifacts/screenshots/<name>.png``."""
+    """Save a PNG of the page (or of one element) to ``artifacts/screenshots/<name>.png``.
+
+    Transitions finish first (``settle``), so the picture shows one state.
+    """
+    settle(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     if selector:
@@ -311,6 +349,7 @@ def set_theme(page: Any, theme: str) -> None:
         arg="true" if theme == "light" else "false",
         timeout=budget_ms(30_000),
     )
+    settle(page)
 
 
 def open_notebook(page: Any, server: Server, name: str, timeout: float = 90_000) -> None:
@@ -402,3 +441,23 @@ def widget_state_of(notebook: Path) -> dict[str, Any]:
         .get("widgets", {})
         .get("application/vnd.jupyter.widget-state+json", {})
     )
+
+
+# JupyterLab's debugger asks a kernel for its state as the kernel starts; a kernel
+# shut down or restarted before it answers cancels that request, and JupyterLab logs it.
+DEBUGGER_CANCELLED = "Could not restore the debugger state: Canceled future"
+
+
+def forgive_debugger_cancellation(page: Any) -> None:
+    """Drop that one message from the page's problems; any other problem still fails."""
+    guard = getattr(page, "kino_guard", None)
+    if guard is None:
+        return
+    kept = [p for p in guard.take() if DEBUGGER_CANCELLED not in p]
+    guard.problems.extend(kept)
+
+
+def shut_down_kernel(page: Any) -> None:
+    """Shut the open notebook's kernel down, so a reopen starts a fresh one."""
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+    forgive_debugger_cancellation(page)

@@ -14,6 +14,7 @@ from tests.browser.harness import (
     widget_state_of,
     write_notebook,
 )
+from tests.conftest import budget, budget_ms
 from tests.ui.live._vegastream import decode_block, put_buffers
 
 SETUP = (
@@ -41,7 +42,6 @@ def wait_steps(page, expected, index=0, dataset="data"):
         f"([i, d, want]) => {{ const got = ({VIEW_STEPS})([i, d]);"
         " return got !== null && JSON.stringify(got) === JSON.stringify(want); }",
         arg=[index, dataset, expected],
-        timeout=60_000,
     )
 
 
@@ -136,7 +136,6 @@ def test_chart_follows_the_theme(lab, page):
         canvas = page.locator(".kino-chart-plot canvas")
         assert canvas.count() == 1
         assert canvas.first.bounding_box()["width"] > 400, "the chart fills the cell's width"
-        page.wait_for_timeout(200)
         screenshot(page, f"chart-{theme}", ".kino-chart")
     # the chart follows its cell's width (ResizeObserver), not only window resizes
     page.evaluate("() => { document.querySelector('.kino-chart').style.width = '420px'; }")
@@ -177,7 +176,7 @@ def test_voila_page_shows_rows_pushed_before_it_connected(voila, voila_page):
     # page had a view, so the rows come from the chart's state (and its snapshot).
     write_notebook(voila, "voila-chart.ipynb", [VOILA_CHART])
     voila_page.goto(voila.url("voila/render/voila-chart.ipynb"))
-    voila_page.locator(".kino-chart-plot").first.wait_for(timeout=120_000)
+    voila_page.locator(".kino-chart-plot").first.wait_for(timeout=budget_ms(120_000))
     wait_steps(voila_page, list(range(4_700, 5_000)))
 
 
@@ -206,7 +205,7 @@ def test_saved_notebook_keeps_the_final_rows_in_its_widget_state(lab, page, save
     run_notebook(page, lab, "chart-saved.ipynb")
     wait_steps(page, list(range(700, 1_000)))
     lab_command(page, "docmanager:save")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + budget(60)
     saved = None
     while time.monotonic() < deadline and saved is None:
         for model in widget_state_of(path).get("state", {}).values():
@@ -238,11 +237,12 @@ def test_fixed_width_chart_makes_room_for_labels_and_legend(lab, page):
         ],
     )
     run_notebook(page, lab, "chart-fixed.ipynb")
+    # The layout is redone when the rows arrive: wait for the room it makes, then measure.
     page.wait_for_function(
-        "() => { const v = document.querySelector('.kino-chart-plot')?.kinoView;"
-        " return v && v.data('data_0') !== undefined || (v && v.origin()[0] > 0); }"
+        "() => { const e = document.querySelector('.kino-chart-plot'); const v = e?.kinoView;"
+        " const c = e?.querySelector('canvas, svg');"
+        " return v && c && v.origin()[0] >= 30 && c.getBoundingClientRect().width >= 510; }"
     )
-    page.wait_for_timeout(500)
     origin_x, canvas_width = page.evaluate(
         "() => { const e = document.querySelector('.kino-chart-plot');"
         " const c = e.querySelector('canvas, svg');"
@@ -274,7 +274,6 @@ def test_brushing_the_chart_delivers_select_events_to_python(lab, page):
     page.wait_for_function(
         "() => { const v = document.querySelector('.kino-chart-plot')?.kinoView;"
         " return v && v.data('data').length === 100; }",
-        timeout=60_000,
     )
     left, top, width, height = page.evaluate(
         "() => { const e = document.querySelector('.kino-chart-plot'); const v = e.kinoView;"
@@ -292,7 +291,7 @@ def test_brushing_the_chart_delivers_select_events_to_python(lab, page):
         "document.querySelector('.selection-seen').textContent);"
         " return t === 'select' && s.brush && s.brush.x && s.brush.x[1] > 55; }"
         " catch { return false; } }",
-        timeout=30_000,
+        timeout=budget_ms(30_000),
     )
     screenshot(page, "chart-selection")
     kind, selection = json.loads(page.locator(".selection-seen").inner_text())
@@ -304,5 +303,5 @@ def test_brushing_the_chart_delivers_select_events_to_python(lab, page):
         "document.querySelector('.selection-seen').textContent);"
         " return t === 'select' && JSON.stringify(s) === '{\"brush\":{}}'; }"
         " catch { return false; } }",
-        timeout=30_000,
+        timeout=budget_ms(30_000),
     )

@@ -9,8 +9,15 @@ dashboard before its first step; the button comes back when the run ends.
 
 import re
 
-from tests.browser.harness import SCREENSHOTS, lab_command, run_notebook, set_theme, write_notebook
-from tests.conftest import budget_ms
+from tests.browser.harness import (
+    SCREENSHOTS,
+    lab_command,
+    run_notebook,
+    set_theme,
+    settle,
+    write_notebook,
+)
+from tests.conftest import budget, budget_ms
 
 SETUP = """\
 import kino
@@ -76,6 +83,7 @@ def screenshot(page, name):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     dash = page.locator(".kino-dash").first
     dash.scroll_into_view_if_needed()
+    settle(page)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), clip=dash.bounding_box())
 
 
@@ -105,7 +113,6 @@ def test_dashboard_during_a_background_run_and_stop(lab, page):
     assert "compiling the training step" in page.locator(".kino-dash-stats").inner_text()
     assert "ETA" not in page.locator(".kino-dash-stats").inner_text()
     assert page.locator(".kino-dash-stop").is_enabled(), "a compiling run can be stopped"
-    page.wait_for_timeout(300)
     screenshot(page, "dashboard-compiling")
     run_cell(page, 2, "gate.set()")
     page.wait_for_selector(".kino-dash-status.is-running")
@@ -123,12 +130,10 @@ def test_dashboard_during_a_background_run_and_stop(lab, page):
     assert "0.05" in stats, "the current learning rate is shown"
     width = page.evaluate("() => parseFloat(document.querySelector('.kino-dash-fill').style.width)")
     assert 0 <= width <= 100
-    page.wait_for_timeout(500)
     screenshot(page, "dashboard-light")
 
     set_theme(page, "dark")
     wait_rows(page, "loss", "train", 200)
-    page.wait_for_timeout(800)
     screenshot(page, "dashboard-dark")
 
     # the log-scale toggle re-draws the loss chart with a log y scale
@@ -147,7 +152,7 @@ def test_dashboard_during_a_background_run_and_stop(lab, page):
         " document.querySelector('.kino-dash-stop').click(); return [Date.now(), step]; }"
     )
     page.wait_for_selector(".kino-dash-stop:disabled")
-    page.wait_for_selector(".kino-dash-status.is-stopped", timeout=120_000)
+    page.wait_for_selector(".kino-dash-status.is-stopped", timeout=budget_ms(120_000))
     took = page.evaluate("() => Date.now()") - clicked[0]
     assert page.locator(".kino-dash-stop").is_disabled()
     statuses = [c.split("is-")[-1] for c in page.evaluate("() => window.kinoStatuses")]
@@ -156,7 +161,9 @@ def test_dashboard_during_a_background_run_and_stop(lab, page):
     assert "running" not in after_stop, f"the status went back to running: {statuses}"
     assert statuses[-1] == "stopped"
     run_cell(
-        page, 2, "result = run.wait(60)\nprint('status:', result.status, 'step:', result.step)"
+        page,
+        2,
+        f"result = run.wait({budget(60)})\nprint('status:', result.status, 'step:', result.step)",
     )
     out = page.locator(".jp-OutputArea-output", has_text="status: stopped")
     out.wait_for()
@@ -165,7 +172,6 @@ def test_dashboard_during_a_background_run_and_stop(lab, page):
     assert int(shown.split("/")[0].replace(",", "")) == real_step, (shown, real_step)
     print(f"Stop: clicked at step {clicked[1]}, stopped at step {real_step}, {took} ms later")
     assert panel_rows(page, "loss", "train") >= 200
-    page.wait_for_timeout(300)
     screenshot(page, "dashboard-stopped")
 
 

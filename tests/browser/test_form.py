@@ -9,7 +9,8 @@ import struct
 import wave
 import zlib
 
-from tests.browser.harness import run_notebook, screenshot, set_theme, write_notebook
+from tests.browser.harness import run_notebook, screenshot, set_theme, wait_until, write_notebook
+from tests.conftest import budget_ms
 
 SEED_FORM = """
 import json, pathlib, threading, time
@@ -49,13 +50,12 @@ kino.grid([form, log])
 
 def wait_for_json(page, path, calls: int):
     """Wait (polling the file the kernel writes) until the callback ran ``calls`` times."""
-    for _ in range(300):
-        if path.exists():
-            data = json.loads(path.read_text() or "{}")
-            if data.get("calls") == calls:
-                return data
-        page.wait_for_timeout(100)
-    raise AssertionError(f"{path.name} never recorded {calls} call(s)")
+
+    def recorded():
+        data = json.loads(path.read_text() or "{}") if path.exists() else {}
+        return data if data.get("calls") == calls else None
+
+    return wait_until(page, recorded, f"{path.name} recording {calls} call(s)")
 
 
 def set_slider(page, field, value: int) -> None:
@@ -291,7 +291,6 @@ def test_form_screenshots_light_and_dark(lab, page):
     screenshot(page, "form-light", ".kino-form")
     try:
         set_theme(page, "dark")
-        page.wait_for_timeout(300)  # let the theme's CSS transitions finish before the picture
         screenshot(page, "form-dark", ".kino-form")
         background = form.evaluate("el => getComputedStyle(el).backgroundColor")
         channels = [int(c) for c in background[background.index("(") + 1 : -1].split(",")[:3]]
@@ -315,7 +314,7 @@ def test_form_in_voila(voila, voila_page):
     write_notebook(voila, "voila-form.ipynb", [VOILA_FORM])
     voila_page.goto(voila.url("voila/render/voila-form.ipynb"))
     form = voila_page.locator(".kino-form").first
-    form.wait_for(timeout=120_000)
+    form.wait_for(timeout=budget_ms(120_000))
     set_slider(voila_page, form.locator(".kino-field-range"), 33)
     form.locator(".kino-submit").click()
     voila_page.locator(".kino-text", has_text="submitted epochs=33 (int)").wait_for()

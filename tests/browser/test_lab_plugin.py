@@ -14,7 +14,14 @@ import pytest
 
 import kino
 from tests.browser.conftest import guarded_page
-from tests.browser.harness import lab_command, screenshot, start_lab, wait_for_app, write_notebook
+from tests.browser.harness import (
+    lab_command,
+    screenshot,
+    start_lab,
+    wait_for_app,
+    wait_until,
+    write_notebook,
+)
 
 # A Binder-like layout: the server root is the repository, the path lives in notebooks/.
 CURATED = {
@@ -87,9 +94,7 @@ def test_launcher_opens_a_copy_and_remembers_where_the_learner_got_to(binder_lab
     )
     lab_command(page, "docmanager:save")
     copy = binder_lab.root / "my-notebooks/01-first-steps.ipynb"
-    page.wait_for_function(
-        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=60_000
-    )
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
     assert copy.is_file()
     assert original.read_bytes() == before, "opening from the Launcher changed the original"
 
@@ -143,6 +148,10 @@ def test_launcher_titles_never_download_whole_notebooks(binder_lab, binder_page)
     wait_for_app(page)
     lab_command(page, "launcher:create")
     kino_cards(page).filter(has_text="03 · A heavy one").first.wait_for()
+    # The title shows as its read's body arrives; "requestfinished" can come a moment later.
+    wait_until(
+        page, lambda: any("03-heavy" in url for url in notebook_bytes), "the title read finished"
+    )
     heavy = [size for url, size in notebook_bytes.items() if "03-heavy" in url]
     assert heavy and max(heavy) <= 64 * 1024, notebook_bytes
     assert sum(notebook_bytes.values()) <= 256 * 1024, notebook_bytes
@@ -187,8 +196,4 @@ def test_widget_state_is_saved_with_notebooks_by_default(binder_lab, binder_page
     fetch = """() => window.jupyterapp.serviceManager.settings
         .fetch('@jupyter-widgets/jupyterlab-manager:plugin')
         .then(s => s.settings ? s.settings.saveState : undefined)"""
-    for _ in range(40):
-        if page.evaluate(fetch) is True:
-            break
-        page.wait_for_timeout(250)
-    assert page.evaluate(fetch) is True
+    wait_until(page, lambda: page.evaluate(fetch) is True, "saveState set to true")

@@ -151,7 +151,6 @@ def test_tree_text_and_download(lab, page):
     screenshot(page, "layout-tree-text-download", ".kino-grid")
     try:
         set_theme(page, "dark")
-        page.wait_for_timeout(300)  # let the theme's CSS transitions finish before the picture
         screenshot(page, "layout-tree-text-download-dark", ".kino-grid")
     finally:
         set_theme(page, "light")

@@ -1,6 +1,7 @@
 """kino.markdown in a real JupyterLab: renders, updates, and never runs raw HTML."""
 
-from tests.browser.harness import run_notebook, screenshot, write_notebook
+from tests.browser.harness import after_image_requests, run_notebook, screenshot, write_notebook
+from tests.conftest import budget_ms
 
 XSS = "<img src=x onerror='window.__kinoXss = true'>"
 
@@ -27,7 +28,7 @@ def test_raw_html_renders_as_text(lab, page):
     view.wait_for()
     assert "<img src=x onerror=" in view.inner_text()
     assert view.locator("img").count() == 0
-    page.wait_for_timeout(300)
+    after_image_requests(page, "x")
     assert page.evaluate("() => window.__kinoXss === undefined")
 
 
@@ -44,7 +45,7 @@ def _check_safe_view(page, view):
     assert view.locator("a", has_text="web").get_attribute("href") == (
         "https://kino-remote.invalid/page"
     )
-    page.wait_for_timeout(500)
+    after_image_requests(page)
     # The harness aborts and records any request that leaves the machine.
     assert page.kino_guard.blocked == []
 
@@ -59,5 +60,5 @@ def test_safe_mode_is_on_by_default_in_voila(voila, voila_page):
     write_notebook(voila, "md-safe-voila.ipynb", [f"import kino\nkino.markdown({REMOTE!r})"])
     voila_page.goto(voila.url("voila/render/md-safe-voila.ipynb"))
     view = voila_page.locator(".kino-markdown").first
-    view.wait_for(timeout=120_000)
+    view.wait_for(timeout=budget_ms(120_000))
     _check_safe_view(voila_page, view)

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from tests.browser.harness import (
+    after_image_requests,
     lab_command,
     run_notebook,
     screenshot,
@@ -175,7 +176,7 @@ def test_xss_cell_and_column_name_render_as_text(lab, page):
     run_notebook(page, lab, "table-xss.ipynb")
     table = page.locator(".kino-table")
     table.locator("tbody tr[data-row]").first.wait_for()
-    page.wait_for_timeout(300)
+    after_image_requests(page, "x")
     assert page.evaluate(CELL, [0, 0]) == payload
     assert table.locator(".kt-name").first.inner_text() == payload
     assert table.locator(".kt-title").inner_text() == payload
@@ -243,7 +244,6 @@ def test_every_dtype_in_light_and_dark_themes(lab, page):
     assert '"a": 1' in table.locator(".kt-detail pre").inner_text()
     page.keyboard.press("Escape")
     set_theme(page, "dark")
-    page.wait_for_timeout(300)
     background = page.evaluate(
         "() => getComputedStyle(document.querySelector('.kino-table thead th')).backgroundColor"
     )

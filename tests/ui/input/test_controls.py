@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import kino
 from kino.ui.base import Event, EventSource
+from tests.conftest import budget
 
 
 def browser_click(b):
@@ -58,7 +59,7 @@ def test_interval_ticks_counts_and_stops():
     timer = kino.interval(10, times=5)
     ticks = []
     timer.on_tick(ticks.append)
-    timer.join(10)
+    timer.join(budget(10))
     assert ticks == [0, 1, 2, 3, 4]
     assert timer.iteration == 5 and not timer.running
 
@@ -69,17 +70,17 @@ def test_interval_start_stop_resume():
     reached = threading.Event()
     timer.on_tick(lambda i: reached.set() if i >= 2 else None)
     timer.start()
-    assert reached.wait(10)
+    assert reached.wait(budget(10))
     timer.stop()
-    timer.join(10)
+    timer.join(budget(10))
     stopped_at = timer.iteration
     assert not timer.running
     more = threading.Event()
     timer.on_tick(lambda i: more.set() if i > stopped_at else None)
     timer.start()
-    assert more.wait(10)
+    assert more.wait(budget(10))
     timer.stop()
-    timer.join(10)
+    timer.join(budget(10))
 
 
 def test_interval_handler_error_stops_it():
@@ -90,7 +91,7 @@ def test_interval_handler_error_stops_it():
 
     timer.on_tick(boom)
     timer.start()
-    timer.join(10)
+    timer.join(budget(10))
     assert isinstance(timer.error, RuntimeError)
     assert not timer.running and timer.iteration == 1
 
@@ -114,7 +115,7 @@ def test_listen_dispatches_on_every_kind():
     raw.click()
     timer = kino.interval(10, times=1)
     kino.listen(timer, lambda e: seen.append(("tick", e)))
-    timer.join(10)
+    timer.join(budget(10))
     assert all(isinstance(e, Event) for _, e in seen)
     assert [(kind, e.type, e.value) for kind, e in seen[:5]] == [
         ("input", "change", "a"),
@@ -144,7 +145,7 @@ def test_every_kino_source_delivers_events_with_type_value_and_source():
     changes.fields["flag"].update(True)
     browser_click(button)
     timer.start()
-    timer.join(10)
+    timer.join(budget(10))
     assert all(isinstance(e, Event) for e in seen)
     assert [(e.source, e.type, e.value) for e in seen] == [
         (text, "change", "hello"),

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import kino
 from kino.ui.input.media import MAX_UPLOAD_BYTES, UploadedFile
+from tests.conftest import budget
 
 
 def from_browser(inp, **state):
@@ -54,7 +55,7 @@ def test_text_debounce_ms_coalesces_changes():
     inp.on_change(seen.append)
     for v in ["h", "he", "hel"]:
         from_browser(inp, value=v)
-    inp._timer.join(2)
+    inp._timer.join(budget(2))
     assert seen == ["hel"]
 
 
@@ -497,9 +498,9 @@ def test_image_fit_plans_under_node(tmp_path):
         f'platform: "node", format: "esm", outfile: {json.dumps(str(out))}, '
         'logLevel: "error" });\n'
     )
-    subprocess.run([node, str(bundler)], check=True, capture_output=True, timeout=120)
+    subprocess.run([node, str(bundler)], check=True, capture_output=True, timeout=budget(120))
     got = json.loads(subprocess.run([node, str(out)], check=True, capture_output=True,
-                                    timeout=60).stdout)  # fmt: skip
+                                    timeout=budget(60)).stdout)  # fmt: skip
     assert got["contain"] == [25, 50, 0, 0, 50, 25]  # aspect kept, within the size
     assert got["pad"] == [50, 50, 0, 12, 50, 25]  # letterboxed to the size
     assert got["match"] == [50, 50, 0, 0, 50, 50]  # stretched

@@ -13,6 +13,7 @@ from ipywidgets.widgets.widget import _instances
 import kino
 from kino.ui.base import kit_style
 from kino.ui.output import Text
+from tests.conftest import budget
 
 
 # frame ------------------------------------------------------------------------------
@@ -69,7 +70,7 @@ def test_frame_append_from_background_thread_is_sent(comm_log):
         done.set()
 
     threading.Thread(target=worker).start()
-    assert done.wait(10)
+    assert done.wait(budget(10))
     updates = comm_log.updates("children")
     assert len(updates) == 3
     assert len(updates[-1].state["children"]) == 4  # the style carrier + 3 lines

@@ -19,7 +19,7 @@ import kino
 from kino.ui.base.widget import bundle_path
 from kino.ui.live import stream as _stream
 from kino.ui.live.chart import MAX_ROWS, Chart
-from tests.conftest import CommLog, CommMessage
+from tests.conftest import CommLog, CommMessage, budget
 from tests.ui.live._vegastream import Page, decode_block
 
 
@@ -113,7 +113,7 @@ def test_real_timer_delivers_every_row_with_a_bounded_message_rate(comm_log):
     for i in range(total):
         c.push({"step": i, "loss": float(i), "split": "train"})
     elapsed = time.monotonic() - start
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + budget(10)
     while c._stream._pending and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not c._stream._pending, "the timer thread did not flush the tail"

@@ -16,6 +16,7 @@ from kino import train
 from kino.ui.base.widget import bundle_path
 from kino.ui.live import stream as _stream
 from kino.ui.live.dashboard import Dashboard, _Series
+from tests.conftest import budget
 from tests.ui.live._vegastream import Page
 
 dashboard_module = importlib.import_module("kino.ui.live.dashboard")
@@ -92,9 +93,9 @@ def test_stop_message_from_the_browser_stops_a_background_run(comm_log):
     started = threading.Event()
     loop.handle("iteration_completed", lambda s: started.set())
     run = loop.run((X, Y), epochs=10_000, batch_size=32, background=True)
-    assert started.wait(120)
+    assert started.wait(budget(120))
     dash._handle_custom_msg({"type": "stop"}, [])  # what the Stop button sends
-    result = run.wait(120)
+    result = run.wait(budget(120))
     assert result.status == "stopped"
     assert dash.progress["status"] == "stopped"
     assert result.epoch < 10_000
@@ -171,7 +172,11 @@ def test_plain_script_prints_a_progress_line_instead(tmp_path):
         )
     )
     done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=True
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=budget(300),
+        check=True,
     )
     assert done.stdout.split() == ["TextProgress", "completed"]
     assert "epoch 1/2" in done.stderr and "epoch 2/2" in done.stderr
@@ -380,10 +385,10 @@ def test_stop_of_a_real_run_halts_within_a_dispatch_and_shows_its_last_step(comm
     loop.handle("iteration_completed", lambda s: reached.set() if s.step >= 100 else None)
     k = 4
     run = loop.run((X, Y), epochs=10_000, batch_size=16, steps_per_dispatch=k, background=True)
-    assert reached.wait(300)
+    assert reached.wait(budget(300))
     dash._handle_custom_msg({"type": "stop"}, [])  # what the Stop button sends
     at_stop = run.progress.step  # the runner had delivered no more than this when it was asked
-    result = run.wait(300)
+    result = run.wait(budget(300))
     assert result.status == "stopped"
     assert at_stop <= result.step <= at_stop + 2 * k, "the dispatch in flight, then one more"
     assert dash.progress["status"] == "stopped"
@@ -413,7 +418,7 @@ def test_train_click_in_the_dashboard_notebook_gives_feedback_at_once(comm_log, 
     shown = ns["board"].items[0]
     assert isinstance(shown, Dashboard)
     assert shown.progress["status"] in ("waiting", "compiling", "running", "completed")
-    assert run.wait(600).status == "completed"
+    assert run.wait(budget(600)).status == "completed"
     assert not form.disabled, "enabled again when the run ends"
     assert shown.progress["status"] == "completed"
 

@@ -13,6 +13,7 @@ import pytest
 import kino
 from kino.ui.table import widget as table_module
 from kino.ui.table.query import MAX_PAGE_SIZE, parse_query
+from tests.conftest import budget
 
 
 def rows_of(t) -> list[int]:
@@ -232,7 +233,7 @@ def test_update_recomputes_summaries(people):
     t = kino.table(people.head(10))
     assert t.summaries[1]["max"] == people.head(10)["age"].max()
     t.update(people)
-    t.wait_for_summaries(30)
+    t.wait_for_summaries(budget(30))
     assert t.summaries[1]["max"] == people["age"].max()
 
 
@@ -342,7 +343,7 @@ def test_an_export_streams_the_view_and_stops_at_the_limit(monkeypatch, fmt):
     monkeypatch.setattr(table_module, "EXPORT_MAX_BYTES", limit)
     source, produced = counted_source(3_000_000)
     t = kino.table(source.filter(pl.col("id") % 3 != 0))  # a filtered view, streamed
-    t.wait_for_summaries(120)
+    t.wait_for_summaries(budget(120))
     assert t.total_rows == 2_000_000
     produced[0] = 0
     written: list[int] = []
@@ -407,7 +408,7 @@ def test_big_frame_summaries_run_in_the_background(monkeypatch):
     # the first page is there whatever the summaries are doing
     assert rows_of(t) == list(range(20))
     assert t._summary_thread is not None
-    assert t.wait_for_summaries(30)
+    assert t.wait_for_summaries(budget(30))
     assert started and t.summary_state == "ready"
     assert t.summaries[0]["max"] == 99
 
@@ -421,7 +422,7 @@ def test_stale_background_summaries_are_dropped(monkeypatch):
     monkeypatch.setattr(table_module, "SUMMARY_SYNC_CELLS", 0)
     t = kino.table({"x": [1, 2, 3]})
     t.update({"y": ["a", "b"]})
-    t.wait_for_summaries(30)
+    t.wait_for_summaries(budget(30))
     assert t.summaries[0]["kind"] == "text"
 
 
@@ -444,7 +445,7 @@ def test_formatter_text_replaces_cells_and_errors_are_shown():
 def test_lazyframe_collects_only_the_page():
     lazy = pl.LazyFrame({"x": list(range(50)), "y": [i % 7 for i in range(50)]})
     t = kino.table(lazy, page_size=5)
-    t.wait_for_summaries(30)
+    t.wait_for_summaries(budget(30))
     ask(t, sort=[{"column": "y", "descending": True}], page=1)
     expected = (
         lazy.with_row_index("row")
@@ -532,7 +533,7 @@ def test_background_summaries_start_when_the_browser_has_drawn_the_first_page(mo
     t = kino.table({"x": [1, 2, 3]})
     assert t.summary_state == "computing" and rows_of(t) == [0, 1, 2]
     t._handle_custom_msg({"type": "rendered"}, [])
-    assert t.wait_for_summaries(60)
+    assert t.wait_for_summaries(budget(60))
     assert t.summary_state == "ready" and t.summaries[0]["max"] == 3
 
 
@@ -551,7 +552,7 @@ def front_end_asks(t, **change) -> None:
 def wait_until_answered(t, timeout: float = 30.0) -> None:
     thread = getattr(t, "_query_thread", None)
     if thread is not None:
-        thread.join(timeout)
+        thread.join(budget(timeout))
         assert not thread.is_alive(), "the query worker did not finish"
 
 
@@ -564,7 +565,9 @@ def test_superseded_front_end_requests_are_dropped_before_their_work(people, mon
     def counting_page(self, query):
         computed.append(query.as_dict())
         if len(computed) == 1:
-            all_sent.wait(10)  # the first request is slow: every other one arrives meanwhile
+            all_sent.wait(
+                budget(10)
+            )  # the first request is slow: every other one arrives meanwhile
         return real_page(self, query)
 
     monkeypatch.setattr(table_module.Pager, "page", counting_page)

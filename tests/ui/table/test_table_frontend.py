@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 import kino
+from tests.conftest import budget
 
 REPO = Path(__file__).resolve().parents[3]
 LAB = REPO / "labextension"
@@ -43,7 +44,7 @@ def run_ts(tmp_path: Path, source: str) -> object:
         )
     )
     for command in ([node, str(bundler)], [node, str(out)]):
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=budget(120))
         if result.returncode != 0:
             pytest.fail(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout)
