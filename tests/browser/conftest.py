@@ -33,9 +33,13 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(tmp_path_factory) -> Iterator[Server]:
-    """JupyterLab serving a temporary copy of notebooks/ (tests add their own notebooks)."""
+    """JupyterLab serving a temporary copy of notebooks/ (tests add their own notebooks).
+
+    Package-scoped: the server and the kernels its tests started stop when the
+    browser tests end, so they do not load the machine for the rest of the run.
+    """
     root = copy_notebooks(tmp_path_factory.mktemp("lab-root"))
     server = start_lab(root, tmp_path_factory.mktemp("lab-home"))
     try:
@@ -44,7 +48,7 @@ def lab(tmp_path_factory) -> Iterator[Server]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def voila(tmp_path_factory) -> Iterator[Server]:
     """Standalone Voila serving a temporary copy of notebooks/dashboards/ (as `make dashboard`)."""
     root = copy_notebooks(tmp_path_factory.mktemp("voila-root")) / "dashboards"
