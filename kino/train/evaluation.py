@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
@@ -96,7 +95,7 @@ class Evaluator:
         acc = program.evaluate(
             params, rest, prep.src, program.zero_acc(prep.pred_struct, prep.y_struct)
         )
-        host = jax.device_get(acc)
+        host = program.fetch(acc)
         bad = program.eval_error(host)
         if bad is not None:
             raise ValueError(f"{func}: {bad}")

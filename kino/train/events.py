@@ -241,6 +241,8 @@ class Handlers:
             except Exception as exc:
                 message = f"handler {h.name!r} on {event!r} raised {type(exc).__name__}: {exc}"
                 raise HandlerError(message, exc) from exc
+            if returned is None:  # the usual answer, per step: nothing to interpret
+                continue
             try:
                 items = _intents(returned, event, h.name)
             except ValueError as exc:

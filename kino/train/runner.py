@@ -221,7 +221,7 @@ class Runner:
     def _snapshot(self) -> tuple:
         """A device copy of the trained state (the carry itself is donated to the next step)."""
         c = self.carry
-        return jax.tree.map(jnp.copy, (c.params, c.rest, c.opt_state, c.step))
+        return self.program.copy((c.params, c.rest, c.opt_state, c.step))
 
     def _keep_best(self) -> None:
         self.best = self._snapshot()
@@ -296,15 +296,37 @@ class Runner:
             return pl.DataFrame({"epoch": pl.Series([], dtype=pl.Int64)})
         return pl.DataFrame(self.history)
 
+    @property
+    def carry(self) -> Carry:
+        """The train state between dispatches (kept as flat leaves; rebuilt when read)."""
+        if self._carry is None:
+            self._carry = jax.tree.unflatten(self._treedef, self._leaves)
+        return self._carry
+
+    @carry.setter
+    def carry(self, carry: Carry) -> None:
+        self._carry = carry
+        self._leaves, self._treedef = jax.tree.flatten(carry)
+
     def _dispatch(self, chunk):
         p = self.program
         if chunk.ids is not None:
             src = self.src
-            self.carry, outs = p.train_resident(
-                self.carry, src.x, src.y, chunk.order, chunk.ids, batch=src.batch, width=src.width
+            self._leaves, outs = p.train_resident(
+                self._leaves,
+                self._treedef,
+                src.x,
+                src.y,
+                chunk.order,
+                chunk.ids,
+                batch=src.batch,
+                width=src.width,
             )
         else:
-            self.carry, outs = p.train_stacked(self.carry, chunk.xs, chunk.ys, chunk.w)
+            self._leaves, outs = p.train_stacked(
+                self._leaves, self._treedef, chunk.xs, chunk.ys, chunk.w
+            )
+        self._carry = None  # the old one was donated; rebuilt from the leaves when read
         return outs
 
     def _process(self, outs, k: int, allow_halt: bool) -> Halt | None:
@@ -315,8 +337,11 @@ class Runner:
         self.t_last = now
         strongest = None
         listen = self.loop.handlers.any("iteration_completed")
+        # one conversion per dispatch, not per step: plain floats for every step's values
+        columns = {n: host[n].tolist() for n in self.scalar_names}
+        losses, rates = columns["loss"], host["learning_rate"].tolist()
         for j in range(k):
-            loss = float(host["loss"][j])
+            loss = losses[j]
             if not math.isfinite(loss):
                 # a step the program refused for another reason (labels out of range) says why
                 step_error = getattr(self.program, "step_error", None)
@@ -333,9 +358,9 @@ class Runner:
                 return Halt(HALT_LOOP, self.nan)
             self.step += 1
             self.iteration += 1
-            self.lr = float(host["learning_rate"][j])
+            self.lr = rates[j]
             if listen:
-                values = {n: float(host[n][j]) for n in self.scalar_names}
+                values = {n: column[j] for n, column in columns.items()}
                 halt = self.fire("iteration_completed", metrics=values)
                 if (
                     allow_halt
@@ -344,7 +369,7 @@ class Runner:
                 ):
                     strongest = halt
         if not listen:
-            last = {n: float(host[n][k - 1]) for n in self.scalar_names}
+            last = {n: column[k - 1] for n, column in columns.items()}
             self.run_handle.progress = self._state("iteration_completed", metrics=last)
         return strongest
 
@@ -536,13 +561,13 @@ class Runner:
         return None if self.status == "running" else self.status
 
     def _epoch_end(self) -> None:
-        acc = jax.device_get(self.carry.acc)
+        acc = self.program.fetch(self.carry.acc)
         train, cm = self.program.summarize(acc)
         values = dict(train)
         if self.val_src is not None:
             c = self.carry
             vacc = self.program.zero_acc(self.pred_struct, self.y_struct)
-            vacc = jax.device_get(self.program.evaluate(c.params, c.rest, self.val_src, vacc))
+            vacc = self.program.fetch(self.program.evaluate(c.params, c.rest, self.val_src, vacc))
             bad = self.program.eval_error(vacc)
             if bad is not None:  # the epoch's training is kept; its validation is meaningless
                 self._refuse_validation(bad, values)

@@ -37,6 +37,12 @@ class Placement:
     def _sharding(self, spec):
         return NamedSharding(self.mesh, spec) if self.mesh is not None else self.devices[0]
 
+    def replicated(self):
+        """The sharding of a replicated array (``out_shardings`` of a compiled maker)."""
+        if self.mesh is None:
+            return jax.sharding.SingleDeviceSharding(self.devices[0])
+        return NamedSharding(self.mesh, PartitionSpec())
+
     def replicate(self, tree):
         """Copy a pytree onto every device (fresh buffers, safe to donate)."""
         s = self._sharding(PartitionSpec())

@@ -82,12 +82,23 @@ class Program:
         self.penalty = penalty
         self.placement = placement
         resident = ("batch", "width")
+        # train dispatches take the carry as its flat list of leaves and its treedef (static):
+        # a flat list crosses jit's call path without a Python flatten of the nnx/optax
+        # pytrees on every dispatch (and the outputs without an unflatten)
         self.train_resident = jax.jit(
-            self._train_resident, donate_argnums=0, static_argnames=resident
+            self._flat(self._train_resident),
+            donate_argnums=0,
+            static_argnums=1,
+            static_argnames=resident,
         )
-        self.train_stacked = jax.jit(self._train_stacked, donate_argnums=0)
+        self.train_stacked = jax.jit(
+            self._flat(self._train_stacked), donate_argnums=0, static_argnums=1
+        )
         self.eval_resident = jax.jit(self._eval_resident, static_argnames=resident)
         self.eval_stacked = jax.jit(self._eval_stacked)
+        self._finish = jax.jit(self._finish_acc)
+        self._copy = jax.jit(lambda tree: jax.tree.map(jnp.copy, tree))
+        self._zeros: dict = {}  # (pred, y) shapes -> a compiled maker of zero accumulators
 
     # ---- accumulators -------------------------------------------------
     def _batch_states(self, pred, y, w):
@@ -97,19 +108,45 @@ class Program:
         return states
 
     def zero_acc(self, pred_struct, y_struct):
-        """Zero epoch accumulators (on the device) for outputs/labels of these shapes."""
+        """Zero epoch accumulators (on the device) for outputs/labels of these shapes.
 
-        def init(p, t):
-            acc = {"loss": jnp.zeros(2, jnp.float32)}
-            for m in self.metrics:
-                acc[m.name] = m.init(p, t)
-            if self._label_check(p, t, jnp.ones(p.shape[:1], jnp.float32)) is not None:
-                acc["label_check"] = jnp.zeros(3, jnp.int32)  # filled by eval passes
-            return acc
+        Made on the device by one compiled call: traced once per shape, never per epoch.
+        """
+        key = (pred_struct.shape, str(pred_struct.dtype), y_struct.shape, str(y_struct.dtype))
+        make = self._zeros.get(key)
+        if make is None:
 
-        return self.placement.replicate(
-            _zeros_like_struct(jax.eval_shape(init, pred_struct, y_struct))
-        )
+            def init(p, t):
+                acc = {"loss": jnp.zeros(2, jnp.float32)}
+                for m in self.metrics:
+                    acc[m.name] = m.init(p, t)
+                if self._label_check(p, t, jnp.ones(p.shape[:1], jnp.float32)) is not None:
+                    acc["label_check"] = jnp.zeros(3, jnp.int32)  # filled by eval passes
+                return acc
+
+            struct = jax.eval_shape(init, pred_struct, y_struct)
+            where = self.placement.replicated()
+            make = jax.jit(lambda: _zeros_like_struct(struct), out_shardings=where)
+            self._zeros[key] = make
+        return make()
+
+    def copy(self, tree):
+        """A device copy of ``tree`` in one dispatch (kept while the original is donated)."""
+        return self._copy(tree)
+
+    def _finish_acc(self, acc):
+        out = dict(acc)
+        for m in self.metrics:
+            if m.scalar:
+                out[m.name] = m.compute(acc[m.name])
+        return out
+
+    def fetch(self, acc) -> dict:
+        """Accumulators to the host, scalar metrics computed on the device first (one call).
+
+        The result is what :meth:`summarize` and :meth:`eval_error` read.
+        """
+        return jax.device_get(self._finish(acc))
 
     def _loss(self, model, x, y, w):
         pred = model(x)
@@ -209,6 +246,16 @@ class Program:
         gather = self.placement.gather_rows
         return gather(x_all, rows), gather(y_all, rows), w
 
+    @staticmethod
+    def _flat(dispatch):
+        """``dispatch(carry, ...)`` as ``(leaves, treedef, ...) -> (leaves, outs)``."""
+
+        def flat(leaves, treedef, *args, **kwargs):
+            carry, outs = dispatch(jax.tree.unflatten(treedef, leaves), *args, **kwargs)
+            return jax.tree.leaves(carry), outs
+
+        return flat
+
     def _train_resident(self, carry, x_all, y_all, order, ids, *, batch, width):
         def body(c, i):
             return self._step(c, *self._draw(x_all, y_all, order, i, batch, width))
@@ -275,7 +322,7 @@ class Program:
         return acc
 
     def summarize(self, acc_host) -> tuple[dict[str, float], object]:
-        """Epoch values from accumulators fetched to the host: (scalars, confusion matrix)."""
+        """Epoch values from :meth:`fetch`'s host accumulators: (scalars, confusion matrix)."""
         import numpy as np
 
         out = {}
@@ -285,7 +332,7 @@ class Program:
         cm = None
         for m in self.metrics:
             if m.scalar:
-                out[m.name] = float(jax.device_get(m.compute(jnp.asarray(acc_host[m.name]))))
+                out[m.name] = float(acc_host[m.name])
             else:
                 cm = np.rint(np.asarray(acc_host[m.name])).astype(np.int64)
         return out, cm
