@@ -93,6 +93,10 @@ class Server:
         self._cond = threading.Condition()
         self._settle_lock = threading.Lock()
         self._accepting = True
+        signature = serving.signature
+        self._fast = None  # (shape, dtype) of a row that needs no checking beyond them
+        if serving.preprocess is None and signature.treedef.num_nodes == 1:
+            self._fast = (signature.shapes[0], signature.dtypes[0])
         self._monitors: list[Any] = []
         self._workers = [
             threading.Thread(
@@ -118,8 +122,9 @@ class Server:
         -2.0
         >>> server.stop()
         """
-        ticket = FutureTicket(self._timeout(timeout, "Server.submit"))
-        self._enqueue(x, ticket, "Server.submit")
+        func = "Server.submit"
+        ticket = FutureTicket(self._timeout(timeout, func), self._row(x, func))
+        self._enqueue(ticket, func)
         return ticket.future
 
     def predict(self, x: Any, *, timeout: float | None = None) -> Any:
@@ -135,32 +140,37 @@ class Server:
         5.0
         >>> server.stop()
         """
-        ticket = WaitTicket(1, self._timeout(timeout, "Server.predict"))
-        self._enqueue(x, ticket, "Server.predict")
+        func = "Server.predict"
+        ticket = WaitTicket(1, self._timeout(timeout, func), self._row(x, func))
+        self._enqueue(ticket, func)
         return self._wait(ticket, return_exceptions=False)[0]
 
     async def apredict(self, x: Any, *, timeout: float | None = None) -> Any:
         """``await server.apredict(x)``: the answer, without blocking the event loop.
 
         Cancelling the awaiting task cancels the request (dropped before compute if its
-        batch has not started).
+        batch has not started). In a notebook cell, whose event loop is already running
+        (so ``asyncio.run`` is refused there), write ``await server.apredict(x)``; the
+        example below runs its coroutine on an event loop of its own, as a kernel does:
 
-        >>> import asyncio, numpy as np
+        >>> import asyncio, threading, numpy as np
         >>> from kino.serving import Serving
         >>> server = Serving(lambda x: x + 1, example=np.zeros(())).start()
         >>> async def three():
         ...     return await asyncio.gather(*(server.apredict(float(i)) for i in range(3)))
-        >>> [float(a) for a in asyncio.run(three())]
+        >>> loop = asyncio.new_event_loop()
+        >>> threading.Thread(target=loop.run_forever, daemon=True).start()
+        >>> [float(a) for a in asyncio.run_coroutine_threadsafe(three(), loop).result()]
         [1.0, 2.0, 3.0]
-        >>> server.stop()
+        >>> _ = loop.call_soon_threadsafe(loop.stop); server.stop()
         """
         return await self._apredict(x, timeout, "Server.apredict")
 
     async def _apredict(self, x: Any, timeout: float | None, func: str) -> Any:
         """``apredict`` naming ``func`` in its errors (the HTTP endpoint names its route)."""
         loop = asyncio.get_running_loop()
-        ticket = LoopTicket(loop, self._timeout(timeout, func))
-        self._enqueue(x, ticket, func)
+        ticket = LoopTicket(loop, self._timeout(timeout, func), self._row(x, func))
+        self._enqueue(ticket, func)
         timer = None
         if ticket.deadline is not None:
             timer = loop.call_later(
@@ -294,18 +304,24 @@ class Server:
             return self.timeout
         return check_number(timeout, func=func, argument="timeout", min=0)
 
-    def _enqueue(self, x: Any, ticket: Ticket, func: str) -> None:
-        """Check one request and queue it under one lock, or raise its refusal at once."""
+    def _row(self, x: Any, func: str) -> list[np.ndarray]:
+        """One request checked (``InvalidInput`` at once) as leaves with a row axis."""
+        fast = self._fast
+        if type(x) is np.ndarray and fast and x.shape == fast[0] and x.dtype == fast[1]:
+            return [x[None]]  # the common case: an array that already fits
         try:
             row = self.serving.prepare(x, func=func)
         except Exception:
             self.stats.error("invalid")
             raise
-        part = Part(ticket, 0, [leaf[None] for leaf in row])
+        return [leaf[None] for leaf in row]
+
+    def _enqueue(self, ticket: Ticket, func: str) -> None:
+        """Queue a one-row ticket under one lock, or raise its refusal at once."""
         with self._cond:
             accepting, before = self._accepting, self._rows
             if accepting and before < self.max_queue:
-                self._queue.append(part)
+                self._queue.append(ticket)
                 self._rows = before + 1
                 if before == 0 or (before + 1) % self.serving.batch_size == 0:
                     self._cond.notify()  # a worker starts a batch, or one is full
@@ -483,19 +499,13 @@ class Server:
     def _answer(self, partition: int, program: Program, live: list[Part]) -> None:
         rows = sum(part.count for part in live)
         try:
-            outputs = program.run([part.block for part in live])
+            answers = program.run([part.block for part in live]).rows(0, rows)
         except Exception as error:  # the function failed: only this batch's requests fail
-            self._settle(partition, rows, live, [None] * len(live), error)
+            self._settle(partition, rows, live, [], error)
             return
         postprocess = self.serving.postprocess
-        answers: list[Any] = []
-        start = 0
-        for part in live:
-            answer = outputs.rows(start, start + part.count)
-            start += part.count
-            if postprocess is not None:
-                answer = [_finish(postprocess, row) for row in answer]
-            answers.append(answer)
+        if postprocess is not None:
+            answers = [_finish(postprocess, row) for row in answers]
         self._settle(partition, rows, live, answers, None)
 
     def _settle(
@@ -511,20 +521,24 @@ class Server:
         latencies: list[float] = []
         closed: list[Ticket] = []
         failed = 0
+        postfailed = error is None and any(type(a) is Failed for a in answers)
+        start = 0
         with self._settle_lock:
-            for part, answer in zip(live, answers, strict=True):
-                ticket = part.ticket
+            for part in live:
+                ticket, count = part.ticket, part.count
+                mine = answers[start : start + count]
+                start += count
                 if ticket.state == DONE:  # its caller's deadline answered it meanwhile
                     continue
                 if error is not None:
-                    failed += part.count
-                    if ticket.fail(part.offset, part.count, error):
+                    failed += count
+                    if ticket.fail(part.offset, count, error):
                         closed.append(ticket)
                     continue
-                bad = sum(type(a) is Failed for a in answer) if self.serving.postprocess else 0
+                bad = sum(type(a) is Failed for a in mine) if postfailed else 0
                 failed += bad
-                latencies += [done - ticket.arrived] * (part.count - bad)
-                if ticket.fill(part.offset, answer):
+                latencies += [done - ticket.arrived] * (count - bad)
+                if ticket.fill(part.offset, mine):
                     closed.append(ticket)
         deliver(closed)
         if failed:

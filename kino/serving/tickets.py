@@ -47,17 +47,57 @@ class Failed:
         self.error = error
 
 
-class Ticket:
+class Part:
+    """Consecutive rows of one ticket in the queue: ``block`` holds each leaf, rows first.
+
+    >>> p = Part(Ticket(5, None), 0, [np.arange(5)])
+    >>> q = p.head(2); (q.offset, q.count, q.block[0].tolist()), (p.offset, p.count)
+    ((0, 2, [0, 1]), (2, 3))
+    """
+
+    __slots__ = ("block", "count", "offset", "ticket")
+
+    def __init__(self, ticket: Ticket, offset: int, block: list[np.ndarray]) -> None:
+        self.ticket = ticket
+        self.offset = offset
+        self.block = block
+        self.count = len(block[0])
+
+    def head(self, n: int) -> Part:
+        """Split off this part's first ``n`` rows as a part of their own (views, no copy)."""
+        first = Part(self.ticket, self.offset, [leaf[:n] for leaf in self.block])
+        self.block = [leaf[n:] for leaf in self.block]
+        self.offset += n
+        self.count -= n
+        return first
+
+
+class Ticket(Part):
     """The answer slots of one call, its deadline and its state (changed under one lock).
+
+    A one-row call passes its ``row`` (the leaves, rows first) and is its own part in the
+    queue; a call of many rows queues separate :class:`Part` s.
 
     >>> t = Ticket(3, timeout=0.5, now=10.0)
     >>> t.deadline, t.left, t.state == PENDING
     (10.5, 3, True)
+    >>> one = Ticket(1, None, row=[np.zeros((1, 2))]); one.ticket is one, one.count
+    (True, 1)
     """
 
     __slots__ = ("arrived", "deadline", "left", "slots", "state", "timeout")
 
-    def __init__(self, n: int, timeout: float | None, now: float | None = None) -> None:
+    def __init__(
+        self,
+        n: int,
+        timeout: float | None,
+        now: float | None = None,
+        row: list[np.ndarray] | None = None,
+    ) -> None:
+        self.ticket = self
+        self.offset = 0
+        self.block = row  # type: ignore[assignment]
+        self.count = 1
         self.arrived = time.monotonic() if now is None else now
         self.timeout = timeout
         self.deadline = None if timeout is None else self.arrived + timeout
@@ -145,8 +185,8 @@ class WaitTicket(Ticket):
 
     __slots__ = ("_done",)
 
-    def __init__(self, n: int, timeout: float | None) -> None:
-        super().__init__(n, timeout)
+    def __init__(self, n: int, timeout: float | None, row: list[np.ndarray] | None = None) -> None:
+        super().__init__(n, timeout, None, row)
         self._done = threading.Lock()
         self._done.acquire()
 
@@ -168,8 +208,8 @@ class FutureTicket(Ticket):
 
     __slots__ = ("future",)
 
-    def __init__(self, timeout: float | None) -> None:
-        super().__init__(1, timeout)
+    def __init__(self, timeout: float | None, row: list[np.ndarray] | None = None) -> None:
+        super().__init__(1, timeout, None, row)
         self.future: concurrent.futures.Future = concurrent.futures.Future()
 
     def claim(self) -> bool:
@@ -195,39 +235,19 @@ class LoopTicket(Ticket):
 
     __slots__ = ("future", "loop")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
-        super().__init__(1, timeout)
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        timeout: float | None,
+        row: list[np.ndarray] | None = None,
+    ) -> None:
+        super().__init__(1, timeout, None, row)
         self.loop = loop
         self.future: asyncio.Future = loop.create_future()
 
     def deliver(self) -> None:
         """Set the future; on its loop's thread only (other threads go through ``deliver``)."""
         _resolve([self])
-
-
-class Part:
-    """Consecutive rows of one ticket in the queue: ``block`` holds each leaf, rows first.
-
-    >>> p = Part(Ticket(5, None), 0, [np.arange(5)])
-    >>> q = p.head(2); (q.offset, q.count, q.block[0].tolist()), (p.offset, p.count)
-    ((0, 2, [0, 1]), (2, 3))
-    """
-
-    __slots__ = ("block", "count", "offset", "ticket")
-
-    def __init__(self, ticket: Ticket, offset: int, block: list[np.ndarray]) -> None:
-        self.ticket = ticket
-        self.offset = offset
-        self.block = block
-        self.count = len(block[0])
-
-    def head(self, n: int) -> Part:
-        """Split off this part's first ``n`` rows as a part of their own (views, no copy)."""
-        first = Part(self.ticket, self.offset, [leaf[:n] for leaf in self.block])
-        self.block = [leaf[n:] for leaf in self.block]
-        self.offset += n
-        self.count -= n
-        return first
 
 
 def deliver(tickets: Iterable[Ticket]) -> None:

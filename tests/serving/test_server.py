@@ -251,3 +251,25 @@ def test_eight_cpu_devices_one_worker_and_one_parameter_copy_each(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert int(out.stdout.split()[-1]) >= 2  # batches went to more than one partition
+
+
+def test_the_server_examples_run_cleanly_where_an_event_loop_is_running():
+    # A notebook cell runs inside the kernel's event loop, where asyncio.run is refused
+    # (and leaves its coroutine never awaited): the examples must run there as written.
+    import doctest
+    import gc
+    import warnings
+
+    import kino.serving.server as module
+
+    async def in_a_running_loop():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)
+            gc.collect()  # an abandoned coroutine warns when it is collected
+        return result, [str(w.message) for w in caught]
+
+    result, warned = asyncio.run(in_a_running_loop())
+    assert result.attempted > 10
+    assert result.failed == 0
+    assert not [w for w in warned if "never awaited" in w], warned
