@@ -285,3 +285,68 @@ def test_tables_keep_readable_cells_and_images_square_pixels(lab, page):
     for i, name in enumerate(("table-333x4", "batch-16x8x8x1", "fmaps-8x8x32", "image-24x36x3")):
         widgets.nth(i).scroll_into_view_if_needed()
         screenshot(page, f"inspect-{name}", f".kino-inspect >> nth={i}")
+
+
+SCALE_RECORDED = (
+    "import json, pathlib\n"
+    "w = kino.inspect(table)\n"
+    "def record(change):  # written whole, then renamed: the test never reads half a file\n"
+    "    part = pathlib.Path('inspect-scale.part')\n"
+    "    part.write_text(json.dumps(change.new['scale']))\n"
+    "    part.replace('inspect-scale.json')\n"
+    "w.observe(record, 'selection')\n"
+    "w"
+)
+
+COLUMN_COLOURS = """(col) => {
+  const c = document.querySelector('.kino-inspect-canvas');
+  const d = c.getContext('2d').getImageData(col, 0, 1, c.height).data;
+  const seen = new Set();
+  for (let i = 0; i < d.length; i += 4) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+  return [...seen];
+}"""
+
+
+def test_colour_per_column_toggle_for_a_table(lab, page):
+    """Issue 17 item 8: penguins' [333, 4] features (mm next to g) open coloured per
+    column, the legend says so, and the toggle switches Python's scale both ways."""
+    table_only = PENGUIN_MATRIX.rsplit("\n", 1)[0]  # without its last line, kino.inspect(table)
+    write_notebook(lab, "inspect-columns.ipynb", [table_only, SCALE_RECORDED])
+    run_notebook(page, lab, "inspect-columns.ipynb")
+    toggle = page.locator("input.kino-inspect-scale")
+    toggle.wait_for()
+    legend = page.locator(".kino-inspect-legend")
+    assert toggle.is_checked()
+    assert legend.get_attribute("data-scale") == "columns"
+    assert legend.inner_text().startswith("colour per column:")
+    # Each column spans the whole colour map: its largest value takes the top colour.
+    for col in range(4):
+        colours = page.evaluate(COLUMN_COLOURS, col)
+        assert TOP in colours and len(colours) > 20, (col, len(colours))
+    recorded = lab.root / "inspect-scale.json"
+
+    def python_scale(expected: str) -> None:
+        wait_until(
+            page,
+            lambda: recorded.exists() and json.loads(recorded.read_text()) == expected,
+            f"Python's selection scale {expected!r}",
+        )
+
+    toggle.click()
+    python_scale("all")
+    page.wait_for_function(
+        "() => document.querySelector('.kino-inspect-legend')?.dataset.scale === 'all'"
+    )
+    assert not toggle.is_checked()
+    assert legend.inner_text().startswith("one colour scale:") and "5,925" in legend.inner_text()
+    # One scale from 13.9 to 5,925: bill depth (13 to 21.5 mm) is one flat colour.
+    assert len(page.evaluate(COLUMN_COLOURS, 1)) == 1
+    assert TOP in page.evaluate(COLUMN_COLOURS, 3)
+    screenshot(page, "inspect-table-one-scale", ".kino-inspect")
+    toggle.click()
+    python_scale("columns")
+    page.wait_for_function(
+        "() => document.querySelector('.kino-inspect-legend')?.dataset.scale === 'columns'"
+    )
+    assert toggle.is_checked() and len(page.evaluate(COLUMN_COLOURS, 1)) > 20
+    screenshot(page, "inspect-table-per-column", ".kino-inspect")

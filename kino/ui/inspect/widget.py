@@ -25,6 +25,7 @@ import traitlets
 
 from kino.contracts import check_choice, check_int
 from kino.ui.base import KinoWidget
+from kino.ui.inspect.columns import SCALES, default_scale
 from kino.ui.inspect.stats import (
     HEATMAP_MAX_SIDE,
     MAX_PAYLOAD_BYTES,
@@ -280,7 +281,7 @@ class Inspector(KinoWidget, bundle="inspect"):
             "axes": list(default_axes(shape)),
             "index": [0] * len(shape),
             "mode": "mean",
-            "scale": "all",
+            "scale": default_scale(self._array),
             "part": parts_of(self._array.dtype)[0],
             "view": views[0],
         }
@@ -323,7 +324,8 @@ class Inspector(KinoWidget, bundle="inspect"):
         reduction; ``part``: for complex arrays ``"abs"``, ``"angle"``,
         ``"real"`` or ``"imag"``; ``view``: one of :meth:`available_views`;
         ``scale``: ``"all"`` (one colour scale for the slice) or ``"columns"``
-        (each column coloured from its own range: a table of features).
+        (each column coloured from its own range: a table of features; the
+        default for a table whose columns' ranges differ a hundredfold).
 
         >>> w = inspect(np.arange(24.0).reshape(2, 3, 4))
         >>> w.select(axes=(0, 2), index={1: 2})
@@ -524,8 +526,6 @@ class Inspector(KinoWidget, bundle="inspect"):
             self.send({"type": "error", "message": str(exc)})
 
 
-#: Colour scales of the heatmap: one for the whole slice, or one per column.
-SCALES = ("all", "columns")
 #: A trailing axis this long is a channel axis (grey, grey+alpha, RGB, RGBA), never a
 #: heatmap column.
 MAX_CHANNELS = 4

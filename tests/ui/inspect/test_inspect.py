@@ -308,3 +308,37 @@ def test_per_column_scale_is_offered_and_checked():
     front_end(w, {"type": "select", "scale": "rows"})
     assert w.error == "kino.inspect: 'scale' must be one of all, columns, got str: 'rows'"
     assert w.selection["scale"] == "columns"
+
+
+def penguin_like(rows: int = 333) -> np.ndarray:
+    """Columns on the scales of penguins' bill length and depth (mm), flipper (mm), mass (g)."""
+    rng = np.random.default_rng(0)
+    means, stds = np.array([44.0, 17.0, 200.0, 4200.0]), np.array([5.0, 2.0, 14.0, 800.0])
+    return (means + stds * rng.standard_normal((rows, 4))).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("x", "scale", "why"),
+    [
+        (penguin_like(), "columns", "bill depth spans ~10, body mass ~4000: per column"),
+        (penguin_like().astype(np.int32), "columns", "integer tables too"),
+        (np.random.default_rng(1).normal(size=(333, 4)), "all", "columns on one scale"),
+        (np.arange(333 * 4, dtype=np.float32).reshape(333, 4), "all", "equal column ranges"),
+        (penguin_like(8)[:4], "all", "as many columns as rows: a matrix, not a table"),
+        (np.c_[np.ones(50), np.linspace(0, 1e4, 50)], "all", "a constant column aside"),
+        (np.zeros((8, 8, 32), np.float32), "all", "feature maps are no table"),
+    ],
+)
+def test_a_table_with_columns_on_different_scales_is_coloured_per_column(x, scale, why):
+    w = kino.inspect(x)
+    assert w.selection["scale"] == scale, why
+    assert w.view["scale"] == scale
+
+
+def test_the_per_column_toggle_reaches_python(comm_log):
+    w = kino.inspect(penguin_like())
+    front_end(w, {"type": "select", "scale": "all"})
+    assert w.selection["scale"] == "all" and w.view["scale"] == "all"
+    assert comm_log.updates("view")[-1].state["view"]["scale"] == "all"
+    front_end(w, {"type": "select", "scale": "columns"})
+    assert w.error == "" and w.view["scale"] == "columns"

@@ -101,8 +101,33 @@ export function colourise(values: Float32Array, scale: Scale, dark: boolean, out
   }
 }
 
-/** A horizontal colour bar with its end labels. */
-export function colourBar(scale: Scale, dark: boolean): HTMLElement {
+/**
+ * Colours each column of a `rows` × `cols` grid from its own finite range (min to
+ * max, one sequential map), so a column of small values next to one of large
+ * values still shows its variation.
+ */
+export function colouriseColumns(
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  dark: boolean,
+  out: Uint8ClampedArray,
+): void {
+  const column = new Float32Array(rows);
+  const rgba = new Uint8ClampedArray(rows * 4);
+  for (let j = 0; j < cols; j++) {
+    for (let i = 0; i < rows; i++) column[i] = values[i * cols + j];
+    const scale = scaleOf(column, false);
+    colourise(column, scale, dark, rgba);
+    for (let i = 0; i < rows; i++) out.set(rgba.subarray(i * 4, i * 4 + 4), (i * cols + j) * 4);
+  }
+}
+
+/**
+ * A horizontal colour bar with its end labels, saying which scale is drawn: one
+ * for the whole slice (its range as labels), or one per column.
+ */
+export function colourBar(scale: Scale, dark: boolean, perColumn = false): HTMLElement {
   const canvas = h("canvas", { class: "kino-inspect-cbar", width: "128", height: "1" });
   const vals = new Float32Array(128);
   for (let i = 0; i < 128; i++) vals[i] = scale.lo + ((scale.hi - scale.lo) * i) / 127;
@@ -122,10 +147,11 @@ export function colourBar(scale: Scale, dark: boolean): HTMLElement {
     );
   return h(
     "div",
-    { class: "kino-inspect-legend" },
-    h("span", { class: "kino-inspect-num" }, fmt(scale.lo)),
+    { class: "kino-inspect-legend", "data-scale": perColumn ? "columns" : "all" },
+    h("span", { class: "kino-inspect-scale-name" }, perColumn ? "colour per column:" : "one colour scale:"),
+    h("span", { class: "kino-inspect-num" }, perColumn ? "column min" : fmt(scale.lo)),
     canvas,
-    h("span", { class: "kino-inspect-num" }, fmt(scale.hi)),
+    h("span", { class: "kino-inspect-num" }, perColumn ? "column max" : fmt(scale.hi)),
     swatch(sp.nan, "NaN"),
     swatch(sp.pinf, "+inf"),
     swatch(sp.ninf, "−inf"),

@@ -14,6 +14,7 @@ import {
   bytesOf,
   colourBar,
   colourise,
+  colouriseColumns,
   floats,
   fmt,
   fmtBytes,
@@ -56,11 +57,14 @@ interface Selection {
   mode: string;
   part: string;
   view: string;
+  /** "all": one colour scale for the slice; "columns": one per column. */
+  scale: string;
 }
 
 interface View {
   kind: string;
   part: string;
+  scale?: string;
   signed: boolean;
   rows?: number;
   cols?: number;
@@ -287,6 +291,7 @@ class ArrayView {
   private timer: number | undefined;
   private controls: HTMLElement | null = null;
   private controlsKey = "";
+  private scaleToggle: HTMLInputElement | null = null;
 
   constructor(
     private model: InspectModel,
@@ -327,7 +332,11 @@ class ArrayView {
           showPosition(input, s.shape[a]);
         }
       }
+      if (this.scaleToggle && this.pending?.scale === undefined) {
+        this.scaleToggle.checked = sel.scale === "columns";
+      }
     } else {
+      this.scaleToggle = null;
       this.controls = this.buildControls(s, sel, view);
       this.controlsKey = key;
     }
@@ -413,6 +422,12 @@ class ArrayView {
     mode.title = mode.disabled ? "shown at full resolution" : `each cell is a ${block[0]}×${block[1]} block`;
     mode.addEventListener("change", () => this.request({ mode: mode.value }));
     box.append(h("label", { class: "kino-inspect-field" }, "downsample ", mode));
+    const toggle = h("input", { type: "checkbox", class: "kino-inspect-scale" });
+    toggle.checked = sel.scale === "columns";
+    toggle.title = "colour each column from its own range (a table of features)";
+    toggle.addEventListener("change", () => this.request({ scale: toggle.checked ? "columns" : "all" }));
+    this.scaleToggle = toggle;
+    box.append(h("label", { class: "kino-inspect-field" }, toggle, " colour per column"));
     const sliders = h("div", { class: "kino-inspect-sliders" });
     for (let a = 0; a < nd; a++) {
       if (a === sel.axes[0] || a === sel.axes[1]) continue;
@@ -445,12 +460,14 @@ class ArrayView {
     const cols = view.cols ?? 0;
     const values = floats(this.model.get("view_data"));
     const dark = isDarkTheme();
-    const scale = scaleOf(values, view.signed);
+    const perColumn = view.scale === "columns";
+    const scale = scaleOf(values, view.signed && !perColumn);
     const canvas = h("canvas", { class: "kino-inspect-canvas", width: String(cols), height: String(rows) });
     const ctx = canvas.getContext("2d");
     if (ctx && rows > 0 && cols > 0 && values.length === rows * cols) {
       const img = ctx.createImageData(cols, rows);
-      colourise(values, scale, dark, img.data);
+      if (perColumn) colouriseColumns(values, rows, cols, dark, img.data);
+      else colourise(values, scale, dark, img.data);
       ctx.putImageData(img, 0, 0);
     }
     sizeTo(canvas, heatmapBox(rows, cols));
@@ -486,7 +503,7 @@ class ArrayView {
       { class: "kino-inspect-heatmap" },
       h("div", { class: "kino-inspect-muted" }, caption),
       canvas,
-      colourBar(scale, dark),
+      colourBar(scale, dark, perColumn),
       readout,
     );
   }
