@@ -14,15 +14,18 @@ from kino.train.fingerprint import fingerprint
 from tests.train.tiny import BATCH, blobs
 
 COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+TRACE_EVENT = "/jax/core/compile/jaxpr_trace_duration"
 
 
 @contextlib.contextmanager
-def compilations():
-    """Count XLA compilations inside the block: ``with compilations() as n: ...; n[0]``."""
+def compilations(watched=COMPILE_EVENT):
+    """Count XLA compilations inside the block: ``with compilations() as n: ...; n[0]``.
+
+    ``watched=TRACE_EVENT`` counts Python traces instead (jit, eval_shape)."""
     count = [0]
 
     def listen(event, duration, **kw):
-        if event == COMPILE_EVENT:
+        if event == watched:
             count[0] += 1
 
     monitoring.register_event_duration_secs_listener(listen)
@@ -128,3 +131,22 @@ def test_fingerprint_keys_closed_over_arrays_by_value_and_odd_objects_by_identit
     struct = jax.ShapeDtypeStruct((2,), jnp.float32)
     assert fingerprint(scaled(struct)) == fingerprint(scaled(struct))
     assert fingerprint(scaled(struct)) != fingerprint(scaled(jax.ShapeDtypeStruct((2,), "f4")))
+
+
+def test_epochs_after_the_first_trace_and_compile_nothing():
+    # per-epoch work (zero accumulators, the kept state's copy, the epoch's metrics) reuses
+    # compiled calls: a trace per epoch is Python work the device waits for
+    counts = {}
+    watching = contextlib.ExitStack()
+
+    def second_epoch(s):
+        if s.epoch == 2:
+            counts["traces"] = watching.enter_context(compilations(TRACE_EVENT))
+            counts["compilations"] = watching.enter_context(compilations())
+
+    loop = train.trainer(model(), "sparse_categorical_cross_entropy", optax.adam(1e-3))
+    loop.metric("accuracy").validate(blobs(24, seed=1)).handle("epoch_started", second_epoch)
+    with watching:
+        result = loop.run(blobs(), epochs=4, batch_size=BATCH)
+        assert result.status == "completed" and result.data_on_device is True
+        assert (counts["traces"][0], counts["compilations"][0]) == (0, 0)
