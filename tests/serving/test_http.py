@@ -4,12 +4,17 @@ with 422 / 503 / 504 / 500 answers carrying an error body."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
+import textwrap
 
 import httpx
 import numpy as np
 import pytest
 
 from kino.serving import Serving, http
+from tests.conftest import budget
 from tests.serving.stress import FAIL_BATCH, FAIL_PRE, SPEC
 
 
@@ -117,3 +122,43 @@ def test_bad_arguments_are_refused_at_the_call():
             http(server, port=70000)
     finally:
         server.stop()
+
+
+def test_the_endpoint_stops_when_the_interpreter_exits_without_stop():
+    # A kernel shut down with an endpoint still serving: the process exits promptly (an
+    # open keep-alive connection does not hold it), and the endpoint was stopped on the
+    # way out, before the interpreter's last exit hook (registered first, so run last).
+    script = textwrap.dedent(
+        """
+        import atexit, socket
+        import httpx, numpy as np
+        from kino.serving import Serving, http
+
+        def after_the_endpoint_stopped():
+            try:
+                socket.create_connection(("127.0.0.1", endpoint.port), timeout=5).close()
+                print("still listening", flush=True)
+            except OSError:
+                print("port closed" if not endpoint.running else "thread alive", flush=True)
+
+        atexit.register(after_the_endpoint_stopped)
+        server = Serving(lambda x: x * 2, example=np.zeros(2, np.float32)).start()
+        endpoint = http(server, path="/double")
+        client = httpx.Client()  # left open: a keep-alive connection at exit
+        print(endpoint.port, client.post(endpoint.url, json=[1, 2]).json(), flush=True)
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        out, err = process.communicate(timeout=budget(120))
+    finally:
+        process.kill()
+    assert process.returncode == 0, err[-3000:]
+    first, verdict = out.splitlines()
+    port, answer = first.split(" ", 1)
+    assert answer == "[2.0, 4.0]"
+    assert verdict == "port closed"
+    with pytest.raises(OSError):  # and nothing listens there after the process is gone
+        socket.create_connection(("127.0.0.1", int(port)), timeout=budget(10)).close()
