@@ -100,6 +100,32 @@ def test_the_device_path_makes_no_host_copy_of_the_data_per_epoch():
     assert peak < x.nbytes / 4, f"peak host allocation {peak} B against data of {x.nbytes} B"
 
 
+def test_every_dispatch_reads_the_same_placed_arrays_and_sends_only_batch_numbers():
+    x, y = blobs(480)  # 30 batches of 16: 15 dispatches of 2 per epoch
+    data = train.batches(x, y, batch_size=BATCH, seed=2)
+    loop = sparse()
+    loop.run(data, epochs=1, steps_per_dispatch=2)  # the program exists now
+    program = loop._program
+    sent = []
+    original = program.train_resident
+
+    def spy(leaves, treedef, *args, **kwargs):
+        sent.append(args)
+        return original(leaves, treedef, *args, **kwargs)
+
+    program.train_resident = spy
+    try:
+        result = loop.run(data, epochs=3, steps_per_dispatch=2)
+    finally:
+        program.train_resident = original
+    assert result.data_on_device is True and len(sent) == 45
+    placed = {id(a) for args in sent for a in args[:2]}
+    assert len(placed) == 2, "x and y are placed once per run, never again per epoch"
+    assert all(isinstance(a, jax.Array) for args in sent for a in args[:3])
+    host = [a for args in sent for a in args if isinstance(a, np.ndarray)]
+    assert host and max(a.nbytes for a in host) <= 2 * 4, "only a dispatch's batch numbers"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
