@@ -50,6 +50,7 @@ __all__ = [
     "text",
     "train",
     "tree",
+    "tune",
     "ui",
 ]
 
@@ -62,6 +63,7 @@ __getattr__ = lazy_exports(
         "serving": ".serving",
         "table": ".ui.table:table",
         "train": ".train",
+        "tune": ".tune",
     },
 )
 

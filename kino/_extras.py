@@ -23,6 +23,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "serving": ("starlette", "uvicorn", "httpx"),
     "ray": ("ray",),
     "models": ("safetensors", "tokenizers", "huggingface_hub", "PIL"),
+    "tune": ("optuna",),
 }
 
 
