@@ -132,10 +132,13 @@ def test_inspector_in_light_and_dark_themes(lab, page):
     assert page.locator(".kino-inspect-canvas").count() == 3  # field, compare, sharded
     shards = widgets.nth(4).locator(".kino-inspect-shardmap .kino-inspect-shard")
     assert shards.count() == 8 and "8 devices" in widgets.nth(4).inner_text()
+    assert widgets.nth(4).locator("input.kino-inspect-scale").count() == 0  # 64x48: no table
     assert page.locator(".kino-inspect-image").count() == 1
     assert page.locator(".kino-inspect-line").count() == 1
     assert "NaN" in widgets.first.inner_text()
     assert widgets.first.locator(".kino-inspect-bad").count() >= 2  # NaN and +inf counts
+    # A 300x400 field is no table: no per-column colour control.
+    assert widgets.first.locator("input.kino-inspect-scale").count() == 0
     for theme in ("light", "dark"):
         set_theme(page, theme)
         for i, name in enumerate(("heatmap", "line", "compare", "image", "sharded")):
@@ -278,6 +281,13 @@ def test_tables_keep_readable_cells_and_images_square_pixels(lab, page):
         assert (canvas.get_attribute("height"), canvas.get_attribute("width")) == ("8", "8")
         width, height = canvas.evaluate(BOX)
         assert abs(width - height) <= 1 and 160 <= width <= 482, (i, width, height)
+    # The batch slides over its 16 images; its channel axis of length 1 gets no slider,
+    # and only the table offers per-column colour.
+    assert widgets.nth(1).locator("input.kino-inspect-slider").evaluate_all(
+        "els => els.map((e) => [e.dataset.axis, e.max])"
+    ) == [["0", "15"]]
+    assert widgets.nth(0).locator("input.kino-inspect-scale").count() == 1
+    assert page.locator("input.kino-inspect-scale").count() == 1
     # [24, 36, 3] uint8: a whole number of screen pixels per image pixel, the same both ways.
     width, height = widgets.nth(3).locator(".kino-inspect-image").evaluate(BOX)
     per_x, per_y = (width - 2) / 36, (height - 2) / 24

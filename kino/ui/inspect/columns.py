@@ -18,7 +18,8 @@ SCALES = ("all", "columns")
 """Colour scales of the heatmap: one for the whole slice, or one per column."""
 
 TABULAR_MAX_COLUMNS = 64
-"""A 2-d array with more rows than columns and at most this many columns is a table."""
+"""A 2-d array with at least twice as many rows as columns, and at most this many
+columns, is a table (rows of samples, columns of features)."""
 
 COLUMN_RANGE_RATIO = 100.0
 """A table whose column ranges differ by this factor or more is coloured per column."""
@@ -43,12 +44,12 @@ def column_ranges(x: jax.Array) -> list[float]:
 
 
 def is_tabular(shape: tuple[int, ...] | list[int]) -> bool:
-    """Whether a shape reads as a table of features: 2-d, more rows than columns, 2 to 64 columns.
+    """Whether a shape reads as a table of features: 2-d, 2 to 64 columns, twice as many rows.
 
-    >>> is_tabular((333, 4)), is_tabular((8, 8)), is_tabular((784, 256))
-    (True, False, False)
+    >>> is_tabular((333, 4)), is_tabular((8, 8)), is_tabular((64, 48)), is_tabular((784, 256))
+    (True, False, False, False)
     """
-    return len(shape) == 2 and 2 <= shape[1] <= TABULAR_MAX_COLUMNS and shape[0] > shape[1]
+    return len(shape) == 2 and 2 <= shape[1] <= TABULAR_MAX_COLUMNS and shape[0] >= 2 * shape[1]
 
 
 def default_scale(x: jax.Array) -> str:

@@ -25,7 +25,7 @@ import traitlets
 
 from kino.contracts import check_choice, check_int
 from kino.ui.base import KinoWidget
-from kino.ui.inspect.columns import SCALES, default_scale
+from kino.ui.inspect.columns import SCALES, default_scale, is_tabular
 from kino.ui.inspect.stats import (
     HEATMAP_MAX_SIDE,
     MAX_PAYLOAD_BYTES,
@@ -422,6 +422,8 @@ class Inspector(KinoWidget, bundle="inspect"):
             "kind": sel["view"],
             "part": sel["part"],
             "scale": sel.get("scale", "all"),
+            # the front end offers per-column colour for tables only
+            "tabular": is_tabular(x.shape),
         }
         data = b""
         kind = kind_of(x.dtype)

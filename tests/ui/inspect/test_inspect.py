@@ -335,6 +335,14 @@ def test_a_table_with_columns_on_different_scales_is_coloured_per_column(x, scal
     assert w.view["scale"] == scale
 
 
+@pytest.mark.parametrize(
+    ("shape", "tabular"),
+    [((333, 4), True), ((64, 48), False), ((300, 400), False), ((4, 6), False), ((8, 8, 4), False)],
+)
+def test_the_view_says_whether_per_column_colour_applies(shape, tabular):
+    assert kino.inspect(np.zeros(shape, np.float32)).view["tabular"] is tabular
+
+
 def test_the_per_column_toggle_reaches_python(comm_log):
     w = kino.inspect(penguin_like())
     front_end(w, {"type": "select", "scale": "all"})

@@ -65,6 +65,8 @@ interface View {
   kind: string;
   part: string;
   scale?: string;
+  /** A table of features (kino.ui.inspect.columns.is_tabular): per-column colour applies. */
+  tabular?: boolean;
   signed: boolean;
   rows?: number;
   cols?: number;
@@ -422,16 +424,20 @@ class ArrayView {
     mode.title = mode.disabled ? "shown at full resolution" : `each cell is a ${block[0]}×${block[1]} block`;
     mode.addEventListener("change", () => this.request({ mode: mode.value }));
     box.append(h("label", { class: "kino-inspect-field" }, "downsample ", mode));
-    const toggle = h("input", { type: "checkbox", class: "kino-inspect-scale" });
-    toggle.checked = sel.scale === "columns";
-    toggle.title = "colour each column from its own range (a table of features)";
-    toggle.addEventListener("change", () => this.request({ scale: toggle.checked ? "columns" : "all" }));
-    this.scaleToggle = toggle;
-    box.append(h("label", { class: "kino-inspect-field" }, toggle, " colour per column"));
+    // Per-column colour is for tables; an image or feature map has no such columns.
+    if (view.tabular || sel.scale === "columns") {
+      const toggle = h("input", { type: "checkbox", class: "kino-inspect-scale" });
+      toggle.checked = sel.scale === "columns";
+      toggle.title = "colour each column from its own range (a table of features)";
+      toggle.addEventListener("change", () => this.request({ scale: toggle.checked ? "columns" : "all" }));
+      this.scaleToggle = toggle;
+      box.append(h("label", { class: "kino-inspect-field" }, toggle, " colour per column"));
+    }
     const sliders = h("div", { class: "kino-inspect-sliders" });
     for (let a = 0; a < nd; a++) {
-      if (a === sel.axes[0] || a === sel.axes[1]) continue;
       const n = s.shape[a];
+      // An axis of length 1 (a grey image's channel) has nothing to slide over.
+      if (a === sel.axes[0] || a === sel.axes[1] || n === 1) continue;
       const input = h("input", {
         type: "range",
         min: "0",
