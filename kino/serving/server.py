@@ -499,14 +499,24 @@ class Server:
     def _answer(self, partition: int, program: Program, live: list[Part]) -> None:
         rows = sum(part.count for part in live)
         try:
-            answers = program.run([part.block for part in live]).rows(0, rows)
+            outputs = program.run([part.block for part in live]).rows(0, rows)
         except Exception as error:  # the function failed: only this batch's requests fail
-            self._settle(partition, rows, live, [], error)
+            self._settle(partition, rows, live, [], error, 0)
             return
         postprocess = self.serving.postprocess
-        if postprocess is not None:
-            answers = [_finish(postprocess, row) for row in answers]
-        self._settle(partition, rows, live, answers, None)
+        if postprocess is None:
+            self._settle(partition, rows, live, outputs, None, 0)
+            return
+        answers: list[Any] = []
+        keep = answers.append
+        bad = 0
+        for row in outputs:
+            try:
+                keep(postprocess(row))
+            except Exception as error:  # post-processing failed: only this request fails
+                keep(Failed(error))
+                bad += 1
+        self._settle(partition, rows, live, answers, None, bad)
 
     def _settle(
         self,
@@ -515,43 +525,37 @@ class Server:
         live: list[Part],
         answers: list[Any],
         error: BaseException | None,
+        bad: int,
     ) -> None:
-        """Give each live part its answers (or the batch's ``error``) under one lock."""
+        """Give each live part its answers (``bad`` of them failed), or the batch's
+        ``error``, under one lock; then tell the callers whose tickets are done."""
         done = time.monotonic()
         latencies: list[float] = []
         closed: list[Ticket] = []
         failed = 0
-        postfailed = error is None and any(type(a) is Failed for a in answers)
         start = 0
         with self._settle_lock:
             for part in live:
                 ticket, count = part.ticket, part.count
-                mine = answers[start : start + count]
-                start += count
                 if ticket.state == DONE:  # its caller's deadline answered it meanwhile
+                    start += count
                     continue
                 if error is not None:
                     failed += count
                     if ticket.fail(part.offset, count, error):
                         closed.append(ticket)
                     continue
-                bad = sum(type(a) is Failed for a in mine) if postfailed else 0
-                failed += bad
-                latencies += [done - ticket.arrived] * (count - bad)
+                mine = answers[start : start + count]
+                start += count
+                failures = sum(type(a) is Failed for a in mine) if bad else 0
+                failed += failures
+                latencies += [done - ticket.arrived] * (count - failures)
                 if ticket.fill(part.offset, mine):
                     closed.append(ticket)
         deliver(closed)
         if failed:
             self.stats.error("failed", failed)
         self.stats.answered(rows, latencies, partition=partition)
-
-
-def _finish(postprocess: Any, row: Any) -> Any:
-    """One output row post-processed; an error fails only this request."""
-    try:
-        return postprocess(row)
-    except Exception as error:
-        return Failed(error)
 
 
 def _stacked(ticket: Ticket, offset: int, rows: list[list[Any]]) -> Part:
