@@ -117,6 +117,9 @@ class DeviceSource:
         self.placement = placement
         self.x = placement.put_rows(b.x)
         self.y = placement.put_rows(b.y)
+        # the copy runs asynchronously; left running, it would slow the first epoch (its
+        # pages written while the first dispatches read them): placing is the run's setup
+        jax.block_until_ready((self.x, self.y))
         self.n, self.batch = b.size, b.batch_size
         self.width = placement.round(b.batch_size)
 

@@ -100,6 +100,13 @@ def test_the_device_path_makes_no_host_copy_of_the_data_per_epoch():
     assert peak < x.nbytes / 4, f"peak host allocation {peak} B against data of {x.nbytes} B"
 
 
+def test_placing_the_data_is_finished_before_the_first_epoch():
+    # the host-to-device copy is asynchronous: a copy still running slowed the first epoch
+    x = np.ones((32_768, 512), "float32")  # 64 MiB: its copy takes a while on any machine
+    src = resident.DeviceSource(train.batches(x, np.zeros(len(x), "int32")), Placement())
+    assert src.x.is_ready() and src.y.is_ready()
+
+
 def test_every_dispatch_reads_the_same_placed_arrays_and_sends_only_batch_numbers():
     x, y = blobs(480)  # 30 batches of 16: 15 dispatches of 2 per epoch
     data = train.batches(x, y, batch_size=BATCH, seed=2)
