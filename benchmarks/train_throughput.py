@@ -15,15 +15,24 @@ samples), trained these ways:
       the scan, 32 steps per dispatch;
   (h) kino as (c) with ``data_on_device=False`` (the host feed, overlapped).
 
-All share the machine at the same time: kino (c) runs 1 + E epochs, and
-between its epochs (from an ``epoch_completed`` handler) one epoch of each other
-variant runs, so load drift on a shared machine hits all of them alike. The
-first epoch of each (compilation) is neither timed nor measured. Peak memory is the
-largest resident-set growth over the start of a timed epoch, sampled every 10 ms (on a GPU,
-also the device's peak bytes in use). Then a second kino run of the same cell
-(a new trainer over an equal model, the same optax object) counts its
-compilations and compares its first epoch with its later ones. Prints steps/s and
-memory for each, and the ratios with their targets last.
+(b) is the host-fed baseline: its batches are made outside the compiled scan (a
+shuffled copy of the epoch, then a slice per dispatch, each its own dispatch), as a
+host feed hands them over; kino (h) is compared with it. (e) is the on-device one,
+compared with kino (c).
+
+Repetitions are interleaved: kino (c) runs 1 + E epochs in one run, and one epoch of
+each other variant runs beside each of kino's epochs, after it in even rounds and
+before it in odd ones (A B, B A, ...), so load drift on a shared machine hits all of
+them alike. The first epoch of each (compilation) is neither timed nor measured.
+Every round's rates are printed; each figure is the median over rounds, and each
+ratio the median of the rounds' paired ratios. Peak memory is the largest
+resident-set growth over the start of a timed epoch, sampled every 10 ms (on a GPU,
+also the device's peak bytes in use). Then: a second run of the same cell (a new
+trainer over an equal model, the same optax object) counts its compilations and
+compares its first epoch with its later ones; and the host memory of the
+device-resident path over its epochs (tracemalloc's peak of Python/numpy allocations
+and the process's RSS high-water mark, against the data set's bytes). The GPU section
+says whether it was measured. Ratios and their targets are printed last.
 
     .venv/bin/python benchmarks/train_throughput.py [--quick] [--epochs E]
 """
@@ -35,8 +44,10 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import argparse
+import statistics
 import threading
 import time
+import tracemalloc
 
 import jax
 import jax.numpy as jnp
@@ -47,6 +58,12 @@ from flax import nnx
 from kino import train
 
 N, FEATURES, CLASSES, BATCH, FUSED = 60_000, 784, 10, 128, 32
+
+
+def loadavg() -> str:
+    """/proc/loadavg as it reads (1, 5 and 15-minute load, runnable/all tasks)."""
+    with open("/proc/loadavg") as f:
+        return f.read().strip()
 
 
 def rss() -> int:
@@ -99,6 +116,23 @@ def data(n: int = N):
     return x, y
 
 
+def adam_step(graphdef, tx):
+    """One hand-written training step over pure state ``(params, opt_state)``."""
+
+    def step(state, xb, yb):
+        params, opt_state = state
+
+        def loss_fn(p):
+            logits = nnx.merge(graphdef, p)(xb)
+            return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), loss
+
+    return step
+
+
 class HandWritten:
     """(a) and (b): nnx.split once, a plain jax.jit step over pure state (flax's guide)."""
 
@@ -109,17 +143,7 @@ class HandWritten:
         self.x, self.y = jnp.asarray(x), jnp.asarray(y)
         self.steps = N // BATCH
         self.epoch = 0
-
-        def step(state, xb, yb):
-            params, opt_state = state
-
-            def loss_fn(p):
-                logits = nnx.merge(graphdef, p)(xb)
-                return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
-
-            loss, grads = jax.value_and_grad(loss_fn)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
+        step = adam_step(graphdef, tx)
 
         def one(state, xs, ys, i):
             return step(state, xs[i], ys[i])
@@ -164,17 +188,7 @@ class OnDevice:
         self.x, self.y = jax.device_put(x), jax.device_put(y)
         self.steps = N // BATCH
         self.epoch = 0
-
-        def step(state, xb, yb):
-            params, opt_state = state
-
-            def loss_fn(p):
-                logits = nnx.merge(graphdef, p)(xb)
-                return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
-
-            loss, grads = jax.value_and_grad(loss_fn)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
+        step = adam_step(graphdef, tx)
 
         def chunk(state, x, y, order, ids):
             def body(s, i):
@@ -283,18 +297,79 @@ def second_run(x, y, tx, epochs: int) -> tuple[int, float, list[float]]:
     return len(compiled) - before, times[0], times[1:]
 
 
+def high_water() -> int:
+    """The process's peak resident set (VmHWM) in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_high_water() -> bool:
+    """Restart VmHWM from the current RSS (Linux); False where that is not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def resident_host_memory(x, y, tx, epochs: int = 3) -> tuple[int, int | None]:
+    """Host memory of the device-resident path across epochs 2..1+E of one run.
+
+    Returns (tracemalloc's peak of Python and numpy allocations, the RSS high-water
+    mark's growth over the epochs' start, or None where it cannot be reset).
+    """
+    loop = kino_loop(mlp(2), tx, seen=[])
+    marks = {}
+
+    def started(s):
+        if s.epoch == 2:  # the first epoch (and the one placement of the data) is left out
+            tracemalloc.reset_peak()
+            marks["traced"] = tracemalloc.get_traced_memory()[0]
+            marks["rss"] = rss() if reset_high_water() else None
+
+    def completed(s):
+        if s.epoch == s.epochs:
+            marks["peak"] = tracemalloc.get_traced_memory()[1] - marks["traced"]
+            marks["hwm"] = None if marks["rss"] is None else high_water() - marks["rss"]
+
+    loop.handle("epoch_started", started).handle("epoch_completed", completed)
+    tracemalloc.start()
+    try:
+        result = loop.run(train.batches(x, y, batch_size=BATCH, seed=0), epochs=1 + epochs)
+    finally:
+        tracemalloc.stop()
+    assert result.status == "completed" and result.data_on_device is True, result
+    return marks["peak"], marks["hwm"]
+
+
+def median_rate(rows, column: int) -> float:
+    """Median over repetitions of steps per second (column 1) or per CPU-second (2)."""
+    return statistics.median(r[0] / r[column] for r in rows)
+
+
+def paired(timings, x: str, y: str, column: int) -> list[float]:
+    """Per round, x's rate over y's (the same round: the same load)."""
+    return [
+        (a[0] / a[column]) / (b[0] / b[column]) for a, b in zip(timings[x], timings[y], strict=True)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="one timed epoch each (about two minutes)"
+        "--quick", action="store_true", help="two timed rounds (about three minutes)"
     )
     parser.add_argument(
-        "--epochs", type=int, default=None, help="timed epochs per variant (default 3)"
+        "--epochs", type=int, default=None, help="timed rounds, one epoch each (default 6)"
     )
     args = parser.parse_args()
-    epochs = args.epochs or (1 if args.quick else 3)
+    epochs = args.epochs or (2 if args.quick else 6)
     print(f"devices: {jax.devices()}  jax {jax.__version__}  cpus: {os.cpu_count()}")
-    print(f"load average at the start: {os.getloadavg()[0]:.1f}")
+    print(f"load average at the start: {loadavg()}")
     x, y = data()
     tx = optax.adam(1e-3)  # one object, as a notebook cell holds it
     mem = Memory()
@@ -316,20 +391,10 @@ def main() -> None:
     seen = []
     marks = {}
 
-    def kino_epoch_started(s):
-        if s.epoch > 1:  # the first (compiling) epoch is neither timed nor measured
-            mem.window("c")
-        marks["t"], marks["cpu"] = time.perf_counter(), time.process_time()
-
-    def kino_epoch_completed(s):
-        elapsed, cpu = time.perf_counter() - marks["t"], time.process_time() - marks["cpu"]
-        mem.close()
-        assert s.data_on_device is True, "the benchmark's data must be resident for (c)"
-        if s.epoch > 1:
-            timings["c"].append((s.iterations, elapsed, cpu))
-
     def run_baselines(s):
-        for name, b in baselines.items():
+        names = list(baselines) if s.epoch % 2 == 0 else list(baselines)[::-1]
+        for name in names:
+            b = baselines[name]
             if s.epoch > 1:
                 mem.window(name)
             t, cpu = time.perf_counter(), time.process_time()
@@ -340,14 +405,31 @@ def main() -> None:
                 steps, elapsed, cpu = steps
             if s.epoch > 1:
                 timings[name].append((steps, elapsed, cpu))
-        rates = ", ".join(f"{k}: {v[-1][0] / v[-1][1]:.0f}" for k, v in timings.items() if v)
-        print(f"epoch {s.epoch}/{s.epochs}: {rates} steps/s")
+
+    def kino_epoch_started(s):
+        if s.epoch > 1 and s.epoch % 2 == 1:  # odd rounds: the others first (B A)
+            run_baselines(s)
+        if s.epoch > 1:  # the first (compiling) epoch is neither timed nor measured
+            mem.window("c")
+        marks["t"], marks["cpu"] = time.perf_counter(), time.process_time()
+
+    def kino_epoch_completed(s):
+        elapsed, cpu = time.perf_counter() - marks["t"], time.process_time() - marks["cpu"]
+        mem.close()
+        assert s.data_on_device is True, "the benchmark's data must be resident for (c)"
+        if s.epoch > 1:
+            timings["c"].append((s.iterations, elapsed, cpu))
+        if s.epoch == 1 or s.epoch % 2 == 0:  # even rounds (and the warm-up): after kino
+            run_baselines(s)
+        if s.epoch > 1:
+            rates = ", ".join(f"{k}: {v[-1][0] / v[-1][1]:.0f}" for k, v in timings.items())
+            order = "kino first" if s.epoch % 2 == 0 else "kino last"
+            print(f"round {s.epoch - 1}/{s.epochs - 1} ({order}): {rates} steps/s", flush=True)
 
     loop = (
         kino_loop(mlp(), tx, seen)
         .handle("epoch_started", kino_epoch_started)
         .handle("epoch_completed", kino_epoch_completed)
-        .handle("epoch_completed", run_baselines)
     )
     result = loop.run(
         train.batches(x, y, batch_size=BATCH, seed=0), epochs=1 + epochs, steps_per_dispatch=FUSED
@@ -357,17 +439,17 @@ def main() -> None:
     assert len(seen) == (1 + epochs) * -(-N // BATCH) and set(seen[0]) == {"loss", "accuracy"}
     labels = {
         "a": "(a) jax.jit + optax, 1 step/dispatch",
-        "b": f"(b) lax.scan, {FUSED} steps/dispatch, host-style batches",
+        "b": f"(b) lax.scan, {FUSED} steps/dispatch, host-fed batches",
         "c": "(c) kino, data on device (+accuracy, per-step handler)",
         "d": "(d) Keras 3 (JAX backend) fit",
         "e": f"(e) on-device lax.scan, {FUSED} steps/dispatch",
         "h": "(h) kino, data_on_device=False (overlapped host feed)",
     }
-    rate, per_cpu = {}, {}
-    print(f"\n{'variant':56s} {'steps/s':>8s} {'steps/CPU-s':>12s} {'peak RSS growth':>16s}")
-    for name, rows in timings.items():
-        rate[name] = sum(r[0] for r in rows) / sum(r[1] for r in rows)
-        per_cpu[name] = sum(r[0] for r in rows) / sum(r[2] for r in rows)
+    rate = {k: median_rate(v, 1) for k, v in timings.items()}
+    per_cpu = {k: median_rate(v, 2) for k, v in timings.items()}
+    print(f"\nmedians over {epochs} rounds")
+    print(f"{'variant':56s} {'steps/s':>8s} {'steps/CPU-s':>12s} {'peak RSS growth':>16s}")
+    for name in timings:
         grown = mem.peak.get(name, 0) / 2**20
         print(f"{labels[name]:56s} {rate[name]:8.0f} {per_cpu[name]:12.0f} {grown:13.0f} MiB")
     stats = jax.devices()[0].memory_stats() or {}
@@ -377,33 +459,63 @@ def main() -> None:
             " MiB"
         )
     print(f"final kino training accuracy: {result.history['accuracy'][-1]:.3f}")
-    compiled, first, later = second_run(x, y, tx, 1 + max(epochs, 2))
+    compiled, first, later = second_run(x, y, tx, 1 + max(epochs, 3))
     print(
         f"second run of the cell: {compiled} compilations, first epoch {first:.2f} s, "
         f"later epochs {', '.join(f'{t:.2f}' for t in later)} s"
     )
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} (CPUs: {os.cpu_count()})")
-    print("\nratios: steps/s (steps per CPU-second, the steadier one on a shared machine)")
+    dataset = x.nbytes + y.nbytes
+    traced, hwm = resident_host_memory(x, y, tx)
+    print(
+        f"device-resident path, epochs 2-4 of one run: tracemalloc peak {traced / 2**20:.1f} MiB,"
+        f" RSS high-water growth "
+        + ("not measurable here" if hwm is None else f"{hwm / 2**20:.1f} MiB")
+        + f"; the data set is {dataset / 2**20:.1f} MiB"
+    )
+    print(f"load average at the end: {loadavg()}")
+    gpus = [d for d in jax.devices() if d.platform == "gpu"]
 
     def ratio(x, y, target=""):
+        wall, cpu = paired(timings, x, y, 1), paired(timings, x, y, 2)
+        print(f"ratio ({x})/({y}) rounds: " + " ".join(f"{r:.2f}" for r in wall))
         print(
-            f"ratio ({x})/({y}) = {rate[x] / rate[y]:.2f} ({per_cpu[x] / per_cpu[y]:.2f}){target}"
+            f"ratio ({x})/({y}) = {statistics.median(wall):.2f} "
+            f"({statistics.median(cpu):.2f}; worst round {min(wall):.2f}){target}"
         )
 
+    print(
+        "\nGPU: "
+        + (
+            f"measured on {gpus[0].device_kind}"
+            if gpus
+            else "NOT MEASURED: "
+            "no GPU in this process (the GPU target, kino >= 3x Keras, is not checked)"
+        )
+    )
+    print(
+        "\nratios: median of the rounds' paired steps/s (steps per CPU-second, the steadier "
+        "one on a shared machine; the slowest round)"
+    )
     ratio("c", "a")
     ratio("c", "b")
     if "d" in rate:
         ratio("b", "d")
-    ratio("h", "b", "   kino host-fed (forced) / hand-written host-style scan: target >= 0.95")
-    if "d" in rate:
-        ratio("c", "d", "   kino / Keras fit: target >= 1.3 on CPU, >= 3 on GPU")
-    else:
-        print("kino / Keras fit: NOT MEASURED (keras is not installed)")
     print(f"second run: compilations = {compiled}   target 0")
     print(
-        f"second run: first epoch / later epoch = {first / (sum(later) / len(later)):.2f}"
+        f"second run: first epoch / later epoch = {first / statistics.median(later):.2f}"
         "   target <= 1.2"
     )
+    print(
+        f"resident path: host peak / data set = tracemalloc {traced / dataset:.3f}"
+        + ("" if hwm is None else f", RSS high-water {hwm / dataset:.3f}")
+        + "   target < 1 (no per-epoch copy of the data set on the host)"
+    )
+    ratio("h", "b", "   kino host-fed (forced) / hand-written host-fed scan: target >= 0.95")
+    if "d" in rate:
+        target = ">= 3 on GPU" if gpus else ">= 1.3 on CPU"
+        ratio("c", "d", f"   kino / Keras fit: target {target}")
+    else:
+        print("kino / Keras fit: NOT MEASURED (keras is not installed)")
     ratio("c", "e", "   kino (data on device) / hand-fused on-device scan: target >= 1.0")
 
 
