@@ -15,14 +15,17 @@ current trial, halting that trial's training at its next epoch when it uses
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kino.contracts import check_bool, check_callable, check_choice, check_int, check_str, fail
 from kino.tune._optuna import optuna
 from kino.tune.space import Space, check_space, grid, suggest
 from kino.tune.trial import Trial
+
+log = logging.getLogger("kino")
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "percentile", "hyperband", "none")
@@ -64,6 +67,7 @@ class Study:
         self._catch = catch
         self._stop = threading.Event()
         self._done = threading.Event()
+        self._ended = False
         self._listeners: list[Callable[[Study], Any]] = []
         self._thread: threading.Thread | None = None
         self._widget: Any = None
@@ -82,8 +86,9 @@ class Study:
         except BaseException as error:  # kept for wait(), which re-raises it
             self.error = error
         finally:
-            self._done.set()
+            self._ended = True  # done, for the listeners; wait() returns once they heard it
             self._notify()
+            self._done.set()
 
     def _trial(self, raw: Any) -> float:
         o = optuna()
@@ -131,7 +136,10 @@ class Study:
 
     def _notify(self) -> None:
         for listener in list(self._listeners):
-            listener(self)
+            try:
+                listener(self)
+            except Exception:  # a broken view must not end the study
+                log.exception("kino.tune: a study listener raised")
 
     def start(self, background: bool = False) -> Study:
         """Run the trials, on this thread or (``background=True``) on a new one."""
@@ -172,7 +180,7 @@ class Study:
     @property
     def done(self) -> bool:
         """Whether the study has ended (finished, stopped or failed)."""
-        return self._done.is_set()
+        return self._ended
 
     def subscribe(self, fn: Callable[[Study], Any]) -> Callable[[Study], Any]:
         """Call ``fn(study)`` after each trial and when the study ends, on the study's
@@ -302,11 +310,13 @@ def tune(
     """Search hyperparameters with Optuna; returns the :class:`Study`.
 
     Either ``kino.tune(objective)``, an Optuna-style ``objective(trial)`` that returns
-    the value (or a ``kino.train`` Result), or ``kino.tune(form, train_fn)``: the space
-    comes from the form's inputs (``kino.tune.from_form``) and ``train_fn(params, trial)``
-    trains with ``params`` (a dict by field name). A Result's value is its best
-    ``monitor`` over epochs. ``sampler``: "tpe" (Bayesian), "random", "grid" (the
-    space's grid, ``kino.tune.grid``) or an Optuna sampler; ``pruner``: "median",
+    the value (or a ``kino.train`` Result; with ``space=`` the drawn values are
+    ``trial.params``), or ``kino.tune(form, train_fn)``: the space comes from the form's
+    inputs (``kino.tune.from_form``; a ``{name: Float | Int | Categorical}`` dict works
+    too) and ``train_fn(params, trial)`` trains with ``params`` (a dict by name). A
+    Result's value is its best ``monitor`` over epochs. ``sampler``: "tpe" (Bayesian),
+    "random", "grid" (the space's grid, ``kino.tune.grid``) or an Optuna sampler;
+    ``pruner``: "median",
     "percentile", "hyperband", "none" or an Optuna pruner. ``direction`` defaults to
     "maximize" for an accuracy-like ``monitor``, else "minimize". ``storage`` and
     ``study_name`` go to ``optuna.create_study`` (an existing study is continued).
@@ -339,12 +349,13 @@ is a form, got None
             return user(trial)
     else:
         check_callable(train_fn, func=func, argument="train_fn")
-        if not _is_form(objective) and space is None:
-            fail(func, "objective", "a kino.form when train_fn is given", objective)
-        if _is_form(objective):
-            if space is not None:
-                raise ValueError("kino.tune: give a form or space=, not both")
-            space = check_space(objective, func)
+        if space is not None:
+            raise ValueError(
+                "kino.tune: with train_fn, the first argument is the space; drop space="
+            )
+        if not (_is_form(objective) or isinstance(objective, Mapping)):
+            fail(func, "objective", "a kino.form or a space dict when train_fn is given", objective)
+        space = check_space(objective, func)
         searched = space
 
         def run(trial: Trial) -> Any:
