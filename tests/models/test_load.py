@@ -171,3 +171,57 @@ def test_kino_models_is_a_lazy_export_whose_missing_libraries_name_the_extra():
         from kino.models.errors import import_optional
 
         import_optional("safetensors_not_installed", func="kino.models.load")
+
+
+HUB_SCRIPT = """
+import sys
+import kino.models
+try:
+    model = kino.models.load(sys.argv[1])
+    print("loaded", type(model.module).__name__, model.name)
+except FileNotFoundError as error:
+    print("error", error)
+"""
+
+
+def run_offline(name, cache):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import budget
+
+    env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", HUB_SCRIPT, name],
+        env=env, capture_output=True, text=True, timeout=budget(300),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_hub_name_loads_from_the_huggingface_cache_offline(tiny, tmp_path):
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--kino-test--tiny-bert"
+    snapshot = repo / "snapshots" / commit
+    snapshot.parent.mkdir(parents=True)
+    tiny("bert", labels=["NO", "YES"]).rename(snapshot)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    out = run_offline("kino-test/tiny-bert", tmp_path / "hub")
+    assert out == "loaded BertForSequenceClassification kino-test/tiny-bert"
+
+
+def test_a_hub_name_not_in_the_cache_offline_says_so(tmp_path):
+    out = run_offline("kino-test/never-downloaded", tmp_path / "empty")
+    assert out.startswith("error kino.models.load: 'kino-test/never-downloaded' is not in")
+    assert "HF_HUB_OFFLINE" in out and str(tmp_path / "empty") in out
+
+
+def test_a_path_that_does_not_exist_is_not_sent_to_the_hub(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        load(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        load("./missing/model")
+    with pytest.raises(TypeError, match="'name_or_path' must be a hub name or a local folder"):
+        load(3)
