@@ -18,14 +18,17 @@ import pytest
 from nbformat.sign import NotebookNotary
 
 from tests.browser.harness import (
+    forgive_debugger_cancellation,
     guard_page,
     lab_command,
     open_notebook,
     run_notebook,
     screenshot,
+    shut_down_kernel,
     widget_state_of,
     write_notebook,
 )
+from tests.conftest import budget, budget_ms
 
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 LOADER_MARK = "// kino loader:"
@@ -62,7 +65,7 @@ def save_and_wait(page, path: Path, condition, timeout: float = 120) -> dict:
     """Save the open notebook and wait until the file on disk satisfies ``condition``."""
     before = path.stat().st_mtime_ns
     lab_command(page, "docmanager:save")
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + budget(timeout)
     while time.monotonic() < deadline:
         if path.stat().st_mtime_ns != before:
             state = widget_state_of(path).get("state", {})
@@ -72,31 +75,11 @@ def save_and_wait(page, path: Path, condition, timeout: float = 120) -> dict:
     raise AssertionError(f"{path.name} was not saved as expected: {widget_state_of(path)}")
 
 
-# JupyterLab's debugger asks a kernel for its state as the kernel starts; a kernel
-# shut down or restarted before it answers cancels that request, and JupyterLab logs it.
-DEBUGGER_CANCELLED = "Could not restore the debugger state: Canceled future"
-
-
-def forgive_debugger_cancellation(page) -> None:
-    """Drop that one message from the page's problems; any other problem still fails."""
-    guard = getattr(page, "kino_guard", None)
-    if guard is None:
-        return
-    kept = [p for p in guard.take() if DEBUGGER_CANCELLED not in p]
-    guard.problems.extend(kept)
-
-
 @pytest.fixture(autouse=True)
 def _forgive_late_debugger_cancellation(page):
     # Torn down before `page` checks its problems: the message can arrive after the
     # shutdown or restart that caused it has returned.
     yield
-    forgive_debugger_cancellation(page)
-
-
-def shut_down_kernel(page) -> None:
-    """Shut the open notebook's kernel down, so a reopen starts a fresh one."""
-    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
     forgive_debugger_cancellation(page)
 
 
@@ -110,7 +93,7 @@ def rendered_charts(page, count: int) -> None:
         "n => document.querySelectorAll('.jp-Notebook .kino-chart-plot svg,"
         " .jp-Notebook .kino-chart-plot canvas').length >= n",
         arg=count,
-        timeout=120_000,
+        timeout=budget_ms(120_000),
     )
 
 
@@ -173,7 +156,7 @@ def test_a_notebook_with_five_charts_and_a_table_saves_small_and_reopens(lab, pa
         NotebookNotary().sign(nbformat.reads(text, as_version=4))
         reopen(third, lab, missing.name)
         note = third.locator(".jp-Notebook .kino-missing-module")
-        note.nth(4).wait_for(timeout=120_000)
+        note.nth(4).wait_for(timeout=budget_ms(120_000))
         assert note.count() == 5
         assert "kino's JupyterLab extension (jupyter-kino)" in note.first.inner_text()
         third.locator(".jp-Notebook .kino-table tbody tr").first.wait_for()
@@ -217,7 +200,7 @@ def test_reopen_restart_and_save_keep_the_saved_widget_state(lab, page):
         " return ids.length === 2 && ids.every(id => !old.includes(id))"
         "   && p.sessionContext.session.kernel.status === 'idle'; }",
         arg=sorted(shown),
-        timeout=180_000,
+        timeout=budget_ms(180_000),
     )
     rendered_charts(page, 2)
     page.evaluate(
@@ -226,7 +209,7 @@ def test_reopen_restart_and_save_keep_the_saved_widget_state(lab, page):
     page.wait_for_function(
         "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
         " === 'idle'",
-        timeout=120_000,
+        timeout=budget_ms(120_000),
     )
     forgive_debugger_cancellation(page)
     page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty = true")
@@ -284,5 +267,74 @@ def test_reopened_controls_hide_the_disconnected_icon_and_say_why_once(lab, page
     lab_command(page, "notebook:run-all-cells")
     page.wait_for_function(
         "() => !document.querySelector('.jp-Notebook .kino.jupyter-widgets-disconnected')",
-        timeout=120_000,
+        timeout=budget_ms(120_000),
     )
+
+
+EXTENSION_URL = "/lab/extensions/jupyter-kino/"
+WITHOUT_KINO_CONFIG = """
+new MutationObserver((_, observer) => {
+  const data = document.getElementById("jupyter-config-data");
+  if (!data) return;
+  observer.disconnect();
+  const config = JSON.parse(data.textContent);
+  config.federated_extensions = (config.federated_extensions || [])
+    .filter(extension => extension.name !== "jupyter-kino");
+  data.textContent = JSON.stringify(config);
+}).observe(document, { childList: true, subtree: true });
+"""
+
+
+def test_without_the_extension_saved_widgets_say_so_with_no_error_or_red_icon(lab, page, browser):
+    """A saved notebook opened where jupyter-kino's lab extension is not installed
+    (every file under its URL answers 404): each kino widget shows the install note,
+    the disconnected icon stays hidden and nothing else fails."""
+    name = f"no-extension-{uuid.uuid4().hex[:6]}.ipynb"
+    path = write_notebook(lab, name, [CHART.format(k=0), CONTROLS, TABLE])
+    run_notebook(page, lab, name)
+    rendered_charts(page, 1)
+    page.locator(".jp-Notebook .kino-table tbody tr").first.wait_for()
+    page.locator(".jp-Notebook .kino img").nth(3).wait_for()
+    save_and_wait(page, path, lambda s: displayed_ids(path) <= set(s) and len(s) > 0)
+    shut_down_kernel(page)
+
+    other = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    try:
+        guard = guard_page(other, lab.base)
+        refused: list[str] = []
+
+        def not_installed(route):
+            refused.append(route.request.url)
+            route.fulfill(status=404, body="not found")
+
+        # The page as a server without jupyter-kino writes it: no such federated extension
+        # in its config. (Fulfilling the page from a route would make Chromium treat it as
+        # a public page and refuse its websockets to 127.0.0.1.)
+        other.add_init_script(WITHOUT_KINO_CONFIG)
+        other.route(f"**{EXTENSION_URL}**", not_installed)
+        reopen(other, lab, name)
+        notes = other.locator(".jp-Notebook .kino-missing-module")
+        notes.first.wait_for(timeout=budget_ms(120_000))
+        # A note for each kino module the outputs need (the chart, the table, the kit's
+        # styles of the form and the grid), and nothing drawn half-way.
+        other.wait_for_function(
+            "n => document.querySelectorAll('.jp-Notebook .kino-missing-module').length >= n",
+            arg=3,
+        )
+        assert "pip install jupyter-kino" in notes.first.inner_text()
+        assert any(url.endswith("/chart.js") for url in refused), refused
+        assert not any("remoteEntry" in url for url in refused), "the plugin was still loaded"
+        assert other.locator(".jp-Notebook .kino-chart-plot, .jp-Notebook .kino-table").count() == 0
+        no_widget_errors(other)
+        icons = other.evaluate(
+            """() => [...document.querySelectorAll('.jp-Notebook .jupyter-widgets-disconnected')]
+                .map(el => getComputedStyle(el, '::before').content)
+                .filter(content => content !== 'none' && content !== 'normal')"""
+        )
+        assert icons == [], f"{len(icons)} disconnected icons show"
+        screenshot(other, "saved-notebook-without-extension")
+        # The refused modules and stylesheets are the only failures the page reports.
+        problems = [p for p in guard.take() if "404" not in p]
+        assert problems == [], problems
+    finally:
+        other.context.close()

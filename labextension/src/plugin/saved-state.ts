@@ -100,6 +100,14 @@ const MISSING_EXTENSION =
   "(pip install jupyter-kino) in the environment that serves this page and reopen " +
   "the notebook, or run the cell again.";
 
+// Where the module cannot load, kino's stylesheets cannot either, so the rules of
+// base/_base.css that hide ipywidgets' red "disconnected" icon inside kino output are
+// missing too: the loader adds them (and one for the note's own view and its boxes).
+const MISSING_STYLE =
+  ".jupyter-widgets-disconnected:has(.kino-missing-module)::before," +
+  ".kino.jupyter-widgets-disconnected::before,.kino .jupyter-widgets-disconnected::before," +
+  ".jupyter-widgets-disconnected:has(> .kino)::before{content:none!important;display:none!important}";
+
 /**
  * The few lines saved as a kino widget's `_esm`: they find the lab extension's
  * static folder from the page config (JupyterLab: `{baseUrl}lab/extensions/`,
@@ -126,6 +134,11 @@ try {
 } catch (error) {
   console.warn("kino: could not load the " + name + " widget's module from " + root, error);
   widget = { render({ el }) {
+    if (!document.getElementById("kino-missing-module-style")) {
+      const style = Object.assign(document.createElement("style"), { id: "kino-missing-module-style" });
+      style.textContent = ${JSON.stringify(MISSING_STYLE)};
+      document.head.append(style);
+    }
     const box = document.createElement("div");
     box.className = "kino-missing-module";
     box.setAttribute("role", "note");
