@@ -1,6 +1,7 @@
 """The wheel that `python -m build` makes is complete: installed into a fresh venv (the base
 install, no extras), its bundled widget renders in JupyterLab with every non-local request
-blocked, and training says which extra it needs."""
+blocked, a saved notebook renders from the modules the installed lab extension serves, and
+training says which extra it needs."""
 
 import subprocess
 import sys
@@ -9,8 +10,23 @@ import zipfile
 import pytest
 
 from tests.browser.conftest import guarded_page
-from tests.browser.harness import REPO, run_notebook, start_lab, write_notebook
+from tests.browser.harness import (
+    REPO,
+    forgive_debugger_cancellation,
+    guard_page,
+    lab_command,
+    open_notebook,
+    run_notebook,
+    shut_down_kernel,
+    start_lab,
+    wait_until,
+    widget_state_of,
+    write_notebook,
+)
 from tests.conftest import budget_ms
+
+LOADER_MARK = "// kino loader:"
+SHARE = "jupyter_kino-0.1.0.data/data/share/jupyter/labextensions/jupyter-kino/"
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +49,12 @@ def test_wheel_contains_the_bundles_and_the_lab_extension(wheel):
     assert len(sources) > 1
     for source in sources:
         assert f"kino/static/{source.stem}.js" in names, f"{source.stem}.js missing from the wheel"
-    share = "jupyter_kino-0.1.0.data/data/share/jupyter/labextensions/jupyter-kino/"
-    assert share + "package.json" in names
-    assert share + "install.json" in names
-    assert any(n.startswith(share + "static/remoteEntry.") for n in names)
+        # What a saved notebook's loader imports: the lab extension serves these.
+        widget = f"{SHARE}static/widgets/{source.stem}.js"
+        assert widget in names, f"{widget} missing from the wheel"
+    assert SHARE + "package.json" in names
+    assert SHARE + "install.json" in names
+    assert any(n.startswith(SHARE + "static/remoteEntry.") for n in names)
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +105,37 @@ def test_installed_wheel_renders_markdown_offline(fresh_lab, fresh_page):
     view = fresh_page.locator(".kino-markdown strong", has_text="installed")
     view.wait_for(timeout=budget_ms(60_000))
     assert fresh_page.kino_guard.blocked == []
+
+
+def test_a_saved_notebook_renders_from_the_installed_extension(fresh_lab, fresh_page, browser):
+    """Saved, the widget carries a loader, not its module; reopened with no kernel
+    state, the loader imports the module the installed extension serves."""
+    path = write_notebook(fresh_lab, "saved.ipynb", ["import kino\nkino.markdown('**kept**')"])
+    run_notebook(fresh_page, fresh_lab, "saved.ipynb")
+    fresh_page.locator(".kino-markdown strong", has_text="kept").wait_for()
+    lab_command(fresh_page, "docmanager:save")
+
+    def saved_loader():
+        models = widget_state_of(path).get("state", {}).values()
+        return [m for m in models if str(m["state"].get("_esm", "")).startswith(LOADER_MARK)]
+
+    wait_until(fresh_page, saved_loader, "the markdown widget saved with its loader")
+    shut_down_kernel(fresh_page)
+    other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    try:
+        guard = guard_page(other, fresh_lab.base)
+        served = []
+        other.on(
+            "response",
+            lambda r: served.append((r.url, r.status)) if "/static/widgets/" in r.url else None,
+        )
+        open_notebook(other, fresh_lab, "saved.ipynb")
+        other.locator(".kino-markdown strong", has_text="kept").wait_for(timeout=budget_ms(60_000))
+        assert any(
+            url.endswith("/lab/extensions/jupyter-kino/static/widgets/markdown.js") and ok == 200
+            for url, ok in served
+        ), served
+        forgive_debugger_cancellation(other)
+        assert guard.take() == []
+    finally:
+        other.context.close()
