@@ -9,6 +9,8 @@
 - The serving room: ``kino.serving`` reaches the widgets through a family's public names
   only, ``kino.train`` never imports it, and ``import kino`` (or ``kino.serving``) loads
   none of its optional libraries.
+- The tuning room: ``kino.tune`` reaches the widgets through public names only, and
+  ``kino.train`` never imports it.
 """
 
 from __future__ import annotations
@@ -175,3 +177,25 @@ def test_import_kino_loads_none_of_servings_optional_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"import kino.serving loaded {out.stdout.strip()}"
+
+
+def test_train_never_imports_tune():
+    for path in (REPO / "kino" / "train").rglob("*.py"):
+        bad = [m for m in imported_modules(path) if m.split(".")[:2] == ["kino", "tune"]]
+        assert not bad, f"{path.relative_to(REPO)} imports {bad}"
+
+
+def test_tune_uses_the_ui_only_through_public_family_surfaces():
+    families, reached = folders(UI), set()
+    for path in (REPO / "kino" / "tune").rglob("*.py"):
+        for module in imported_modules(path):
+            names = module.split(".")
+            if names[:2] != ["kino", "ui"] or names[2:] in ([], *([f] for f in families)):
+                continue
+            public = len(names) == 4 and names[2] in families
+            assert public and names[3] in _public_names(names[2]), (
+                f"{path.relative_to(REPO)} imports {module}: kino.tune reaches the widgets "
+                "through a family's public names only (from kino.ui.<family> import <name>)"
+            )
+            reached.add(module)
+    assert {"kino.ui.live.chart", "kino.ui.table.table"} <= reached
