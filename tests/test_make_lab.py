@@ -129,7 +129,9 @@ def test_a_second_make_with_nothing_changed_installs_and_builds_nothing(tmp_path
     assert make("-q", "install", "EXTRAS=all,ray,test").returncode == 1
     log.write_text("")
     assert make("install", "EXTRAS=all,ray,test").returncode == 0
-    assert [c for c in log.read_text().splitlines() if c.startswith("pip")] == [
+    # One editable install, of the new set of extras (the data packages that install
+    # with every set, such as the pinned model files, may come with it).
+    assert [c for c in log.read_text().splitlines() if c.startswith("pip") and " -e " in c] == [
         "pip install --quiet --no-build-isolation -e .[all,ray,test]"
     ]
     assert make("-q", "install", "EXTRAS=all,ray,test").returncode == 0
