@@ -8,6 +8,8 @@ zeros, which could make a NaN), and only its first ``n`` output rows are read.
 
 >>> import jax, numpy as np
 >>> from kino.serving.signature import Signature
+
+_LEAF = jax.tree.structure(0)
 >>> program = Program(lambda x: x * 2, Signature.of(np.zeros(2, np.float32)), (1, 2, 4),
 ...                   jax.devices()[0])
 >>> [row.tolist() for row in program([[np.ones(2, np.float32)]] * 3)]
@@ -25,6 +27,9 @@ import numpy as np
 from jax.sharding import SingleDeviceSharding
 
 from kino.serving.signature import Signature
+
+#: The structure of an output that is one array.
+_LEAF = jax.tree.structure(0)
 
 
 def buckets(batch_size: int) -> tuple[int, ...]:
@@ -121,8 +126,11 @@ class Program:
                 np.concatenate([block[j] for block in blocks] + [blocks[0][j][:1]] * pad)
                 for j in range(len(self.signature.shapes))
             ]
-        batch = jax.tree.unflatten(self.signature.treedef, leaves)
+        one = self.signature.treedef.num_nodes == 1  # a row of one array: no tree to walk
+        batch = leaves[0] if one else jax.tree.unflatten(self.signature.treedef, leaves)
         out = self.compiled[size](self.params, batch)
+        if isinstance(out, jax.Array):
+            return Outputs([np.asarray(out)], _LEAF)
         out_leaves, treedef = jax.tree.flatten(out)
         return Outputs([np.asarray(leaf) for leaf in out_leaves], treedef)
 

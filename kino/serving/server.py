@@ -34,6 +34,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -508,13 +509,14 @@ class Server:
             self._settle(partition, rows, live, outputs, None, 0)
             return
         answers: list[Any] = []
-        keep = answers.append
+        left = iter(outputs)
         bad = 0
-        for row in outputs:
-            try:
-                keep(postprocess(row))
+        while True:
+            try:  # list.extend keeps what map gave before a failure; map moved past it
+                answers.extend(map(postprocess, left))
+                break
             except Exception as error:  # post-processing failed: only this request fails
-                keep(Failed(error))
+                answers.append(Failed(error))
                 bad += 1
         self._settle(partition, rows, live, answers, None, bad)
 
@@ -549,7 +551,7 @@ class Server:
                 start += count
                 failures = sum(type(a) is Failed for a in mine) if bad else 0
                 failed += failures
-                latencies += [done - ticket.arrived] * (count - failures)
+                latencies.extend(repeat(done - ticket.arrived, count - failures))
                 if ticket.fill(part.offset, mine):
                     closed.append(ticket)
         deliver(closed)
