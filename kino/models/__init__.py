@@ -32,15 +32,17 @@ __all__ = [
     "text_classification",
     "text_embedding",
     "text_generation",
+    "view",
 ]
 
 __getattr__ = lazy_exports(
     __name__,
     {
         "fill_mask": ".tasks_text:fill_mask",
-        "image_classification": ".tasks_image:image_classification",
+        "image_classification": ".tasks_vision:image_classification",
         "text_classification": ".tasks_text:text_classification",
         "text_embedding": ".tasks_text:text_embedding",
-        "text_generation": ".tasks_generation:text_generation",
+        "text_generation": ".tasks_generate:text_generation",
+        "view": ".view_text:view",
     },
 )

@@ -15,6 +15,7 @@ checkpoint's tensors to it, checked by name and shape.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,15 +35,22 @@ PREPROCESSOR = "preprocessor_config.json"
 BUFFERS = ("*position_ids", "*.attn.bias", "*.attn.masked_bias", "*num_batches_tracked")
 
 
-@dataclass
+@dataclass(eq=False)
 class Pretrained:
     """A loaded model: the flax.nnx module, its config, tokenizer or featurizer, labels.
+
+    A pytree whose one child is the module's weights (a nested dict of arrays), so
+    ``kino.inspect(model)`` shows the parameter tree and ``jax.tree`` functions (a
+    cast, a sum) reach the weights.
 
     >>> import tempfile
     >>> from kino.models.testing import write_tiny
     >>> model = load(write_tiny("bert", tempfile.mkdtemp(), labels=["NEGATIVE", "POSITIVE"]))
     >>> model.labels, model.architecture
     ({0: 'NEGATIVE', 1: 'POSITIVE'}, 'BertForSequenceClassification')
+    >>> import kino
+    >>> kino.inspect(model).tree["totals"]["params"]
+    6418
     """
 
     module: Any
@@ -66,6 +74,33 @@ class Pretrained:
             f"Pretrained({self.name!r}, {self.architecture or self.config.get('model_type')}, "
             f"tokenizer={self.tokenizer is not None}, featurizer={self.featurizer is not None})"
         )
+
+
+def _children(model: Pretrained) -> tuple[tuple[tuple[Any, Any], ...], Pretrained]:
+    import jax
+    from flax import nnx
+
+    weights = nnx.to_pure_dict(nnx.state(model.module))  # arrays, as kino.inspect shows them
+    return ((jax.tree_util.GetAttrKey("module"), weights),), model
+
+
+def _rebuild(model: Pretrained, children: Any) -> Pretrained:
+    from flax import nnx
+
+    graphdef, state = nnx.split(model.module)
+    nnx.replace_by_pure_dict(state, children[0])
+    return dataclasses.replace(model, module=nnx.merge(graphdef, state))
+
+
+def _register() -> None:
+    import jax
+
+    jax.tree_util.register_pytree_with_keys(
+        Pretrained, _children, _rebuild, lambda m: ((_children(m)[0][0][1],), m)
+    )
+
+
+_register()
 
 
 def align_names(tensors: dict[str, Any], names: set[str]) -> dict[str, Any]:
