@@ -339,3 +339,63 @@ def weight_targets(config: dict[str, Any], module: nnx.Module) -> dict[str, Targ
             *parents, leaf = (str(p) for p in path)
             targets[".".join([*parents, _LEAF_NAMES[leaf]])] = Target(tuple(path))
     return targets
+
+
+def byte_tokenizer() -> Any:
+    """A byte-level BPE ``tokenizers.Tokenizer`` with no merges: one token per byte, then
+    ``<|endoftext|>`` (id 256), GPT-2's pre-tokenizer and decoder. For examples and tests.
+
+    >>> t = byte_tokenizer()
+    >>> t.encode("hi!").ids, t.decode([104, 105]), t.get_vocab_size()
+    ([104, 105, 33], 'hi', 257)
+    """
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    byte_chars = sorted(alphabet, key=lambda c: _BYTE_ORDER[c])
+    tokenizer = Tokenizer(models.BPE({c: i for i, c in enumerate(byte_chars)}, []))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.add_special_tokens([AddedToken("<|endoftext|>", special=True)])
+    return tokenizer
+
+
+def _byte_order() -> dict[str, int]:
+    """GPT-2's printable stand-in of each byte, mapped to the byte's value."""
+    keep = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            chars[chr(b)] = b
+        else:
+            chars[chr(256 + extra)] = b
+            extra += 1
+    return chars
+
+
+_BYTE_ORDER = _byte_order()
+
+
+def example(*, seed: int = 0) -> Any:
+    """A tiny random GPT-2 language model on a byte tokenizer, as ``kino.models.load``
+    returns one: for examples, tests and trying generation without a download.
+
+    >>> model = example()
+    >>> type(model.module).__name__, model.tokenizer.get_vocab_size(), model.config["n_positions"]
+    ('GPT2LMHeadModel', 257, 128)
+    """
+    from kino.models.load import Pretrained
+
+    config = {
+        "model_type": "gpt2",
+        "architectures": ["GPT2LMHeadModel"],
+        "vocab_size": 257,
+        "n_positions": 128,
+        "n_embd": 32,
+        "n_layer": 2,
+        "n_head": 2,
+        "bos_token_id": 256,
+        "eos_token_id": 256,
+    }
+    module = build(config, dtype="float32", rngs=nnx.Rngs(seed))
+    return Pretrained(module, config, "tiny-gpt2", byte_tokenizer(), None, {})

@@ -394,3 +394,28 @@ def weight_targets(config: dict[str, Any], module: nnx.Module) -> dict[str, Targ
             transform = conv_kernel if len(node.get_value().shape) == 4 else transpose
         targets[name] = Target(tuple(path), transform)
     return targets
+
+
+def example(labels: tuple[str, ...] = ("cat", "dog", "bird"), *, seed: int = 0) -> Any:
+    """A tiny random ResNet classifier with its featurizer, as ``kino.models.load`` returns
+    one: for examples, tests and trying a task without downloading a checkpoint.
+
+    >>> model = example()
+    >>> type(model.module).__name__, model.labels[2], model.featurizer.output_size
+    ('ResNetForImageClassification', 'bird', (32, 32))
+    """
+    from kino.models.images import ImageFeaturizer
+    from kino.models.load import Pretrained
+
+    config = {
+        "model_type": "resnet",
+        "architectures": ["ResNetForImageClassification"],
+        "embedding_size": 8,
+        "hidden_sizes": [8, 16],
+        "depths": [1, 1],
+        "layer_type": "basic",
+        "id2label": {str(i): label for i, label in enumerate(labels)},
+    }
+    featurizer = ImageFeaturizer({"size": {"shortest_edge": 32}, "crop_pct": 0.875})
+    module = build(config, dtype="float32", rngs=nnx.Rngs(seed))
+    return Pretrained(module, config, "tiny-resnet", None, featurizer, dict(enumerate(labels)))

@@ -124,3 +124,76 @@ def test_bad_arguments_name_the_argument(lm):
         gen.generate(lm, [[1]], beams=4)
     with pytest.raises(TypeError, match="'model' must be a causal language model"):
         gen.generate(nnx.Linear(2, 2, rngs=nnx.Rngs(0)), [[1]])
+
+
+# text_generation: the task as a Serving ------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_gpt2():
+    return gpt2.example(seed=3)
+
+
+@pytest.fixture(scope="module")
+def sampled_task(tiny_gpt2):
+    from kino.models.tasks_generate import text_generation
+
+    return text_generation(
+        tiny_gpt2, max_new_tokens=6, temperature=1.2, top_k=40, seed=5, batch_size=2,
+        prompt_lengths=(8, 32),
+    )  # fmt: skip
+
+
+def test_greedy_task_answers_what_generate_makes_from_the_token_ids(tiny_gpt2):
+    from kino.models.tasks_generate import text_generation
+
+    task = text_generation(tiny_gpt2, max_new_tokens=5, batch_size=2, prompt_lengths=(8, 32))
+    prompts = ["The cat", "A much longer prompt than eight bytes", "x"]
+    answers = task.run(prompts)
+    ids = [tiny_gpt2.tokenizer.encode(p).ids[-32:] for p in prompts]  # the longest bucket
+    expected = gen.generate(tiny_gpt2.module, ids, max_new_tokens=5, eos_token_id=256)
+    assert [a["token_ids"] for a in answers] == expected
+    assert [a["text"] for a in answers] == [tiny_gpt2.tokenizer.decode(t) for t in expected]
+
+
+def test_sampled_task_inline_started_and_streamed_agree(sampled_task):
+    requests = ["Once upon", {"prompt": "Once upon", "seed": 99}, "a time"]
+    inline = sampled_task.run(requests)
+    assert inline[0] != inline[1]  # the request's own seed
+    server = sampled_task.start()
+    try:
+        served = server.predict_many(requests)
+    finally:
+        server.stop()
+    assert served == inline
+    for request, answer in zip(requests, inline, strict=True):
+        assert "".join(sampled_task.stream(request)) == answer["text"]
+
+
+def test_stream_yields_pieces_before_the_generation_ends(sampled_task):
+    steps = sampled_task.stream("Once upon")
+    first = next(steps)  # one piece is ready while the rest is still to be made
+    assert isinstance(first, str) and first
+    rest = list(steps)
+    assert first + "".join(rest) == sampled_task.run(["Once upon"])[0]["text"]
+
+
+def test_a_prompt_longer_than_the_buckets_keeps_its_last_tokens(sampled_task):
+    long = "word " * 20 + "Once upon"
+    tail = sampled_task.tokenizer.decode(sampled_task.tokenizer.encode(long).ids[-32:])
+    assert sampled_task.run([long]) == sampled_task.run([tail])
+
+
+def test_text_generation_refuses_bad_arguments(tiny_gpt2, sampled_task):
+    from kino.models import resnet
+    from kino.models.tasks_generate import text_generation
+    from kino.serving import InvalidInput
+
+    with pytest.raises(TypeError, match="'model' must be a causal language model"):
+        text_generation(resnet.example())
+    with pytest.raises(ValueError, match="'max_new_tokens' must be an int from 1 to 4096"):
+        text_generation(tiny_gpt2, max_new_tokens=0)
+    with pytest.raises(ValueError, match=r"'sequence_lengths' must be ints from 1 to 118"):
+        text_generation(tiny_gpt2, max_new_tokens=10, prompt_lengths=(200,))
+    with pytest.raises(InvalidInput, match="'prompt' must be a str"):
+        sampled_task.run([42])
+    with pytest.raises(TypeError, match="'request' must be a str or"):
+        sampled_task.stream({"text": "hi"})

@@ -97,3 +97,110 @@ def test_bad_images_and_configs_are_refused_by_name():
         ImageFeaturizer({"image_std": [0.5, 0, 0.5]})
     with pytest.raises(ValueError, match="'size' must be an int or a dict"):
         ImageFeaturizer({"size": {"shortest_edge": 0}})
+
+
+# image_classification -----------------------------------------------------------------
+def write_resnet(folder, labels=("cat", "dog", "bird", "fish")):
+    """A tiny random ResNet classifier with its preprocessor config, in the hub's layout."""
+    import json
+
+    from flax import nnx
+    from safetensors.numpy import save_file
+
+    from kino.models import resnet
+    from kino.models.weights import conv_kernel
+
+    config = {
+        "model_type": "resnet",
+        "architectures": ["ResNetForImageClassification"],
+        "embedding_size": 8,
+        "hidden_sizes": [8, 16],
+        "depths": [1, 1],
+        "layer_type": "basic",
+        "id2label": {str(i): label for i, label in enumerate(labels)},
+    }
+    module = resnet.build(config, dtype="float32", rngs=nnx.Rngs(0))
+    rng = np.random.default_rng(0)
+    tensors = {}
+    for name, target in resnet.weight_targets(config, module).items():
+        node = module
+        for part in target.path:
+            node = node[part] if isinstance(part, int) else getattr(node, part)
+        shape = node[...].shape
+        if target.path[-1] in ("var", "scale"):
+            value = rng.uniform(0.5, 1.5, shape).astype(np.float32)
+        else:
+            value = rng.normal(0, 0.12, shape).astype(np.float32)
+        if target.transform is conv_kernel:
+            value = np.ascontiguousarray(value.transpose(3, 2, 0, 1))
+        elif target.transform is not None:
+            value = np.ascontiguousarray(value.T)
+        tensors[name] = value
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "preprocessor_config.json").write_text(json.dumps(PROCESSORS["BitImageProcessor"]))
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    import kino.models
+    from kino.models.tasks_vision import image_classification
+
+    pretrained = kino.models.load(write_resnet(tmp_path_factory.mktemp("resnet")))
+    return pretrained, image_classification(pretrained, top_k=3, batch_size=4)
+
+
+def expected_top(pretrained, image, k):
+    """The reference answer: featurize, the module, softmax, sort, all on the host."""
+    pixels = ImageFeaturizer(PROCESSORS["BitImageProcessor"])(image)
+    logits = np.asarray(pretrained.module(pixels[None]))[0].astype(np.float64)
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    order = np.argsort(-probs)[:k]
+    return [pretrained.labels[int(i)] for i in order], probs[order]
+
+
+def test_image_classification_answers_the_top_k_labels_and_scores(classifier):
+    pretrained, task = classifier
+    images = [photo(seed=s) for s in range(5)]
+    answers = task.run(images)
+    assert len(answers) == 5
+    for image, answer in zip(images, answers, strict=True):
+        labels, scores = expected_top(pretrained, image, 3)
+        assert [a["label"] for a in answer] == labels
+        np.testing.assert_allclose([a["score"] for a in answer], scores, atol=1e-5)
+    assert len({tuple(a["label"] for a in answer) for answer in answers}) > 1
+
+
+def test_inline_and_started_servers_give_the_same_answers(classifier):
+    _, task = classifier
+    images = [photo(seed=s, height=40 + s, width=60) for s in range(6)]
+    inline = task.run(images)
+    server = task.start()
+    try:
+        served = server.predict_many(images)
+        one = server.predict(images[2])
+    finally:
+        server.stop()
+    assert [[a["label"] for a in x] for x in served] == [[a["label"] for a in x] for x in inline]
+    for got, want in zip(served, inline, strict=True):
+        np.testing.assert_allclose([a["score"] for a in got], [a["score"] for a in want], atol=1e-6)
+    assert [a["label"] for a in one] == [a["label"] for a in inline[2]]
+
+
+def test_image_classification_refuses_bad_arguments(classifier):
+    from kino.models import gpt2
+    from kino.models.tasks_vision import image_classification
+    from kino.serving import InvalidInput
+
+    pretrained, task = classifier
+    with pytest.raises(ValueError, match="'top_k' must be an int from 1 to 4, got 5"):
+        image_classification(pretrained, top_k=5)
+    with pytest.raises(TypeError, match=r"'model' must be a model from kino\.models\.load"):
+        image_classification("microsoft/resnet-50")
+    with pytest.raises(TypeError, match="'model' must be an image classifier"):
+        image_classification(gpt2.example())
+    with pytest.raises(InvalidInput, match="preprocess refused the request"):
+        task.run([b"not an image"])
