@@ -166,12 +166,21 @@ class TextGeneration(Serving):
         >>> "".join(pieces) == task.run([{"prompt": "Hi", "seed": 1}])[0]["text"]
         True
         """
+        return (piece for piece, _ in self.steps(prompt))
+
+    def steps(self, prompt: Any) -> Iterator[tuple[str, int]]:
+        """Like :meth:`stream`, each piece with the number of tokens made so far.
+
+        >>> from kino.models import gpt2
+        >>> task = text_generation(gpt2.example(), max_new_tokens=2, batch_size=1)
+        >>> [count for _, count in task.steps("Hi")][-1]
+        2
+        """
         ids, seed = self._prompt(prompt)
         options = dataclasses.replace(self.options, seed=seed)
-        steps = generator(self.pretrained.module).stream([ids], options)
-        return self._pieces(steps)
+        return self._pieces(generator(self.pretrained.module).stream([ids], options))
 
-    def _pieces(self, steps: Iterator[list[int | None]]) -> Iterator[str]:
+    def _pieces(self, steps: Iterator[list[int | None]]) -> Iterator[tuple[str, int]]:
         made: list[int] = []
         sent = ""
         for step in steps:
@@ -180,11 +189,11 @@ class TextGeneration(Serving):
             made.append(step[0])
             text = self.tokenizer.decode(made)
             if not text.endswith("\ufffd") and len(text) > len(sent):
-                yield text[len(sent) :]
+                yield text[len(sent) :], len(made)
                 sent = text
         rest = self.tokenizer.decode(made)[len(sent) :]
         if rest:  # an unfinished character at the end stays as the decoder shows it
-            yield rest
+            yield rest, len(made)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         from kino.models.view_media import TextGenerator
