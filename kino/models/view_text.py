@@ -127,20 +127,27 @@ class TextTaskView(ipywidgets.VBox):
 
 
 def _bars(title: str, rows: list[dict[str, Any]]) -> ipywidgets.VBox:
-    heading = ipywidgets.Label(title)
+    heading = ipywidgets.Label(title, style={"font_weight": "bold"})
     heading.add_class("kino-models-heading")
     lines = [heading]
     for row in rows:
-        name = ipywidgets.Label(row["label"], layout=ipywidgets.Layout(width="40%"))
+        name = ipywidgets.Label(row["label"], layout=ipywidgets.Layout(width="45%"))
         bar = ipywidgets.FloatProgress(
             value=max(0.0, min(1.0, row["score"])), min=0.0, max=1.0,
-            layout=ipywidgets.Layout(width="40%"),
+            layout=ipywidgets.Layout(width="40%", height="18px"),
         )  # fmt: skip
-        score = ipywidgets.Label(f"{row['score']:.3f}")
-        line = ipywidgets.HBox([name, bar, score])
+        score = ipywidgets.Label(
+            f"{row['score']:.3f}", layout=ipywidgets.Layout(width="60px", margin="0 0 0 10px")
+        )
+        line = ipywidgets.HBox([name, bar, score], layout=ipywidgets.Layout(align_items="center"))
         line.add_class("kino-models-row")
         lines.append(line)
-    box = ipywidgets.VBox(lines)
+    box = ipywidgets.VBox(
+        lines,
+        layout=ipywidgets.Layout(
+            max_width="760px", padding="6px 12px", margin="8px 0 0 0", border="1px solid #d0d7de"
+        ),
+    )
     box.add_class("kino-models-answer")
     return box
 
