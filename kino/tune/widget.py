@@ -88,12 +88,12 @@ class StudyView:
             .encode(trial, alt.Y("best:Q"))
         )
         self.objective = chart(
-            alt.layer(points, best).properties(
+            alt.layer(points, best, data=alt.Data(name="trials")).properties(
                 title="objective per trial · best so far", height=220
             )
         )
         self.parallel = chart(
-            alt.Chart()
+            alt.Chart(alt.Data(name="lines"))
             .mark_line(opacity=0.7)
             .encode(
                 alt.X("param:N", title=None, sort=None, axis=alt.Axis(labelAngle=0)),
@@ -110,10 +110,15 @@ class StudyView:
             .properties(title="parameters of complete trials", height=220)
         )
         self.importances = chart(
-            alt.Chart()
+            alt.Chart(alt.Data(name="importances"))
             .mark_bar()
             .encode(
-                alt.X("importance:Q", title="importance", scale=alt.Scale(domain=[0, 1])),
+                alt.X(
+                    "importance:Q",
+                    title="share of the objective's variation",
+                    scale=alt.Scale(domain=[0, 1]),
+                    axis=alt.Axis(format="%", tickCount=5),
+                ),
                 alt.Y("param:N", title=None, sort="-x"),
                 tooltip=["param:N", "importance:Q"],
             )

@@ -120,5 +120,5 @@ def test_a_study_displays_as_its_widget(comm_log):
 
 def test_the_interval_is_checked():
     study = kino.tune(lambda t: 1.0, n_trials=1)
-    with pytest.raises(ValueError, match="'interval' must be a finite number >= 0.1, got 0"):
+    with pytest.raises(ValueError, match=r"'interval' must be a finite number >= 0\.1, got 0"):
         StudyView(study, interval=0)

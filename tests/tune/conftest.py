@@ -1,0 +1,3 @@
+"""The study widget's browser test uses the browser tests' servers and guarded pages."""
+
+from tests.browser.conftest import browser, lab, page, pytest_runtest_makereport  # noqa: F401
