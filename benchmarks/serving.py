@@ -24,7 +24,11 @@ answer the row's argmax (post-processing, per request, in kino and every baselin
 
 Each figure alternates kino and its baseline (ABBA; at least ``--reps`` runs each, more
 while the pair has taken under 2 s) and compares medians; the machine's other load moves
-single runs a lot. The headline is the median over rounds; every round is printed.
+single runs a lot. The headline is the median over rounds; every round is printed. Beside
+each ratio of requests/s, ``cpu`` is the same ratio in process CPU time per request
+(baseline / kino): less moved by other processes, it shows what a quiet machine would
+give where wall-clock time is mostly waiting for the scheduler (every hand-off between a
+caller and the worker thread waits for a core).
 
     .venv/bin/python benchmarks/serving.py [--rounds R] [--reps K] [--requests N]
 """
@@ -57,6 +61,10 @@ def mlp() -> nnx.Module:
     return nnx.Sequential(nnx.Linear(64, 512, rngs=rngs), nnx.relu, nnx.Linear(512, 10, rngs=rngs))
 
 
+# Process CPU seconds of the last timed section (threads, tasks or rate), for the cpu ratios.
+LAST_CPU = [0.0]
+
+
 def threads(call, rows: np.ndarray) -> tuple[float, list[float]]:
     """Requests/s of CALLERS threads calling ``call(row)`` on their share; latencies (s)."""
     latencies: list[list[float]] = [[] for _ in range(CALLERS)]
@@ -74,10 +82,11 @@ def threads(call, rows: np.ndarray) -> tuple[float, list[float]]:
     for t in workers:
         t.start()
     barrier.wait()
-    start = time.perf_counter()
+    start, used = time.perf_counter(), time.process_time()
     for t in workers:
         t.join()
     elapsed = time.perf_counter() - start
+    LAST_CPU[0] = time.process_time() - used
     return len(rows) / elapsed, [x for per in latencies for x in per]
 
 
@@ -96,8 +105,9 @@ def tasks(call, rows: np.ndarray, *, awaited: bool) -> tuple[float, list[float]]
                     call(row)
                 latencies.append(time.perf_counter() - t)
 
-        start = time.perf_counter()
+        start, used = time.perf_counter(), time.process_time()
         await asyncio.gather(*(caller(rows[k::CALLERS]) for k in range(CALLERS)))
+        LAST_CPU[0] = time.process_time() - used
         return len(rows) / (time.perf_counter() - start), latencies
 
     return asyncio.run(main())
@@ -204,8 +214,9 @@ def main() -> None:
     bound = BATCH_TIMEOUT + 3 * t_batch
 
     def rate(fn, *args) -> float:
-        t = time.perf_counter()
+        t, used = time.perf_counter(), time.process_time()
         fn(*args)
+        LAST_CPU[0] = time.process_time() - used
         return len(rows) / (time.perf_counter() - t)
 
     latencies: dict[str, list[float]] = {"threads": [], "tasks": []}
@@ -227,12 +238,15 @@ def main() -> None:
         args.reps runs each, more (up to 40) while the pair has taken under 2 s, so a
         short figure is not one burst of the other processes' load."""
         got: dict[Any, list[float]] = {base: [], kino: []}
+        cpu: dict[Any, list[float]] = {base: [], kino: []}
         start, i = time.perf_counter(), 0
         while i < args.reps or (i < 40 and time.perf_counter() - start < 2.0):
             for run in (base, kino) if i % 2 == 0 else (kino, base):
                 got[run].append(run())
+                cpu[run].append(LAST_CPU[0])
             i += 1
-        return statistics.median(got[kino]), statistics.median(got[base])
+        cpu_ratio = statistics.median(cpu[base]) / statistics.median(cpu[kino])
+        return statistics.median(got[kino]), statistics.median(got[base]), cpu_ratio
 
     comparisons = {
         "threads": (lambda: threads(one_by_one, rows)[0],
@@ -252,9 +266,13 @@ def main() -> None:
             latencies[kind] = []
         line = []
         for name, (base, kino) in comparisons.items():
-            kino_rps, base_rps = pair(base, kino)
+            kino_rps, base_rps, cpu_ratio = pair(base, kino)
             figures.setdefault(name, []).append(kino_rps / base_rps)
-            line.append(f"{name} {kino_rps:,.0f} vs {base_rps:,.0f} ({kino_rps / base_rps:.2f})")
+            figures.setdefault(f"{name} cpu", []).append(cpu_ratio)
+            line.append(
+                f"{name} {kino_rps:,.0f} vs {base_rps:,.0f} ({kino_rps / base_rps:.2f}, "
+                f"cpu {cpu_ratio:.2f})"
+            )
         for kind, values in latencies.items():
             figures.setdefault(f"p99 {kind}", []).append(p99(values))
             line.append(f"p99 {kind} {p99(values) * 1e3:.2f} ms")
@@ -273,8 +291,9 @@ def main() -> None:
         f"{med['p99 threads'] * 1e3:.2f} ms, tasks {med['p99 tasks'] * 1e3:.2f} ms); no target"
     )
     print(
-        f"5. monitor (0.1 s) / none: tasks {med['monitor tasks']:.2f}, threads "
-        f"{med['monitor threads']:.2f} (target >= 0.95)"
+        f"5. monitor (0.1 s) / none: tasks {med['monitor tasks']:.2f} (cpu "
+        f"{med['monitor tasks cpu']:.2f}), threads {med['monitor threads']:.2f} (cpu "
+        f"{med['monitor threads cpu']:.2f}) (target >= 0.95)"
     )
     print(
         f"3. p99 at {CALLERS} callers: threads {med['p99 threads'] * 1e3:.2f} ms, tasks "
@@ -283,12 +302,14 @@ def main() -> None:
         f"{med['p99 tasks'] / bound:.2f} (target <= 1)"
     )
     print(
-        f"2. predict_many / direct batches: {med['many']:.2f} (rows as lists: "
-        f"{med['many list']:.2f}) (target >= 0.9)"
+        f"2. predict_many / direct batches: {med['many']:.2f} (cpu {med['many cpu']:.2f}); "
+        f"rows as lists: {med['many list']:.2f} (cpu {med['many list cpu']:.2f}) "
+        "(target >= 0.9)"
     )
     print(
-        f"1. server / one-by-one jit, {CALLERS} callers: asyncio tasks {med['tasks']:.2f}x, "
-        f"threads {med['threads']:.2f}x (target >= 5)"
+        f"1. server / one-by-one jit, {CALLERS} callers: asyncio tasks {med['tasks']:.2f}x "
+        f"(cpu {med['tasks cpu']:.2f}x), threads {med['threads']:.2f}x (cpu "
+        f"{med['threads cpu']:.2f}x) (target >= 5)"
     )
 
 
