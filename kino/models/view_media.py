@@ -40,7 +40,9 @@ STREAM_INTERVAL = 0.05
 
 def _refusal(error: Exception) -> ipywidgets.Label:
     """A request the task refused, in the task's own words, as a quiet line of text."""
-    reason = str(error.__cause__ or error)
+    # A task wraps its preprocess's error; that inner one names the argument.
+    inner = error.__cause__ if isinstance(error, InvalidInput) else None
+    reason = str(inner or error)
     message = ipywidgets.Label(reason.partition(": ")[2] or reason)
     message.add_class("kino-models-error")
     return message

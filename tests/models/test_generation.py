@@ -197,3 +197,37 @@ def test_text_generation_refuses_bad_arguments(tiny_gpt2, sampled_task):
         sampled_task.run([42])
     with pytest.raises(TypeError, match="'request' must be a str or"):
         sampled_task.stream({"text": "hi"})
+
+
+# the widget ------------------------------------------------------------------------------
+def test_generated_text_streams_into_the_widget_as_it_is_made(comm_log, sampled_task):
+    from kino.models.view_media import TextGenerator
+    from tests.conftest import budget
+
+    box = TextGenerator(sampled_task)
+    shown = []  # each value the output syncs to the page
+    box.output.observe(lambda change: shown.append(change["new"]), names="value")
+    box.prompt.update("Once upon")
+    assert box.form.submit()
+    assert box.wait(timeout=budget(120))
+    expected = sampled_task.run(["Once upon"])[0]
+    assert box.output.value == shown[-1] == expected["text"]
+    assert box.status.value == f"{len(expected['token_ids'])} tokens"
+    assert not box.form.disabled
+    assert comm_log.updates("value")  # the page is told
+
+
+def test_each_piece_reaches_the_page_when_pieces_come_slower_than_the_interval(
+    comm_log, sampled_task, monkeypatch
+):
+    from kino.models import view_media
+
+    monkeypatch.setattr(view_media, "STREAM_INTERVAL", 0.0)  # every piece is sent at once
+    box = view_media.TextGenerator(sampled_task)
+    shown = []
+    box.output.observe(lambda change: shown.append(change["new"]), names="value")
+    pieces = list(sampled_task.stream("a time"))
+    assert len(pieces) > 1
+    box.generate("a time")
+    prefixes = ["".join(pieces[: i + 1]) for i in range(len(pieces))]
+    assert [t for t in shown if t] == prefixes  # grew piece by piece, in order

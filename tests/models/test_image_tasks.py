@@ -204,3 +204,70 @@ def test_image_classification_refuses_bad_arguments(classifier):
         image_classification(gpt2.example())
     with pytest.raises(InvalidInput, match="preprocess refused the request"):
         task.run([b"not an image"])
+
+
+# the widget ------------------------------------------------------------------------------
+def texts(widget) -> list[str]:
+    """Every Label text inside a box (what the page shows as text)."""
+    import ipywidgets
+
+    out = []
+    for child in getattr(widget, "children", ()):
+        if isinstance(child, ipywidgets.Label):
+            out.append(child.value)
+        out += texts(child)
+    return out
+
+
+def png(image: np.ndarray) -> bytes:
+    encoded = io.BytesIO()
+    Image.fromarray(image).save(encoded, format="PNG")
+    return encoded.getvalue()
+
+
+def test_an_uploaded_picture_shows_its_labels_with_score_bars(comm_log, classifier):
+    import ipywidgets
+
+    from kino.models.view_media import ImageClassifier
+
+    _, task = classifier
+    box = ImageClassifier(task)
+    image = photo(seed=3, height=300, width=450)
+    payload = png(image)
+    box.upload._control.set_state(  # as the page's FileUpload sends it
+        {"value": [{"name": "cat.png", "type": "image/png", "size": len(payload),
+                    "content": memoryview(payload), "last_modified": 0}]}
+    )  # fmt: skip
+    expected = task.run([image])[0]
+    assert box.rows == expected
+    shown = texts(box.answer)
+    assert shown[0] == "Labels"
+    assert shown[1:] == [t for row in expected for t in (row["label"], f"{row['score']:.3f}")]
+    bars = [w for w in _walk(box.answer) if isinstance(w, ipywidgets.FloatProgress)]
+    assert [b.value for b in bars] == pytest.approx([row["score"] for row in expected])
+    preview = next(w for w in _walk(box.preview) if isinstance(w, ipywidgets.Image))
+    assert preview.width == "224" and preview.format == "png"
+
+
+def test_a_file_that_is_not_a_picture_says_so(comm_log, classifier):
+    from kino.models.view_media import ImageClassifier
+
+    box = ImageClassifier(classifier[1])
+    assert box.classify(b"%PDF-1.4 not a picture") == []
+    assert texts(box.answer) == ["'image' bytes are not a picture Pillow can read"]
+
+
+def test_labels_reach_the_page_as_text(comm_log):
+    from kino.models import resnet
+    from kino.models.tasks_vision import image_classification
+    from kino.models.view_media import ImageClassifier
+
+    evil = ("<img src=x onerror=alert(1)>", "dog", "bird")
+    box = ImageClassifier(image_classification(resnet.example(evil), top_k=3), image=photo())
+    assert evil[0] in texts(box.answer)  # a Label: the page shows it as text, never HTML
+
+
+def _walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)
