@@ -23,6 +23,7 @@ CURATED = [
     "06-classic-ml",
     "07-training-techniques",
     "08-serving",
+    "09-semantic-search",
     "10-tuning",
     "dashboards/train-and-predict",
 ]
