@@ -16,6 +16,7 @@ current trial, halting that trial's training at its next epoch when it uses
 from __future__ import annotations
 
 import logging
+import numbers
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -98,32 +99,34 @@ class Study:
             result, value = value, None
             halted = trial.halted and result.status == "halted"
             if not halted:
-                value = self._value_of(result)
+                value = self._value_of(result, trial.monitor or self.monitor)
             del result  # a pruned trial keeps nothing of its run
             if halted:
                 raw.set_user_attr("halted", "stopped" if trial.stopped else "pruned")
                 raise o.TrialPruned(f"pruned at epoch {trial.pruned_at}")
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        scalar = isinstance(value, numbers.Real) or (
+            hasattr(value, "__float__") and getattr(value, "shape", None) == ()
+        )  # numpy and jax scalars too
+        if isinstance(value, bool) or not scalar:
             raise TypeError(
                 "kino.tune: the objective must return a number or a kino.train Result, "
                 f"got {type(value).__name__}: {value!r:.80}"
             )
         return float(value)
 
-    def _value_of(self, result: Any) -> float:
+    def _value_of(self, result: Any, monitor: str | None) -> float:
         if result.status == "failed" and result.error is not None:
             raise result.error
-        if self.monitor is None:
+        if monitor is None:
             raise ValueError(
                 "kino.tune: the objective returned a kino.train Result; pass monitor= "
                 "(e.g. monitor='validation_accuracy') to say which metric is the objective"
             )
-        if self.monitor not in result.history.columns:
+        if monitor not in result.history.columns:
             raise KeyError(
-                f"kino.tune: the run's history has no {self.monitor!r} "
-                f"(it has {result.history.columns})"
+                f"kino.tune: the run's history has no {monitor!r} (it has {result.history.columns})"
             )
-        column = result.history[self.monitor].drop_nulls().drop_nans()
+        column = result.history[monitor].drop_nulls().drop_nans()
         if column.len() == 0:
             return float("nan")
         maximize = self.optuna.direction == optuna().study.StudyDirection.MAXIMIZE

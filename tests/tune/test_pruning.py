@@ -72,6 +72,19 @@ def test_a_pruned_trial_stops_early_is_recorded_pruned_and_frees_its_model(digit
     assert models[1e-2]() is None
 
 
+def test_the_monitor_named_by_prune_on_values_the_result(digits):
+    data, val = digits
+
+    def train_fn(params, trial):
+        loop = trial.prune_on(trainer(mlp(), params["lr"], val), monitor="validation_loss")
+        return loop.run(data, epochs=2, batch_size=64)
+
+    study = kino.tune({"lr": Categorical((1e-2,))}, train_fn, n_trials=1)
+    (trial,) = study.optuna.trials
+    assert study.direction == "minimize"
+    assert trial.value == min(trial.intermediate_values.values())
+
+
 def test_the_monitor_must_be_a_metric_the_loop_reports(digits):
     data, val = digits
 

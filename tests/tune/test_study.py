@@ -155,6 +155,16 @@ def test_mistakes_get_a_clear_error_at_the_call(call, error, message):
     assert message in str(raised.value)
 
 
+def test_numpy_and_jax_scalars_are_values_but_arrays_are_not():
+    import jax.numpy as jnp
+    import numpy as np
+
+    assert kino.tune(lambda t: np.float32(0.25), n_trials=1).best_value == 0.25
+    assert kino.tune(lambda t: jnp.asarray(0.5), n_trials=1).best_value == 0.5
+    with pytest.raises(TypeError, match=r"must return a number or a kino\.train Result"):
+        kino.tune(lambda t: np.zeros(2), n_trials=1)
+
+
 def test_kino_tune_is_the_module_and_the_function():
     assert kino.tune.Float is Float
     study = kino.tune(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
