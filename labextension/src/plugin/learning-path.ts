@@ -74,17 +74,19 @@ export async function readHead(
     settings,
   );
   if (!response.ok || !response.body) throw new Error(`${path}: ${response.status}`);
-  // A server that ignores the range sends the whole file: stop reading at `bytes`.
+  // A ranged answer (206) is short: read it to its end, so the request completes. A
+  // server that ignores the range sends the whole file: stop reading at `bytes`.
+  const ranged = response.status === 206;
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let length = 0;
-  while (length < bytes) {
+  while (ranged || length < bytes) {
     const { done, value } = await reader.read();
     if (done) break;
     chunks.push(value);
     length += value.length;
   }
-  void reader.cancel().catch(() => undefined);
+  if (!ranged) void reader.cancel().catch(() => undefined);
   const all = new Uint8Array(length);
   let offset = 0;
   for (const chunk of chunks) {
