@@ -38,7 +38,11 @@ class Placement:
         return NamedSharding(self.mesh, spec) if self.mesh is not None else self.devices[0]
 
     def replicated(self):
-        """The sharding of a replicated array (``out_shardings`` of a compiled maker)."""
+        """The sharding of a replicated array (``out_shardings`` of a compiled maker).
+
+        >>> Placement().replicated().device_set == {jax.devices()[0]}
+        True
+        """
         if self.mesh is None:
             return jax.sharding.SingleDeviceSharding(self.devices[0])
         return NamedSharding(self.mesh, PartitionSpec())
