@@ -71,7 +71,8 @@ SCALING_HELPERS = {
 }
 TIMEOUT_KEYWORDS = {"timeout", "timeout_s", "timeout_ms"}
 WAITS = re.compile(r"^(join|wait\w*|result|exception)$")
-SLEEPS = {"sleep", "wait_for_timeout"}  # allowed only as the polling step of a `while` loop
+SLEEPS = {"sleep", "wait_for_timeout"}
+# A literal pause inside a `while` loop is its polling step (the loop keeps the deadline).
 NOT_SCANNED = {
     # kino.serving's tests pass request deadlines (timeout=0.01) as the behaviour under test.
     "tests/serving": "deadlines under test",
@@ -103,8 +104,7 @@ def literal_waits(source: str) -> list[str]:
             if isinstance(child, ast.Call) and _name(child) not in SCALING_HELPERS:
                 name = _name(child)
                 limits = [k.value for k in child.keywords if k.arg in TIMEOUT_KEYWORDS]
-                sleep = name in SLEEPS
-                if child.args and (not inside if sleep else WAITS.match(name)):
+                if child.args and not inside and (name in SLEEPS or WAITS.match(name)):
                     limits.append(child.args[0])
                 if any(_literal(limit) for limit in limits):
                     found.append(f"{child.lineno}: {ast.unparse(child)[:80]}")
@@ -132,6 +132,7 @@ def test_the_scan_finds_literal_waits_and_passes_scaled_ones():
         "t.join(budget(10))\nevent.wait(timeout)\npage.wait_for_selector('x')\n"
         "run_all(page, timeout=400_000)\n', '.join(parts)\n"
         "while not done():\n    time.sleep(0.1)\n    page.wait_for_timeout(100)\n"
+        "    threading.Event().wait(0.02)\n"
         "deadline = time.monotonic() + budget(60)\n"
     )
     assert literal_waits(good) == []
