@@ -95,3 +95,23 @@ def test_the_study_widget_follows_a_background_study_and_stops(lab, page):
     assert summary.inner_text().startswith("13 trials · 13 complete")
     wait_rows(page, 2, 3)  # the importances, one bar per parameter, once the study ended
     screenshot(page, "tune-study-stopped", ".kino-grid.kino-boxed")
+
+
+def test_notebook_10_shows_its_study_with_pruned_trials(lab, page):
+    page.set_viewport_size({"width": 1300, "height": 1400})
+    run_notebook(page, lab, "10-tuning.ipynb", timeout=600_000)
+    widget = page.locator(".kino-grid.kino-boxed").first
+    widget.wait_for()
+    summary = widget.locator(".kino-text").first
+    page.wait_for_function(
+        "(el) => el.textContent.startsWith('16 trials') && el.textContent.endsWith('finished')",
+        arg=summary.element_handle(),
+        timeout=budget_ms(120_000),
+    )
+    rows = page.evaluate(
+        "() => document.querySelectorAll('.kino-vega-host')[0].kinoView.data('trials')"
+    )
+    assert len(rows) == 16 and {"complete", "pruned"} <= {r["state"] for r in rows}
+    wait_rows(page, 2, 3)  # learning rate, width and dropout importances
+    widget.scroll_into_view_if_needed()
+    screenshot(page, "tune-notebook-10", ".kino-grid.kino-boxed")
