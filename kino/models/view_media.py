@@ -68,6 +68,8 @@ class ImageClassifier(ipywidgets.VBox):
         self.upload = FileInput("Image", accept="image/*")
         self.preview = Frame()
         self.answer = Frame()
+        self.answer.layout.min_width = "360px"  # room for a label, its bar and its score
+        self.preview.layout.margin = "0 12px 0 0"
         self.upload.on_change(lambda file: None if file is None else self.classify(file.read()))
         result = ipywidgets.HBox([self.preview, self.answer])
         result.add_class("kino-models-media")
@@ -119,6 +121,7 @@ class TextGenerator(ipywidgets.VBox):
         self.prompt = TextareaInput("Prompt", prompt, placeholder="Start a text")
         self.form = Form(prompt=self.prompt, submit="Generate")
         self.output = Text("")
+        self.output.add_class("kino-models-output")
         self.status = ipywidgets.Label("")
         self.status.add_class("kino-models-heading")
         self._thread: threading.Thread | None = None
