@@ -97,14 +97,16 @@ def _public_names(family: str) -> set[str]:
     return set()
 
 
-def test_import_kino_loads_no_heavy_library():
-    code = (
-        "import sys, kino\n"
-        "heavy = ('jax', 'flax', 'optax', 'polars', 'altair', 'pyarrow', 'orbax')\n"
-        "print(','.join(m for m in heavy if m in sys.modules))\n"
-    )
+def loaded_by(statement: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after running ``statement``."""
+    code = f"import sys\n{statement}\nprint(','.join(m for m in {modules!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "", f"import kino loaded {out.stdout.strip()}"
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+def test_import_kino_loads_no_heavy_library():
+    heavy = ("jax", "flax", "optax", "polars", "altair", "pyarrow", "orbax")
+    assert loaded_by("import kino", heavy) == []
 
 
 def test_heavy_parts_load_on_first_use():
@@ -170,13 +172,8 @@ def test_train_never_imports_serving():
 
 
 def test_import_kino_loads_none_of_servings_optional_libraries():
-    code = (
-        "import sys, kino, kino.serving\n"
-        "optional = ('starlette', 'uvicorn', 'httpx', 'ray', 'jax', 'kino.serving.server')\n"
-        "print(','.join(m for m in optional if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "", f"import kino.serving loaded {out.stdout.strip()}"
+    optional = ("starlette", "uvicorn", "httpx", "ray", "jax", "kino.serving.server")
+    assert loaded_by("import kino, kino.serving", optional) == []
 
 
 def test_train_never_imports_tune():
