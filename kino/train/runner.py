@@ -136,6 +136,13 @@ class Runner:
         )
         self.gd_train = prep.gd_train
         self.pred_struct, self.y_struct = prep.pred_struct, prep.y_struct
+        # resident labels are checked once here; only data with a bad one is checked per step
+        self.check_labels = not (
+            self.src.on_device
+            and self.program.labels_in_range(
+                self.src.y, self.src.n, self.pred_struct, self.y_struct
+            )
+        )
         params = self.placement.replicate(prep.params)
         rest = self.placement.replicate(prep.rest)
         opt_state = self.placement.replicate(loop.optimizer.tx.init(params))
@@ -321,6 +328,7 @@ class Runner:
                 chunk.ids,
                 batch=src.batch,
                 width=src.width,
+                checked=self.check_labels,
             )
         else:
             self._leaves, outs = p.train_stacked(

@@ -19,6 +19,7 @@ separate compiled functions: validating never recompiles the train step.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -89,7 +90,7 @@ class Program:
             self._flat(self._train_resident),
             donate_argnums=0,
             static_argnums=1,
-            static_argnames=resident,
+            static_argnames=(*resident, "checked"),
         )
         self.train_stacked = jax.jit(
             self._flat(self._train_stacked), donate_argnums=0, static_argnums=1
@@ -157,14 +158,35 @@ class Program:
             loss = loss + self.penalty(model)
         return loss, (pred, n)
 
-    def _label_check(self, pred, y, w):
-        """``[out-of-range count, first such label, C]`` for class-index labels, else None."""
+    def _classes(self, pred, y) -> int | None:
+        """``C`` when the loss or a metric reads labels of these shapes as class indices."""
         counts = [self.loss.label_classes(pred, y)] if self.loss is not None else []
         counts += [label_classes(m, pred, y) for m in self.metrics]
         counts = [c for c in counts if c is not None]
-        if not counts:
+        return min(counts) if counts else None
+
+    def labels_in_range(self, y_all, n: int, pred_struct, y_struct) -> bool:
+        """True when the first ``n`` labels of resident data are all valid class indices.
+
+        Resident labels never change during a run, so they are checked once, in one pass
+        on the device: when they pass, the run's dispatches skip the per-step check; when
+        one fails, the checking program runs and halts at that label's step, as the host
+        feed does.
+        """
+        c = self._classes(pred_struct, y_struct)
+        return c is None or int(self._outside(y_all, n=n, c=c)) == 0
+
+    @staticmethod
+    @functools.partial(jax.jit, static_argnames=("n", "c"))
+    def _outside(y_all, *, n: int, c: int):
+        labels = y_all[:n].reshape(n, -1)
+        return jnp.sum((labels < 0) | (labels >= c), dtype=jnp.int32)
+
+    def _label_check(self, pred, y, w):
+        """``[out-of-range count, first such label, C]`` for class-index labels, else None."""
+        c = self._classes(pred, y)
+        if c is None:
             return None
-        c = min(counts)
         labels = y.reshape(y.shape[0], -1)
         outside = ((labels < 0) | (labels >= c)) & (w[:, None] > 0)
         flat = outside.reshape(-1)
@@ -192,7 +214,7 @@ class Program:
         return None if check is None else _label_error(check, "in that data")
 
     # ---- train --------------------------------------------------------
-    def _step(self, carry: Carry, x, y, w) -> tuple[Carry, dict]:
+    def _step(self, carry: Carry, x, y, w, checked: bool = True) -> tuple[Carry, dict]:
         x = self.placement.constrain(x)
         y = self.placement.constrain(y)
         w = self.placement.constrain(w)
@@ -203,7 +225,7 @@ class Program:
         (loss, (pred, n)), grads = grad_fn(model)
         _, _, new_rest = nnx.split(model, nnx.Param, ...)
         finite = jnp.isfinite(loss)
-        check = self._label_check(pred, y, w)
+        check = self._label_check(pred, y, w) if checked else None
         outs = {}
         if check is not None:  # bad labels count as a non-finite loss: freeze, report NaN
             finite = finite & (check[0] == 0)
@@ -256,9 +278,9 @@ class Program:
 
         return flat
 
-    def _train_resident(self, carry, x_all, y_all, order, ids, *, batch, width):
+    def _train_resident(self, carry, x_all, y_all, order, ids, *, batch, width, checked=True):
         def body(c, i):
-            return self._step(c, *self._draw(x_all, y_all, order, i, batch, width))
+            return self._step(c, *self._draw(x_all, y_all, order, i, batch, width), checked)
 
         return jax.lax.scan(body, carry, ids)
 

@@ -11,6 +11,7 @@ from kino import train
 from kino.train.checkpoint import CheckpointStore
 from kino.train.losses import resolve as resolve_loss
 from kino.train.metrics import resolve as resolve_metric
+from kino.train.runner import Runner
 from kino.train.steps import Program
 from tests.train.tiny import BATCH, mlp
 
@@ -122,6 +123,33 @@ def test_labels_outside_the_classes_halt_at_their_step_with_the_last_good_state(
     assert result.status == "halted"  # before: "completed", -1 read as another class
     assert "at step 2" in result.reason
     assert result.state.step == 1
+
+
+def test_resident_labels_are_checked_once_and_only_bad_ones_are_checked_per_step(data):
+    # resident labels never change in a run: one pass over them before the first step; the
+    # per-step check (and its output) is left out of the dispatch unless a label is bad
+    x, y = data
+    bad = y.copy()
+    bad[20] = 7
+    per_step_checks = []
+    original = Runner._process
+
+    def spy(self, outs, k, allow_halt):
+        per_step_checks.append("label_check" in outs)
+        return original(self, outs, k, allow_halt)
+
+    runs = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Runner, "_process", spy)
+        for name, labels in (("good", y), ("bad", bad)):
+            per_step_checks.clear()
+            lp = loop().metric("accuracy")
+            batches = train.batches(x, labels, batch_size=BATCH, shuffle=False)
+            runs[name] = (lp.run(batches, steps_per_dispatch=1), list(per_step_checks))
+    (good, good_checks), (halted, bad_checks) = runs["good"], runs["bad"]
+    assert good.status == "completed" and good.data_on_device and not any(good_checks)
+    assert halted.status == "halted" and all(bad_checks)
+    assert "got 7 at step 2" in halted.reason and halted.state.step == 1
 
 
 def test_the_step_check_names_the_bad_labels_and_the_range():
