@@ -10,6 +10,8 @@ state for the rest of the run (the host halts when it sees the flag). So do clas
 labels outside ``[0, C)`` where the loss or a metric reads labels as class indices:
 the step's ``label_check`` output says which (:meth:`Program.step_error`), and its
 loss is reported as NaN, so the host halts there without waiting on any extra value.
+Resident data's labels are checked once before the run (:meth:`Program.labels_in_range`);
+its dispatches carry the per-step check only when a label is out of range.
 Evaluation passes count such labels in their accumulators, on the device, and the host
 reads the count with the pass's metrics (:meth:`Program.eval_error`).
 Train and eval use different graph definitions (dropout on/off), so they are
