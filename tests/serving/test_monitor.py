@@ -11,11 +11,12 @@ import pytest
 
 from kino.serving import InvalidInput, Serving
 from kino.serving.monitor import HISTORY, Monitor
+from tests.conftest import budget
 
 
-def wait_for(condition, budget=60.0):
-    end = time.monotonic() + budget
-    while not condition():
+def wait_for(condition, seconds=60.0):
+    end = time.monotonic() + budget(seconds)
+    while not condition():  # polls the condition; the budget only says when to give up
         assert time.monotonic() < end, "condition not met within the budget"
         time.sleep(0.01)
 

@@ -273,3 +273,40 @@ def test_the_server_examples_run_cleanly_where_an_event_loop_is_running():
     assert result.attempted > 10
     assert result.failed == 0
     assert not [w for w in warned if "never awaited" in w], warned
+
+
+def test_an_array_of_rows_is_served_whole_and_a_wrong_one_names_the_row_shape(spec, servers):
+    server = spec.start()
+    servers.append(server)
+    block = np.stack(rows(20))
+    answers = server.predict_many(block)  # 20 rows: batches of 8, 8 and 4
+    np.testing.assert_allclose(np.stack(answers), expected(block))
+    assert server.stats.snapshot(0)["batch_sizes"] == {4: 1, 8: 2}
+    as_ints = server.predict_many(np.arange(6, dtype=np.int64).reshape(3, 2))  # converted
+    np.testing.assert_allclose(np.stack(as_ints), np.arange(6).reshape(3, 2) * 3.0 + 1.0)
+    with pytest.raises(InvalidInput, match=r"must be a row of shape \(2,\) float32, got ndarray"):
+        server.predict_many(np.zeros((4, 3), np.float32))
+
+
+def test_awaiting_callers_are_answered_with_one_loop_call_per_batch(spec, servers):
+    server = spec.start()
+    servers.append(server)
+    calls = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        original = loop.call_soon_threadsafe
+
+        def counting(callback, *args, **kwargs):
+            calls.append(threading.current_thread().name)
+            return original(callback, *args, **kwargs)
+
+        loop.call_soon_threadsafe = counting
+        return await asyncio.gather(*(server.apredict(r) for r in rows(40)))
+
+    answers = asyncio.run(main())
+    np.testing.assert_allclose(np.stack(answers), np.stack([expected(r) for r in rows(40)]))
+    batches = sum(server.stats.snapshot(0)["batch_sizes"].values())
+    assert batches < 40  # the awaiting callers were batched
+    assert len(calls) == batches  # not one hand-over per request
+    assert set(calls) == {"kino-serving-0"}
