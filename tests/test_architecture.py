@@ -11,6 +11,8 @@
   none of its optional libraries.
 - The tuning room: ``kino.tune`` reaches the widgets through public names only, and
   ``kino.train`` never imports it.
+- The models room: ``kino.models`` reaches the widgets through public names only,
+  ``kino.train`` never imports it, and ``import kino`` loads none of its libraries.
 """
 
 from __future__ import annotations
@@ -196,3 +198,30 @@ def test_tune_uses_the_ui_only_through_public_family_surfaces():
             )
             reached.add(module)
     assert {"kino.ui.live.chart", "kino.ui.table.table"} <= reached
+
+
+def test_train_never_imports_models():
+    for path in (REPO / "kino" / "train").rglob("*.py"):
+        bad = [m for m in imported_modules(path) if m.split(".")[:2] == ["kino", "models"]]
+        assert not bad, f"{path.relative_to(REPO)} imports {bad}"
+
+
+def test_models_use_the_ui_only_through_public_family_surfaces():
+    families, reached = folders(UI), set()
+    for path in (REPO / "kino" / "models").rglob("*.py"):
+        for module in imported_modules(path):
+            names = module.split(".")
+            if names[:2] != ["kino", "ui"] or names[2:] in ([], *([f] for f in families)):
+                continue
+            public = len(names) == 4 and names[2] in families
+            assert public and names[3] in _public_names(names[2]), (
+                f"{path.relative_to(REPO)} imports {module}: kino.models reaches the widgets "
+                "through a family's public names only (from kino.ui.<family> import <name>)"
+            )
+            reached.add(module)
+    assert {"kino.ui.input.Form", "kino.ui.layout.Frame"} <= reached
+
+
+def test_import_kino_loads_none_of_the_models_libraries():
+    optional = ("kino.models", "safetensors", "tokenizers", "huggingface_hub", "PIL", "jax")
+    assert loaded_by("import kino", optional) == []
