@@ -11,6 +11,7 @@ own waits with ``budget`` / ``budget_ms``.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -274,8 +275,13 @@ def settle(page: Any, timeout: float = 30_000) -> None:
     page.wait_for_function(SETTLED, timeout=budget_ms(timeout))
 
 
+# A 1x1 GIF the probe image gets from a route, so the probe touches no server.
+PROBE_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+PROBE_PATH = "/__kino_probe__.gif"
+
+
 def after_image_requests(page: Any, src: str | None = None, timeout: float = 30_000) -> None:
-    """Load one probe image (``src``, default the page itself) and wait for its load or error.
+    """Load one probe image (``src``, default a GIF a route answers) and wait for its events.
 
     An image the page asked for before it (a remote pixel, an injected ``<img src=x
     onerror=...>``) has been requested, and its handler has had its turn, by then: the
@@ -283,11 +289,16 @@ def after_image_requests(page: Any, src: str | None = None, timeout: float = 30_
 
     >>> after_image_requests(page, "x"); page.evaluate("() => window.__kinoXss")
     """
+    if src is None:
+        page.route(
+            f"**{PROBE_PATH}",
+            lambda route: route.fulfill(status=200, content_type="image/gif", body=PROBE_GIF),
+        )
     page.evaluate(
         """src => { window.__kinoProbe = false; const image = new Image();
         image.onload = image.onerror = () => { window.__kinoProbe = true; };
-        image.src = src || location.href; }""",
-        src,
+        image.src = new URL(src, location.href).href; }""",
+        src or PROBE_PATH,
     )
     page.wait_for_function("() => window.__kinoProbe === true", timeout=budget_ms(timeout))
 
