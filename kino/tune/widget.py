@@ -18,6 +18,7 @@ study after the running trial (halting its training at the next epoch).
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,8 @@ from kino.ui.table import table
 
 if TYPE_CHECKING:
     from kino.tune.study import Study
+
+log = logging.getLogger("kino")
 
 #: Trials the charts show (the newest); the table pages through all of them.
 MAX_SHOWN = 1000
@@ -150,8 +153,8 @@ class StudyView:
         """Redraw from the study's trials if they changed; returns the counts by state."""
         from kino.tune.frame import trials_frame
 
+        done = self.study.done  # before the trials: a study that has ended has stored them all
         trials = self.study.optuna.get_trials(deepcopy=False)
-        done = self.study.done
         seen = (done, *((t.number, t.state, len(t.intermediate_values)) for t in trials))
         counts = _counts(trials)
         if seen == self._seen:
@@ -163,10 +166,14 @@ class StudyView:
         self.parallel.replace(_parallel_rows(shown, self.study))
         self.table.update(trials_frame(trials))
         if done:
-            self.importances.replace(
-                [{"param": k, "importance": v} for k, v in self.study.importances().items()]
-            )
             self.stop.disable()
+            try:
+                importances = self.study.importances()
+            except (RuntimeError, ValueError) as error:  # e.g. every trial tied
+                log.warning("kino.tune: no parameter importances: %s", error)
+                importances = {}
+            bars = [{"param": k, "importance": v} for k, v in importances.items()]
+            self.importances.replace(bars)
         self.summary.update(_summary(counts, self.study))
         return counts
 
@@ -176,8 +183,13 @@ class StudyView:
             self._poke.clear()
             if self._closed.is_set():
                 return
-            self.refresh()
-            if self.study.done:
+            ended = self.study.done  # read before the trials, so the last draw has them all
+            try:
+                self.refresh()
+            except Exception:  # a storage hiccup: keep following, say so in the log
+                log.exception("kino.tune: the study view could not refresh")
+                continue
+            if ended:
                 return
 
     def close(self) -> None:

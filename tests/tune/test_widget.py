@@ -122,3 +122,37 @@ def test_the_interval_is_checked():
     study = kino.tune(lambda t: 1.0, n_trials=1)
     with pytest.raises(ValueError, match=r"'interval' must be a finite number >= 0\.1, got 0"):
         StudyView(study, interval=0)
+
+
+def test_a_study_without_importances_still_shows_its_end(comm_log, monkeypatch):
+    study = kino.tune(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 1), n_trials=3)
+
+    def refuse():
+        raise RuntimeError("cannot evaluate importances")
+
+    monkeypatch.setattr(study, "importances", refuse)
+    view = StudyView(study, interval=60)
+    assert view.refresh()["complete"] == 3
+    assert view.summary.value.endswith("finished") and view.stop.button.disabled
+    assert view.importances.rows() == []
+    view.close()
+
+
+def test_a_refresh_that_fails_does_not_end_the_following(comm_log, gated, monkeypatch):
+    study = kino.tune(gated, n_trials=2, background=True)
+    view = study.widget
+    update, calls = view.table.update, []
+
+    def flaky(frame):
+        calls.append(frame.height)
+        if len(calls) == 1:
+            raise OSError("storage hiccup")
+        update(frame)
+
+    monkeypatch.setattr(view.table, "update", flaky)
+    gated.release()
+    wait_for(lambda: calls, "the failing refresh")
+    gated.release()
+    study.wait(budget(60))
+    wait_for(lambda: view.table.total_rows == 2, "the view to catch up after the failure")
+    view.close()
