@@ -151,20 +151,25 @@ def test_no_lazy_name_is_shadowed_by_a_submodule():
     assert checked > 20
 
 
-def test_serving_uses_the_ui_only_through_public_family_surfaces():
+def ui_reached_by(room: str) -> set[str]:
+    """The widget names ``kino.<room>`` imports, each checked to be a family's public name."""
     families, reached = folders(UI), set()
-    for path in (REPO / "kino" / "serving").rglob("*.py"):
+    for path in (REPO / "kino" / room).rglob("*.py"):
         for module in imported_modules(path):
             names = module.split(".")
             if names[:2] != ["kino", "ui"] or names[2:] in ([], *([f] for f in families)):
                 continue  # not the widgets, or a family itself (kino.ui.<family>)
             public = len(names) == 4 and names[2] in families
             assert public and names[3] in _public_names(names[2]), (
-                f"{path.relative_to(REPO)} imports {module}: kino.serving reaches the widgets "
+                f"{path.relative_to(REPO)} imports {module}: kino.{room} reaches the widgets "
                 "through a family's public names only (from kino.ui.<family> import <name>)"
             )
             reached.add(module)
-    assert reached, "the serving monitor is built from kino.ui's public widgets"
+    return reached
+
+
+def test_serving_uses_the_ui_only_through_public_family_surfaces():
+    assert ui_reached_by("serving"), "the serving monitor is built from kino.ui's public widgets"
 
 
 def test_train_never_imports_serving():
@@ -185,19 +190,7 @@ def test_train_never_imports_tune():
 
 
 def test_tune_uses_the_ui_only_through_public_family_surfaces():
-    families, reached = folders(UI), set()
-    for path in (REPO / "kino" / "tune").rglob("*.py"):
-        for module in imported_modules(path):
-            names = module.split(".")
-            if names[:2] != ["kino", "ui"] or names[2:] in ([], *([f] for f in families)):
-                continue
-            public = len(names) == 4 and names[2] in families
-            assert public and names[3] in _public_names(names[2]), (
-                f"{path.relative_to(REPO)} imports {module}: kino.tune reaches the widgets "
-                "through a family's public names only (from kino.ui.<family> import <name>)"
-            )
-            reached.add(module)
-    assert {"kino.ui.live.chart", "kino.ui.table.table"} <= reached
+    assert {"kino.ui.live.chart", "kino.ui.table.table"} <= ui_reached_by("tune")
 
 
 def test_train_never_imports_models():
@@ -207,19 +200,7 @@ def test_train_never_imports_models():
 
 
 def test_models_use_the_ui_only_through_public_family_surfaces():
-    families, reached = folders(UI), set()
-    for path in (REPO / "kino" / "models").rglob("*.py"):
-        for module in imported_modules(path):
-            names = module.split(".")
-            if names[:2] != ["kino", "ui"] or names[2:] in ([], *([f] for f in families)):
-                continue
-            public = len(names) == 4 and names[2] in families
-            assert public and names[3] in _public_names(names[2]), (
-                f"{path.relative_to(REPO)} imports {module}: kino.models reaches the widgets "
-                "through a family's public names only (from kino.ui.<family> import <name>)"
-            )
-            reached.add(module)
-    assert {"kino.ui.input.Form", "kino.ui.layout.Frame"} <= reached
+    assert {"kino.ui.input.Form", "kino.ui.layout.Frame"} <= ui_reached_by("models")
 
 
 def test_import_kino_loads_none_of_the_models_libraries():
