@@ -404,6 +404,9 @@ _GENERATORS_LOCK = threading.Lock()
 def generator(model: nnx.Module) -> Generator:
     """The :class:`Generator` of ``model``, made on first use and kept while the model lives.
 
+    It holds the weights ``model`` had then: after changing them (training), make a new
+    ``Generator(model)``.
+
     >>> from flax import nnx
     >>> from kino.models import gpt2
     >>> lm = gpt2.build({"architectures": ["GPT2LMHeadModel"], "vocab_size": 9, "n_embd": 8,
