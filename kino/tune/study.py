@@ -93,7 +93,7 @@ class Study:
 
     def _trial(self, raw: Any) -> float:
         o = optuna()
-        trial = Trial(raw, {}, self.monitor, self._stop.is_set)
+        trial = Trial(raw, self.monitor, self._stop.is_set)
         value = self._objective(trial)
         if _is_result(value):
             result, value = value, None
@@ -348,7 +348,7 @@ is a form, got None
 
         def run(trial: Trial) -> Any:
             if space is not None:
-                trial.params = suggest(trial.optuna, space)
+                suggest(trial.optuna, space)
             return user(trial)
     else:
         check_callable(train_fn, func=func, argument="train_fn")
@@ -362,8 +362,7 @@ is a form, got None
         searched = space
 
         def run(trial: Trial) -> Any:
-            trial.params = suggest(trial.optuna, searched)
-            return train_fn(dict(trial.params), trial)
+            return train_fn(suggest(trial.optuna, searched), trial)
 
     if n_trials is None and sampler != "grid":
         n_trials = DEFAULT_TRIALS

@@ -10,7 +10,7 @@ trial's parameters and optimizer state are freed when its objective returns.
 >>> import optuna
 >>> from kino.train.events import LoopState
 >>> study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
->>> trial = Trial(study.ask(), {}, monitor="validation_accuracy", stopping=lambda: False)
+>>> trial = Trial(study.ask(), monitor="validation_accuracy", stopping=lambda: False)
 >>> trial.on_epoch(LoopState("epoch_completed", epoch=1, metrics={"validation_accuracy": 0.5}))
 >>> trial.reported
 {1: 0.5}
@@ -27,24 +27,17 @@ from kino.contracts import check_str, fail
 
 class Trial:
     """One trial of a study: Optuna's trial (``suggest_*``, ``report``, ``should_prune``
-    and the rest pass through), the values drawn from the study's space (``params``),
-    and :meth:`prune_on` to let the pruner halt a ``kino.train`` loop.
+    and the rest pass through), the values drawn so far (``params``, the study's space
+    included), and :meth:`prune_on` to let the pruner halt a ``kino.train`` loop.
 
     >>> import optuna
-    >>> t = Trial(optuna.trial.FixedTrial({"x": 2.0}), {"x": 2.0}, None, lambda: False)
-    >>> t.params, t.suggest_float("x", 0.0, 4.0)
-    ({'x': 2.0}, 2.0)
+    >>> t = Trial(optuna.create_study().ask(), None, lambda: False)
+    >>> t.suggest_int("n", 4, 4), t.params
+    (4, {'n': 4})
     """
 
-    def __init__(
-        self,
-        trial: Any,
-        params: dict[str, Any],
-        monitor: str | None,
-        stopping: Callable[[], bool],
-    ) -> None:
+    def __init__(self, trial: Any, monitor: str | None, stopping: Callable[[], bool]) -> None:
         self.optuna = trial
-        self.params = params
         self.monitor = monitor
         self.reported: dict[int, float] = {}
         self.pruned_at: int | None = None
@@ -53,7 +46,14 @@ class Trial:
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names this class lacks: Optuna's own trial API.
+        if "optuna" not in self.__dict__:  # not set up yet (a copy being made)
+            raise AttributeError(name)
         return getattr(self.__dict__["optuna"], name)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The values drawn for this trial so far, by name (Optuna's ``trial.params``)."""
+        return self.optuna.params
 
     @property
     def halted(self) -> bool:
@@ -65,7 +65,7 @@ class Trial:
         ``loop`` (a ``kino.train`` trainer) and halt it when pruned; returns the loop.
 
         >>> import optuna
-        >>> t = Trial(optuna.trial.FixedTrial({}), {}, None, lambda: False)
+        >>> t = Trial(optuna.trial.FixedTrial({}), None, lambda: False)
         >>> t.prune_on(object())
         Traceback (most recent call last):
         ...

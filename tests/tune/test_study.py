@@ -155,6 +155,20 @@ def test_mistakes_get_a_clear_error_at_the_call(call, error, message):
     assert message in str(raised.value)
 
 
+def test_an_optuna_style_objective_reads_what_it_drew_from_trial_params():
+    seen = []
+
+    def objective(trial):
+        trial.suggest_float("x", 0, 1)
+        trial.suggest_categorical("act", ["relu", "gelu"])
+        seen.append(dict(trial.params))
+        return trial.params["x"]
+
+    study = kino.tune(objective, n_trials=3)
+    assert [sorted(p) for p in seen] == [["act", "x"]] * 3
+    assert seen == [t.params for t in study.optuna.trials]
+
+
 def test_numpy_and_jax_scalars_are_values_but_arrays_are_not():
     import jax.numpy as jnp
     import numpy as np
