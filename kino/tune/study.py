@@ -21,7 +21,15 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kino.contracts import check_bool, check_callable, check_choice, check_int, check_str, fail
+from kino.contracts import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_int,
+    check_number,
+    check_str,
+    fail,
+)
 from kino.tune._optuna import optuna
 from kino.tune.space import Space, check_space, grid, suggest
 from kino.tune.trial import Trial
@@ -319,10 +327,10 @@ def tune(
     too) and ``train_fn(params, trial)`` trains with ``params`` (a dict by name). A
     Result's value is its best ``monitor`` over epochs. ``sampler``: "tpe" (Bayesian),
     "random", "grid" (the space's grid, ``kino.tune.grid``) or an Optuna sampler;
-    ``pruner``: "median",
-    "percentile", "hyperband", "none" or an Optuna pruner. ``direction`` defaults to
-    "maximize" for an accuracy-like ``monitor``, else "minimize". ``storage`` and
-    ``study_name`` go to ``optuna.create_study`` (an existing study is continued).
+    ``pruner``: "median", "percentile", "hyperband", "none" or an Optuna pruner.
+    ``direction`` defaults to "maximize" for an accuracy-like ``monitor``, else
+    "minimize". ``storage`` and ``study_name`` go to ``optuna.create_study`` (an
+    existing study is continued). ``timeout``: seconds after which no trial starts.
 
     >>> import kino
     >>> form = kino.form(x=kino.input.range("x", -3.0, 3.0), n=kino.input.range("n", 1, 4))
@@ -371,6 +379,7 @@ is a form, got None
     check_str(monitor, func=func, argument="monitor", allowed="a metric name", allow_none=True)
     check_str(study_name, func=func, argument="study_name", allow_none=True)
     check_bool(background, func=func, argument="background")
+    check_number(timeout, func=func, argument="timeout", min=0, allow_none=True)
     if not isinstance(catch, tuple) or not all(
         isinstance(c, type) and issubclass(c, BaseException) for c in catch
     ):

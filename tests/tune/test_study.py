@@ -144,6 +144,7 @@ def test_an_error_in_the_objective_ends_the_study_and_wait_raises_it():
         (lambda: kino.tune(lambda t: 1.0, pruner="x"), ValueError, "'pruner' must be one of"),
         (lambda: kino.tune(lambda t: 1.0, direction="up"), ValueError, "'direction' must be"),
         (lambda: kino.tune(lambda t: 1.0, n_trials=0), ValueError, "'n_trials' must be an int"),
+        (lambda: kino.tune(lambda t: 1.0, timeout="1m"), TypeError, "'timeout' must be a finite"),
         (lambda: kino.tune(lambda t: 1.0, sampler="grid"), ValueError, "pass a form or space="),
         (lambda: kino.tune(lambda t: "high", n_trials=1), TypeError, "must return a number"),
         (lambda: kino.tune(lambda t: 1.0, lambda p, t: 1.0), TypeError, "a kino.form or a space"),
