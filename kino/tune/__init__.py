@@ -4,7 +4,8 @@
 returns a :class:`Study`; in a notebook the study shows as a live widget (objective
 per trial with the best so far, parallel coordinates, the trials table, importances,
 a Stop button). ``Trial.prune_on(loop)`` lets Optuna's pruner halt a ``kino.train``
-loop. Optuna loads on first use; without it, :class:`~kino._extras.MissingExtra`
+loop. Several processes share one study through a database with :func:`shared` (the
+study and its budget) and :func:`join` (a worker). Optuna loads on first use; without it, :class:`~kino._extras.MissingExtra`
 names the ``tune`` extra.
 
 >>> import kino
@@ -20,6 +21,7 @@ import types
 from typing import Any
 
 from kino.tune.space import GRID_POINTS, Categorical, Float, Int, from_form, grid
+from kino.tune.shared import SharedStudy, join, shared
 from kino.tune.study import DEFAULT_TRIALS, SAMPLERS, Study, tune
 from kino.tune.trial import Trial
 
@@ -30,10 +32,13 @@ __all__ = [
     "Categorical",
     "Float",
     "Int",
+    "SharedStudy",
     "Study",
     "Trial",
     "from_form",
     "grid",
+    "join",
+    "shared",
     "tune",
 ]
 

@@ -84,20 +84,23 @@ class Study:
     # -- running -----------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            self.optuna.optimize(
-                self._trial,
-                n_trials=self.n_trials,
-                timeout=self._timeout,
-                catch=self._catch,
-                callbacks=[self._after_trial],
-                gc_after_trial=False,
-            )
+            self._optimize()
         except BaseException as error:  # kept for wait(), which re-raises it
             self.error = error
         finally:
             self._ended = True  # done, for the listeners; wait() returns once they heard it
             self._notify()
             self._done.set()
+
+    def _optimize(self) -> None:
+        self.optuna.optimize(
+            self._trial,
+            n_trials=self.n_trials,
+            timeout=self._timeout,
+            catch=self._catch,
+            callbacks=[self._after_trial],
+            gc_after_trial=False,
+        )
 
     def _trial(self, raw: Any) -> float:
         o = optuna()
@@ -345,6 +348,45 @@ is a form, got None
     """
     o = optuna()
     func = "kino.tune"
+    run, space = _runner(objective, train_fn, space, func)
+    if n_trials is None and sampler != "grid":
+        n_trials = DEFAULT_TRIALS
+    n_trials = check_int(n_trials, func=func, argument="n_trials", min=1, allow_none=True)
+    seed = check_int(seed, func=func, argument="seed", min=0, allow_none=True)
+    check_str(monitor, func=func, argument="monitor", allowed="a metric name", allow_none=True)
+    check_str(study_name, func=func, argument="study_name", allow_none=True)
+    check_bool(background, func=func, argument="background")
+    check_number(timeout, func=func, argument="timeout", min=0, allow_none=True)
+    check_catch(catch, func)
+    study = o.create_study(
+        storage=storage,
+        sampler=_sampler(sampler, space, seed),
+        pruner=_pruner(pruner),
+        study_name=study_name,
+        direction=_direction(direction, monitor),
+        load_if_exists=study_name is not None,
+    )
+    handle = Study(study, run, n_trials=n_trials, timeout=timeout, monitor=monitor, catch=catch)
+    return handle.start(background=background)
+
+
+def check_catch(catch: Any, func: str) -> tuple[type[BaseException], ...]:
+    """``catch`` if it is a tuple of exception classes, else a TypeError naming ``func``.
+
+    >>> check_catch((ValueError,), "kino.tune")
+    (<class 'ValueError'>,)
+    """
+    if not isinstance(catch, tuple) or not all(
+        isinstance(c, type) and issubclass(c, BaseException) for c in catch
+    ):
+        fail(func, "catch", "a tuple of exception classes", catch)
+    return catch
+
+
+def _runner(
+    objective: Any, train_fn: Callable[..., Any] | None, space: Any, func: str
+) -> tuple[Callable[[Trial], Any], Space | None]:
+    """The function each trial runs, and the space (from ``space=``, a form or a dict)."""
     if space is not None:
         space = check_space(space, func)
     if train_fn is None:
@@ -372,28 +414,7 @@ is a form, got None
         def run(trial: Trial) -> Any:
             return train_fn(suggest(trial.optuna, searched), trial)
 
-    if n_trials is None and sampler != "grid":
-        n_trials = DEFAULT_TRIALS
-    n_trials = check_int(n_trials, func=func, argument="n_trials", min=1, allow_none=True)
-    seed = check_int(seed, func=func, argument="seed", min=0, allow_none=True)
-    check_str(monitor, func=func, argument="monitor", allowed="a metric name", allow_none=True)
-    check_str(study_name, func=func, argument="study_name", allow_none=True)
-    check_bool(background, func=func, argument="background")
-    check_number(timeout, func=func, argument="timeout", min=0, allow_none=True)
-    if not isinstance(catch, tuple) or not all(
-        isinstance(c, type) and issubclass(c, BaseException) for c in catch
-    ):
-        fail(func, "catch", "a tuple of exception classes", catch)
-    study = o.create_study(
-        storage=storage,
-        sampler=_sampler(sampler, space, seed),
-        pruner=_pruner(pruner),
-        study_name=study_name,
-        direction=_direction(direction, monitor),
-        load_if_exists=study_name is not None,
-    )
-    handle = Study(study, run, n_trials=n_trials, timeout=timeout, monitor=monitor, catch=catch)
-    return handle.start(background=background)
+    return run, space
 
 
 def _is_form(value: object) -> bool:
