@@ -4,9 +4,10 @@
 returns a :class:`Study`; in a notebook the study shows as a live widget (objective
 per trial with the best so far, parallel coordinates, the trials table, importances,
 a Stop button). ``Trial.prune_on(loop)`` lets Optuna's pruner halt a ``kino.train``
-loop. Several processes share one study through a database with :func:`shared` (the
-study and its budget) and :func:`join` (a worker). Optuna loads on first use; without it, :class:`~kino._extras.MissingExtra`
-names the ``tune`` extra.
+loop. Several processes share one study through a database: :func:`shared` makes it
+with its budget, :func:`join` (or ``python -m kino.tune.worker``) runs its trials.
+Optuna loads on first use; without it, :class:`~kino._extras.MissingExtra` names the
+``tune`` extra.
 
 >>> import kino
 >>> study = kino.tune(lambda t: abs(t.suggest_int("n", 0, 9) - 4), n_trials=12, seed=0)
@@ -20,8 +21,8 @@ import sys
 import types
 from typing import Any
 
-from kino.tune.space import GRID_POINTS, Categorical, Float, Int, from_form, grid
 from kino.tune.shared import SharedStudy, join, shared
+from kino.tune.space import GRID_POINTS, Categorical, Float, Int, from_form, grid
 from kino.tune.study import DEFAULT_TRIALS, SAMPLERS, Study, tune
 from kino.tune.trial import Trial
 
