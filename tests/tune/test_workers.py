@@ -100,3 +100,23 @@ def test_a_worker_killed_mid_trial_is_retried_and_nothing_is_lost(postgres, tmp_
     ran = Counter(number for number, _ in runs(tmp_path))
     assert set(ran) == {t.number for t in trials} and set(ran.values()) == {1}
     assert followed.done
+
+
+def test_a_worker_needs_a_study_made_by_shared(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    kino.tune(lambda t: 0.0, n_trials=1, storage=url, study_name="plain")
+    with pytest.raises(ValueError, match=r"'plain' has no budget: create it with kino\.tune"):
+        kino.tune.join(lambda t: 0.0, storage=url, study_name="plain")
+    with pytest.raises(KeyError, match="no study 'absent' in the storage"):
+        kino.tune.join(lambda t: 0.0, storage=url, study_name="absent")
+    with pytest.raises(ValueError, match="'heartbeat' must be an int >= 1, got 0"):
+        kino.tune.join(lambda t: 0.0, storage=url, study_name="plain", heartbeat=0)
+
+
+def test_shared_follows_an_existing_budget_and_refuses_another(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    kino.tune.shared(url, "s", n_trials=3)
+    again = kino.tune.shared(url, "s", n_trials=3)
+    assert again.budget == 3 and again.trials.height == 3  # nothing queued twice
+    with pytest.raises(ValueError, match=r"'n_trials' must be the existing study's budget \(3\)"):
+        kino.tune.shared(url, "s", n_trials=5)
