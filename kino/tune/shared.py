@@ -35,6 +35,8 @@ from kino.tune.trial import Trial
 
 #: The study user attribute that holds a shared study's budget (its trials).
 BUDGET_ATTR = "kino.tune.trials"
+#: The study user attribute that tells every worker to stop (set by a follower's Stop).
+STOP_ATTR = "kino.tune.stop"
 #: Seconds between a worker's heartbeats; a trial silent for twice as long is failed.
 HEARTBEAT = 10
 #: Times a trial whose worker died is retried before it stays failed.
@@ -75,7 +77,7 @@ class SharedStudy(Study):
     def _optimize(self) -> None:
         from kino.tune.pool import PoolEmpty
 
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not self._stopped_by_follower():
             try:
                 self.optuna.optimize(
                     self._trial,
@@ -91,14 +93,36 @@ class SharedStudy(Study):
                 # (optimize fails a silent trial and queues its retry before asking).
                 self._stop.wait(self._heartbeat)
 
+    def _after_trial(self, study: Any, trial: Any) -> None:
+        if self._stopped_by_follower():
+            self._stop.set()
+        super()._after_trial(study, trial)
+
+    def _stopped_by_follower(self) -> bool:
+        return bool(self.optuna.user_attrs.get(STOP_ATTR))
+
     def _unfinished(self) -> bool:
         state = optuna().trial.TrialState
-        return bool(self.optuna.get_trials(deepcopy=False, states=(state.RUNNING, state.WAITING)))
+        states = (state.RUNNING,) if self._stopped_by_follower() else (state.RUNNING, state.WAITING)
+        return bool(self.optuna.get_trials(deepcopy=False, states=states))
+
+    def stop(self) -> None:
+        """A worker: stop after its running trial. A follower (the widget's Stop): tell
+        every worker to stop after its running trial; the queued trials stay unrun.
+
+        >>> import kino
+        >>> s = kino.tune.shared("sqlite://", "demo", n_trials=2)
+        >>> s.done, s.stop(), s.done
+        (False, None, True)
+        """
+        super().stop()
+        if self._objective is None:
+            self.optuna.set_user_attr(STOP_ATTR, True)
 
     @property
     def done(self) -> bool:
-        """For a follower (no objective): whether every queued trial has ended; for a
-        worker: whether it has stopped working."""
+        """For a follower (no objective): whether every queued trial has ended (or, once
+        stopped, every running one); for a worker: whether it has stopped working."""
         if self._objective is None:
             return not self._unfinished()
         return super().done

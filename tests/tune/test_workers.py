@@ -120,3 +120,19 @@ def test_shared_follows_an_existing_budget_and_refuses_another(tmp_path):
     assert again.budget == 3 and again.trials.height == 3  # nothing queued twice
     with pytest.raises(ValueError, match=r"'n_trials' must be the existing study's budget \(3\)"):
         kino.tune.shared(url, "s", n_trials=5)
+
+
+def test_the_followers_stop_ends_the_workers_after_their_running_trial(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    followed = kino.tune.shared(url, "s", n_trials=10)
+
+    def objective(trial):
+        if trial.number == 2:
+            followed.stop()  # the widget's Stop button, in the notebook that follows
+        return float(trial.number)
+
+    worker = kino.tune.join(objective, storage=url, study_name="s")
+    assert worker.done and followed.done
+    assert followed.trials["state"].to_list() == ["complete"] * 3 + ["waiting"] * 7
+    again = kino.tune.join(objective, storage=url, study_name="s")  # a late worker: no trial
+    assert again.done and followed.trials["state"].to_list().count("complete") == 3
