@@ -136,3 +136,25 @@ def test_the_followers_stop_ends_the_workers_after_their_running_trial(tmp_path)
     assert followed.trials["state"].to_list() == ["complete"] * 3 + ["waiting"] * 7
     again = kino.tune.join(objective, storage=url, study_name="s")  # a late worker: no trial
     assert again.done and followed.trials["state"].to_list().count("complete") == 3
+
+
+def test_the_server_programs_are_found_on_path_or_in_debians_folder(tmp_path, monkeypatch):
+    from tests.tune import postgres
+
+    def programs(folder):
+        folder.mkdir(parents=True)
+        for name in ("initdb", "pg_ctl"):
+            (folder / name).write_text("#!/bin/sh\n")
+            (folder / name).chmod(0o755)
+        return folder
+
+    on_path = programs(tmp_path / "path")
+    monkeypatch.setenv("PATH", str(on_path))
+    assert postgres.server_bin() == on_path
+    debian = [str(programs(tmp_path / "lib" / v / "bin")) for v in ("9", "15")]
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(postgres.glob, "glob", lambda pattern: debian)
+    assert postgres.server_bin() == Path(debian[1])  # the newest version, not the last name
+    monkeypatch.setattr(postgres.glob, "glob", lambda pattern: [])
+    assert postgres.server_bin() is None
+    assert "install Debian's postgresql" in postgres.MISSING
