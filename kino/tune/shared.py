@@ -87,7 +87,10 @@ class SharedStudy(Study):
                 )
                 return  # stopped
             except PoolEmpty:
-                if not self._unfinished():
+                state = optuna().trial.TrialState
+                if self._trials_in(state.WAITING):  # a retry was queued meanwhile
+                    continue
+                if not self._trials_in(state.RUNNING):
                     return
                 # Another worker's trial still runs: wait for it to end, or to go silent
                 # (optimize fails a silent trial and queues its retry before asking).
@@ -101,10 +104,14 @@ class SharedStudy(Study):
     def _stopped_by_follower(self) -> bool:
         return bool(self.optuna.user_attrs.get(STOP_ATTR))
 
+    def _trials_in(self, *states: Any) -> bool:
+        return bool(self.optuna.get_trials(deepcopy=False, states=states))
+
     def _unfinished(self) -> bool:
         state = optuna().trial.TrialState
-        states = (state.RUNNING,) if self._stopped_by_follower() else (state.RUNNING, state.WAITING)
-        return bool(self.optuna.get_trials(deepcopy=False, states=states))
+        if self._stopped_by_follower():
+            return self._trials_in(state.RUNNING)
+        return self._trials_in(state.RUNNING, state.WAITING)
 
     def stop(self) -> None:
         """A worker: stop after its running trial. A follower (the widget's Stop): tell
