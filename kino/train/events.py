@@ -46,6 +46,7 @@ import numpy as np
 import polars as pl
 
 from kino.contracts import check_callable, check_choice, check_int
+from kino.train.processes import process_count, process_index, shared_action
 
 EVENTS = (
     "started",
@@ -190,10 +191,19 @@ def stronger(a: Halt | None, b: Halt | None) -> Halt | None:
 
 
 class Handler:
-    """One attached handler: its event, function and ``every``."""
+    """One attached handler: its event, function and ``every``.
 
-    def __init__(self, event: str, fn: Callable, every: int = 1):
+    ``everywhere``: under ``jax.distributed``, run it in every process (the built-in
+    callbacks, whose checkpoints are collective); other handlers (widgets, dashboards,
+    printing) run in process 0 only.
+
+    >>> Handler("completed", print).everywhere
+    False
+    """
+
+    def __init__(self, event: str, fn: Callable, every: int = 1, *, everywhere: bool = False):
         func = "train.Trainer.handle"
+        self.everywhere = everywhere
         self.event = check_choice(event, EVENTS, func=func, argument="event")
         self.fn = check_callable(fn, func=func, argument="fn")
         self.every = check_int(every, func=func, argument="every", min=1)
@@ -231,8 +241,9 @@ class Handlers:
         state = None
         strongest = None
         intents: list = []
+        lead = process_index() == 0
         for h in self.items:
-            if h.event != event or not h.due():
+            if h.event != event or not h.due() or not (lead or h.everywhere):
                 continue
             if state is None:
                 state = make_state()
@@ -252,4 +263,9 @@ class Handlers:
                     strongest = stronger(strongest, item)
                 else:
                     intents.append(item)
+        if process_count() > 1 and any(h.event == event and not h.everywhere for h in self.items):
+            # process 0's handlers halted alone: every process must stop at the same step
+            action = shared_action(None if strongest is None else strongest.action)
+            if action is None or strongest is None or strongest.action != action:
+                strongest = None if action is None else Halt(action, "a handler in process 0")
         return strongest, intents

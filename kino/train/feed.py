@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from kino.contracts import check_bool, check_number, fail
 from kino.train.data import Batches, HostSource
+from kino.train.processes import agreed
 from kino.train.resident import DEVICE_MEMORY_FRACTION, DeviceSource, fits, footprint
 
 ARRAYS = "train.batches(x, y, ...) or an (x, y) pair of arrays"
@@ -72,6 +73,7 @@ def source(
                 "data_on_device=False (or None) to feed it from the host"
             )
         return DeviceSource(data, placement)
-    if fits(data, placement, device_budget):
+    # every process must take the same path (they run one program): process 0 decides
+    if agreed(fits(data, placement, device_budget)):
         return DeviceSource(data, placement)
     return HostSource(data, placement, epochs)

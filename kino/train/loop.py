@@ -182,7 +182,7 @@ class Trainer:
 
     def _builtin(self, cb: Callback) -> Trainer:
         self._callbacks.append(cb)
-        self.handlers.add(Handler("epoch_completed", cb))
+        self.handlers.add(Handler("epoch_completed", cb, everywhere=True))
         return self
 
     def restore(

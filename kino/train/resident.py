@@ -61,7 +61,8 @@ def footprint(b: Batches, placement) -> tuple[int, int]:
         ...           Placement())[0]
         1600
     """
-    devices = placement.devices
+    # under jax.distributed a process can only ask about the devices it drives
+    devices = placement.local_devices
     if all(d.platform == "cpu" for d in devices):
         return b.nbytes, free_bytes(devices[0])
     return -(-b.nbytes // placement.shards), min(free_bytes(d) for d in devices)

@@ -27,6 +27,16 @@ class Placement:
         self.mesh = Mesh(np.array(devices), (AXIS,)) if len(devices) > 1 else None
 
     @property
+    def local_devices(self) -> list:
+        """The devices of the mesh that this process drives (all of them in one process).
+
+        >>> Placement().local_devices == jax.local_devices()
+        True
+        """
+        here = jax.process_index()
+        return [d for d in self.devices if d.process_index == here]
+
+    @property
     def shards(self) -> int:
         return len(self.devices)
 
