@@ -65,18 +65,18 @@ Several devices: with more than one device in ``jax.devices()`` (or passed as
 and parameters and optimizer state are replicated; results match one device
 within float tolerance.
 
-Several hosts: start every process with the same script and call
-``jax.distributed.initialize()`` (coordinator address, process count and id;
-on Cloud TPU and SLURM they are detected) before creating the trainer. After
-that ``jax.devices()`` lists the devices of all processes, so the default mesh
-spans them. Every process must pass the same data and seed: each places its
-copy on its own devices, and the batch indices of every step are computed
-identically everywhere, so each device trains on its slice of the same global
-batch. Handlers run in every process (guard side effects such as printing with
-``jax.process_index() == 0``). Checkpoints go through orbax, which all
-processes call together and which coordinates the write, so the checkpoint
-directory must be storage that every host sees. The multi-host path is
-documented here, not tested (the tests cover 8 devices in one process).
+Several processes: start every process with the same script and call
+``jax.distributed.initialize()`` before creating the trainer, or let
+``python -m kino.train.launch --processes N script.py`` (``kino.train.launch``; a SLURM
+template is ``scripts/slurm-train.sbatch``) start them and do it. After that
+``jax.devices()`` lists the devices of all processes, so the default mesh spans them.
+Every process must pass the same data and seed: each places its own rows on its own
+devices, and the batch indices of every step are computed identically everywhere, so each
+device trains on its slice of the same global batch. Handlers attached with
+``loop.handle`` (widgets, dashboards, printing) run in process 0 only, and a halt they
+return stops every process at the same step; the built-in callbacks run everywhere.
+Checkpoints go through orbax, which all processes call together and which coordinates
+the write, so the checkpoint directory must be storage that every host sees.
 
 The names below load on first use, so ``import kino.train`` (and
 ``kino.train.progress``, which ``kino.dashboard`` uses) loads no JAX.

@@ -125,7 +125,11 @@ class Trainer:
         return self
 
     def handle(self, event: str, fn: Callable, every: int = 1) -> Trainer:
-        """Call ``fn(state: LoopState)`` on ``event``, every ``every``-th time; returns the loop."""
+        """Call ``fn(state: LoopState)`` on ``event``, every ``every``-th time; returns the loop.
+
+        Under ``jax.distributed`` it runs in process 0 only (widgets, dashboards, printing);
+        a halt it returns stops every process at the same step.
+        """
         self.handlers.add(Handler(event, fn, every))
         return self
 
