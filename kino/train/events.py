@@ -238,6 +238,23 @@ class Handlers:
         Returns the strongest halt (loop beats epoch) and the other intents in the order
         the handlers returned them.
         """
+        strongest, intents, error = self._call(event, make_state)
+        if process_count() > 1 and any(h.event == event and not h.everywhere for h in self.items):
+            # process 0's handlers halted or failed alone: every process must stop with it
+            mine = (
+                "failed" if error is not None else None if strongest is None else strongest.action
+            )
+            action = shared_action(mine)
+            if action == "failed" and error is None:
+                why = f"a handler on {event!r} failed in process 0"
+                error = HandlerError(why, RuntimeError(why))
+            elif action != mine and action != "failed":
+                strongest = None if action is None else Halt(action, "a handler in process 0")
+        if error is not None:
+            raise error
+        return strongest, intents
+
+    def _call(self, event: str, make_state) -> tuple[Halt | None, list, HandlerError | None]:
         state = None
         strongest = None
         intents: list = []
@@ -251,21 +268,20 @@ class Handlers:
                 returned = h.fn(state)
             except Exception as exc:
                 message = f"handler {h.name!r} on {event!r} raised {type(exc).__name__}: {exc}"
-                raise HandlerError(message, exc) from exc
+                error = HandlerError(message, exc)
+                error.__cause__ = exc
+                return strongest, intents, error
             if returned is None:  # the usual answer, per step: nothing to interpret
                 continue
             try:
                 items = _intents(returned, event, h.name)
             except ValueError as exc:
-                raise HandlerError(str(exc), exc) from exc
+                error = HandlerError(str(exc), exc)
+                error.__cause__ = exc
+                return strongest, intents, error
             for item in items:
                 if isinstance(item, Halt):
                     strongest = stronger(strongest, item)
                 else:
                     intents.append(item)
-        if process_count() > 1 and any(h.event == event and not h.everywhere for h in self.items):
-            # process 0's handlers halted alone: every process must stop at the same step
-            action = shared_action(None if strongest is None else strongest.action)
-            if action is None or strongest is None or strongest.action != action:
-                strongest = None if action is None else Halt(action, "a handler in process 0")
-        return strongest, intents
+        return strongest, intents, None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-_ACTIONS = (None, "halt_epoch", "halt_loop")
+_ACTIONS = (None, "halt_epoch", "halt_loop", "failed")
 
 
 def process_index() -> int:
@@ -49,7 +49,7 @@ def agreed(flag: bool) -> bool:
 
 
 def shared_action(action: str | None) -> str | None:
-    """Process 0's halt action (``"halt_epoch"``, ``"halt_loop"`` or None), in every process.
+    """Process 0's ``"halt_epoch"``, ``"halt_loop"``, ``"failed"`` or None, in every process.
 
     >>> shared_action("halt_loop")
     'halt_loop'

@@ -4,8 +4,8 @@
 ``OUT/process_<i>.json``: the process count, the global device count, each run's status
 and history, and the events this process's own (not built-in) handlers saw.
 MODE: ``feeds`` (resident and host-fed runs), ``halt`` (process 0's handler halts
-after epoch 2), ``checkpoint`` (checkpoints to CHECKPOINTS, EPOCHS epochs, resumed
-from CHECKPOINTS when RESUME is 1).
+after epoch 2), ``fail`` (process 0's handler raises in epoch 2), ``checkpoint``
+(checkpoints to CHECKPOINTS, EPOCHS epochs, resumed from CHECKPOINTS when RESUME is 1).
 """
 
 import json
@@ -38,6 +38,15 @@ elif mode == "halt":
     loop = trainer()
     loop.handle("epoch_completed", lambda state: "halt_loop" if state.epoch == 2 else None)
     runs["halt"] = loop.run(data, epochs=4)
+elif mode == "fail":
+
+    def fails(state):
+        if state.epoch == 2:
+            raise RuntimeError("the dashboard broke")
+
+    loop = trainer()
+    loop.handle("epoch_completed", fails)
+    runs["fail"] = loop.run(data, epochs=4)
 elif mode == "checkpoint":
     directory, epochs, resume = sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
     loop = trainer().checkpoint(directory, keep=2)
@@ -46,7 +55,10 @@ elif mode == "checkpoint":
 report = {
     "processes": jax.process_count(),
     "devices": len(jax.devices()),
-    "runs": {k: {"status": r.status, "history": r.history.to_dicts()} for k, r in runs.items()},
+    "runs": {
+        k: {"status": r.status, "reason": r.reason, "history": r.history.to_dicts()}
+        for k, r in runs.items()
+    },
     "events": seen,
 }
 (out / f"process_{jax.process_index()}.json").write_text(json.dumps(report))

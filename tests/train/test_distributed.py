@@ -92,6 +92,17 @@ def test_only_process_zero_runs_handlers_and_its_halt_stops_every_process(tmp_pa
     assert_same_curves(zero["runs"]["halt"]["history"], one["runs"]["halt"]["history"])
 
 
+def test_a_handler_failing_in_process_zero_fails_every_process(tmp_path):
+    zero, one = distributed(tmp_path / "two", "fail")
+    assert "the dashboard broke" in zero["runs"]["fail"]["reason"]
+    assert "failed in process 0" in one["runs"]["fail"]["reason"]
+    for report in (zero, one):
+        run = report["runs"]["fail"]
+        assert run["status"] == "failed"
+        # both keep the last epoch whose handlers all ran (process 1 did not hang in epoch 3)
+        assert [row["epoch"] for row in run["history"]] == [1]
+
+
 def test_checkpoints_resume_across_processes_like_an_uninterrupted_run(tmp_path):
     interrupted, whole = tmp_path / "interrupted", tmp_path / "whole"
     first = distributed(tmp_path / "first", "checkpoint", str(interrupted), "2", "0")
