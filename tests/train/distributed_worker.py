@@ -2,12 +2,14 @@
 
 ``python distributed_worker.py OUT MODE [CHECKPOINTS EPOCHS RESUME]`` writes
 ``OUT/process_<i>.json``: the process count, the global device count, each run's status
-and history, and the events this process's own (not built-in) handlers saw.
+and history, the events this process's own (not built-in) handlers saw and what its
+text dashboard printed.
 MODE: ``feeds`` (resident and host-fed runs), ``halt`` (process 0's handler halts
 after epoch 2), ``fail`` (process 0's handler raises in epoch 2), ``checkpoint``
 (checkpoints to CHECKPOINTS, EPOCHS epochs, resumed from CHECKPOINTS when RESUME is 1).
 """
 
+import io
 import json
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ from tests.train.tiny import blobs, mlp
 
 out, mode = Path(sys.argv[1]), sys.argv[2]
 seen: list[str] = []
+dashboard = io.StringIO()
 
 
 def trainer():
@@ -36,6 +39,7 @@ if mode == "feeds":
         runs["resident" if on_device else "host"] = r
 elif mode == "halt":
     loop = trainer()
+    train.TextProgress(dashboard).follow(loop)  # what kino.dashboard(loop) is in a script
     loop.handle("epoch_completed", lambda state: "halt_loop" if state.epoch == 2 else None)
     runs["halt"] = loop.run(data, epochs=4)
 elif mode == "fail":
@@ -60,5 +64,6 @@ report = {
         for k, r in runs.items()
     },
     "events": seen,
+    "dashboard": dashboard.getvalue(),
 }
 (out / f"process_{jax.process_index()}.json").write_text(json.dumps(report))

@@ -85,6 +85,8 @@ def test_only_process_zero_runs_handlers_and_its_halt_stops_every_process(tmp_pa
     zero, one = distributed(tmp_path / "two", "halt")
     assert zero["events"] == ["epoch 1", "epoch 2"]
     assert one["events"] == []
+    assert "epoch 2/4" in zero["dashboard"]
+    assert one["dashboard"] == ""
     for report in (zero, one):
         run = report["runs"]["halt"]
         assert run["status"] == "halted"
