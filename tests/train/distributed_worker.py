@@ -6,7 +6,8 @@ and history, the events this process's own (not built-in) handlers saw and what 
 text dashboard printed.
 MODE: ``feeds`` (resident and host-fed runs), ``halt`` (process 0's handler halts
 after epoch 2), ``fail`` (process 0's handler raises in epoch 2), ``checkpoint``
-(checkpoints to CHECKPOINTS, EPOCHS epochs, resumed from CHECKPOINTS when RESUME is 1).
+(checkpoints to CHECKPOINTS, EPOCHS epochs, resumed from CHECKPOINTS when RESUME is 1,
+replacing what is there when it is "overwrite").
 """
 
 import io
@@ -53,7 +54,7 @@ elif mode == "fail":
     runs["fail"] = loop.run(data, epochs=4)
 elif mode == "checkpoint":
     directory, epochs, resume = sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
-    loop = trainer().checkpoint(directory, keep=2)
+    loop = trainer().checkpoint(directory, keep=2, overwrite=sys.argv[5] == "overwrite")
     runs["checkpoint"] = loop.run(data, epochs=epochs, resume=directory if resume else None)
 
 report = {

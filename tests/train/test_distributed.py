@@ -123,6 +123,16 @@ def test_checkpoints_resume_across_processes_like_an_uninterrupted_run(tmp_path)
     assert resumed[0]["events"] == ["epoch 3", "epoch 4"]
 
 
+def test_a_fresh_run_overwrites_checkpoints_across_processes(tmp_path):
+    directory = tmp_path / "checkpoints"
+    distributed(tmp_path / "old", "checkpoint", str(directory), "2", "0")
+    fresh = distributed(tmp_path / "fresh", "checkpoint", str(directory), "3", "overwrite")
+    for report in fresh:
+        assert report["runs"]["checkpoint"]["status"] == "completed", report["runs"]
+        assert len(report["runs"]["checkpoint"]["history"]) == 3
+    assert sorted(p.name for p in directory.iterdir()) == ["epoch_000002", "epoch_000003"]
+
+
 def test_the_launcher_stops_every_process_when_one_fails(tmp_path):
     script = tmp_path / "fail.py"
     script.write_text(
