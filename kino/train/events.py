@@ -238,30 +238,29 @@ class Handlers:
         Returns the strongest halt (loop beats epoch) and the other intents in the order
         the handlers returned them.
         """
-        strongest, intents, error = self._call(event, make_state)
-        if process_count() > 1 and any(h.event == event and not h.everywhere for h in self.items):
+        due = [h for h in self.items if h.event == event and h.due()]
+        lead = process_index() == 0
+        mine = due if lead else [h for h in due if h.everywhere]
+        strongest, intents, error = self._call(mine, event, make_state)
+        if process_count() > 1 and any(not h.everywhere for h in due):
             # process 0's handlers halted or failed alone: every process must stop with it
-            mine = (
-                "failed" if error is not None else None if strongest is None else strongest.action
-            )
-            action = shared_action(mine)
+            outcome = strongest.action if strongest is not None else None
+            outcome = "failed" if error is not None else outcome
+            action = shared_action(outcome)
             if action == "failed" and error is None:
                 why = f"a handler on {event!r} failed in process 0"
                 error = HandlerError(why, RuntimeError(why))
-            elif action != mine and action != "failed":
+            elif action != outcome and action != "failed":
                 strongest = None if action is None else Halt(action, "a handler in process 0")
         if error is not None:
             raise error
         return strongest, intents
 
-    def _call(self, event: str, make_state) -> tuple[Halt | None, list, HandlerError | None]:
+    def _call(self, due, event: str, make_state) -> tuple[Halt | None, list, HandlerError | None]:
         state = None
         strongest = None
         intents: list = []
-        lead = process_index() == 0
-        for h in self.items:
-            if h.event != event or not h.due() or not (lead or h.everywhere):
-                continue
+        for h in due:
             if state is None:
                 state = make_state()
             try:
