@@ -90,13 +90,20 @@ def main(names: list[str]) -> None:
     root = copy_notebooks(work / "root")
     server = start_lab(root, work / "home")
     curated = sorted(p.name for p in root.glob("0*.ipynb"))
+    not_run: set[str] = set()
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             for name in names or curated:
                 page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
                 started = time.monotonic()
-                run_notebook(page, server, name, timeout=1_800_000)
+                try:
+                    run_notebook(page, server, name, timeout=1_800_000)
+                except AssertionError as error:  # a cell raised: its size says nothing
+                    print(f"{name}: NOT RUN ({error})"[:400], flush=True)
+                    not_run.add(name)
+                    page.context.close()
+                    continue
                 save(page, root / name)
                 page.evaluate(SHUT_DOWN)
                 page.context.close()
@@ -117,7 +124,8 @@ def main(names: list[str]) -> None:
         server.stop()
     print(f"{'notebook':34} {'kino':>12} {'baseline':>12}")
     for name in curated:
-        print(f"{name:34} {kino_sizes[name]:>12,} {base_sizes[name]:>12,}")
+        note = "  (not run: a cell raised)" if name in not_run else ""
+        print(f"{name:34} {kino_sizes[name]:>12,} {base_sizes[name]:>12,}{note}")
     kino_all, base_all = sum(kino_sizes.values()), sum(base_sizes.values())
     print(f"{'all curated notebooks':34} {kino_all:>12,} {base_all:>12,}")
     base_total = total - notebook_reads + base_reads
