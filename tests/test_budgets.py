@@ -74,11 +74,9 @@ WAITS = re.compile(r"^(join|wait\w*|result|exception)$")
 SLEEPS = {"sleep", "wait_for_timeout"}
 # A literal pause inside a `while` loop is its polling step (the loop keeps the deadline).
 NOT_SCANNED = {
-    # kino.serving's tests pass request deadlines (timeout=0.01) as the behaviour under test.
+    # kino.serving's tests pass request deadlines (timeout=0.01) as the behaviour under test;
+    # their waits for answers go through budget() all the same.
     "tests/serving": "deadlines under test",
-    # Not yet routed through budget() (#17 item 14); their owners' files.
-    "tests/browser/test_serving_monitor.py": "#17",
-    "tests/ui/inspect/test_inspect_sharded.py": "#17",
 }
 
 

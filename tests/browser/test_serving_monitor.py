@@ -3,6 +3,7 @@ percentiles, batch sizes, a summary with queue depth and errors) updates while c
 send requests from a background thread. Screenshot in artifacts/screenshots/."""
 
 from tests.browser.harness import run_notebook, screenshot, write_notebook
+from tests.conftest import budget_ms
 
 SETUP = """\
 import threading
@@ -46,15 +47,15 @@ def test_the_monitor_updates_live_in_jupyterlab(lab, page):
         "() => { const t = document.querySelector('.kino-text');"
         " const m = t && t.textContent.match(/answered (\\d+)/);"
         " return m && Number(m[1]) > 500 && t.textContent.includes('invalid'); }",
-        timeout=120_000,
+        timeout=budget_ms(120_000),
     )
     summary = page.locator(".kino-text").first.inner_text()
     for label in ("req/s", "queue", "/64", "p50", "p95", "p99", "errors: invalid"):
         assert label in summary, (label, summary)
     # three charts: requests/s and latency grow point by point, batch sizes are bars
-    page.wait_for_function(f"() => ({PLOT_ROWS})([0, 'data']) >= 4", timeout=60_000)
-    page.wait_for_function(f"() => ({PLOT_ROWS})([1, 'data']) >= 12", timeout=60_000)
-    page.wait_for_function(f"() => ({PLOT_ROWS})([2, 'data']) >= 1", timeout=60_000)
+    page.wait_for_function(f"() => ({PLOT_ROWS})([0, 'data']) >= 4", timeout=budget_ms(60_000))
+    page.wait_for_function(f"() => ({PLOT_ROWS})([1, 'data']) >= 12", timeout=budget_ms(60_000))
+    page.wait_for_function(f"() => ({PLOT_ROWS})([2, 'data']) >= 1", timeout=budget_ms(60_000))
     sizes = page.evaluate(
         "() => document.querySelectorAll('.kino-chart-plot')[2].kinoView.data('data')"
         ".map(d => d.size)"

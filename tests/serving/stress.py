@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kino.serving import Serving
+from tests.conftest import budget
 
 # A row is [id, flag]: flag 1 fails the row's post-processing, flag 2 fails its whole
 # batch inside the compiled function (a host callback that raises), flag 3 fails its
@@ -59,7 +60,7 @@ class Held:
 
         def hold(row):
             self.busy.set()
-            assert self.gate.wait(120)
+            assert self.gate.wait(budget(120))
             return postprocess(row)
 
         held = Serving(
@@ -68,7 +69,7 @@ class Held:
         )  # fmt: skip
         self.server = held.start(**start)
         self.first = self.server.submit((0, 0))
-        assert self.busy.wait(120)
+        assert self.busy.wait(budget(120))
 
     def release(self):
         self.gate.set()

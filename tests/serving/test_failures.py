@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kino.serving import DeadlineExceeded, InvalidInput, Overloaded
+from tests.conftest import budget
 from tests.serving.stress import FAIL_BATCH, FAIL_POST, FAIL_PRE, SPEC
 
 
@@ -21,7 +22,7 @@ def test_a_full_queue_answers_at_once_with_overloaded(held):
     with pytest.raises(Overloaded, match=r"Server.predict: the queue is full .*max_queue=3"):
         h.server.predict((9, 0))  # refused without waiting for the held worker
     h.release()
-    assert [f.result(timeout=60) for f in queued] == [1, 2, 3]
+    assert [f.result(timeout=budget(60)) for f in queued] == [1, 2, 3]
     assert h.server.stats.snapshot(0)["errors"] == {"overloaded": 1}
 
 
@@ -37,7 +38,7 @@ def test_predict_many_queues_what_fits_and_refuses_the_rest_in_place(held):
     while h.server.queue_depth < 3:  # three queued behind the held batch, two refused
         caller.join(0.01)
     h.release()
-    caller.join(60)
+    caller.join(budget(60))
     assert answers[:3] == [1, 2, 3]
     assert [type(a) for a in answers[3:]] == [Overloaded, Overloaded]
     assert h.server.stats.snapshot(0)["errors"] == {"overloaded": 2}
@@ -49,9 +50,9 @@ def test_a_request_past_its_deadline_in_the_queue_is_answered_with_the_deadline(
     with pytest.raises(DeadlineExceeded, match=r"deadline of 0.02 s \(timeout=0.02\)"):
         h.server.predict((2, 0), timeout=0.02)  # its caller waits no longer than that
     h.release()
-    error = late.exception(timeout=60)  # expired in the queue: never computed
+    error = late.exception(timeout=budget(60))  # expired in the queue: never computed
     assert isinstance(error, DeadlineExceeded) and "deadline of 0.01 s" in str(error)
-    assert h.first.result(timeout=60) == 0
+    assert h.first.result(timeout=budget(60)) == 0
     snap = h.server.stats.snapshot(0)
     assert snap["errors"] == {"deadline": 2}
     assert sum(snap["batch_sizes"].values()) == 1  # only the held batch ran
@@ -69,7 +70,7 @@ def test_a_cancelled_future_is_dropped_before_compute(held):
     kept = h.server.submit((2, 0))
     assert dropped.cancel()
     h.release()
-    assert kept.result(timeout=60) == 2
+    assert kept.result(timeout=budget(60)) == 2
     h.server.stop()
     snap = h.server.stats.snapshot(0)
     assert snap["errors"] == {"cancelled": 1}
@@ -104,7 +105,7 @@ def test_an_exception_in_the_model_fails_only_its_batch(held):
     batch = [h.server.submit((i, FAIL_BATCH if i == 2 else 0)) for i in range(1, 5)]
     h.release()
     for future in batch:  # the four queued requests formed one batch
-        assert "injected failure in the model" in str(future.exception(timeout=60))
+        assert "injected failure in the model" in str(future.exception(timeout=budget(60)))
     assert h.server.predict_many([(i, 0) for i in range(5, 9)]) == [5, 6, 7, 8]
 
 
@@ -112,7 +113,7 @@ def test_a_post_processing_error_fails_only_its_request(held):
     h = held()
     batch = [h.server.submit((i, FAIL_POST if i == 3 else 0)) for i in range(1, 5)]
     h.release()
-    answers = [f.exception(timeout=60) or f.result() for f in batch]
+    answers = [f.exception(timeout=budget(60)) or f.result() for f in batch]
     assert answers[:2] == [1, 2] and answers[3] == 4
     assert isinstance(answers[2], RuntimeError) and "failed on 3" in str(answers[2])
 
@@ -183,8 +184,8 @@ def test_every_accepted_request_gets_exactly_one_answer_its_own(plan, callers, m
         for t in threads:
             t.start()
         for t in threads:
-            t.join(300)
-        server.stop(timeout=120)
+            t.join(budget(300))
+        server.stop(timeout=budget(120))
     except BaseException:
         server.stop(drain=False)
         raise

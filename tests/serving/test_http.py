@@ -34,7 +34,7 @@ def test_64_concurrent_connections_each_get_their_own_answer(endpoints):
 
     async def main():
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+        async with httpx.AsyncClient(limits=limits, timeout=budget(120)) as client:
             gate = asyncio.Semaphore(64)
 
             async def one(i):
@@ -85,7 +85,7 @@ def test_overloaded_is_503_and_a_deadline_is_504(endpoints, held):
     endpoints.append(endpoint)
 
     async def two():
-        async with httpx.AsyncClient(timeout=60) as client:
+        async with httpx.AsyncClient(timeout=budget(60)) as client:
             first = asyncio.ensure_future(client.post(endpoint.url, json=[1, 0]))
             while h.server.queue_depth < 1:  # the first request waits in the queue
                 await asyncio.sleep(0.001)
@@ -107,7 +107,7 @@ def test_stop_closes_the_port_and_leaves_the_server_running(endpoints):
     endpoint.stop()
     assert not endpoint.running
     with pytest.raises(httpx.ConnectError):
-        httpx.post(endpoint.url, json=[1, 0], timeout=10)
+        httpx.post(endpoint.url, json=[1, 0], timeout=budget(10))
     assert server.predict((2, 0)) == 2
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from kino.serving import Serving, ray_deployment
+from tests.conftest import budget
 from tests.serving.stress import FAIL_BATCH, FAIL_PRE, SPEC
 
 pytestmark = pytest.mark.ray
@@ -58,19 +59,20 @@ def test_the_same_answers_as_inline_over_a_handle_and_http(serve_port):
     inline = SPEC.run(requests)
     assert inline == list(range(96))
     responses = [handle.predict.remote(r) for r in requests]
-    assert [r.result(timeout_s=120) for r in responses] == inline
-    sizes = handle.batch_sizes.remote().result(timeout_s=60)
+    assert [r.result(timeout_s=budget(120)) for r in responses] == inline
+    sizes = handle.batch_sizes.remote().result(timeout_s=budget(60))
     assert sum(size * n for size, n in sizes.items()) == 96
     assert max(sizes) > 1, sizes  # Ray's @serve.batch gathered concurrent requests
 
     url = f"http://127.0.0.1:{serve_port}/rows"
     with ThreadPoolExecutor(16) as pool:
-        replies = list(pool.map(lambda r: httpx.post(url, json=list(r), timeout=120), requests))
+        limit = budget(120)
+        replies = list(pool.map(lambda r: httpx.post(url, json=list(r), timeout=limit), requests))
     assert [r.json() for r in replies] == inline
-    bad = httpx.post(url, json=[1, FAIL_PRE], timeout=60)
+    bad = httpx.post(url, json=[1, FAIL_PRE], timeout=budget(60))
     assert bad.status_code == 422
     assert "request 1 is malformed" in bad.json()["error"]
-    failed = httpx.post(url, json=[2, FAIL_BATCH], timeout=60)
+    failed = httpx.post(url, json=[2, FAIL_BATCH], timeout=budget(60))
     assert failed.status_code == 500 and "injected failure" in failed.json()["error"]
     serve.delete("rows")
 
@@ -94,7 +96,7 @@ def test_max_queued_requests_refuses_what_does_not_fit(serve_port, tmp_path):
     )
     responses = [handle.remote(float(i)) for i in range(6)]
     outcome = {}
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + budget(120)
     while len(outcome) < 4:  # the refusals come back while the first request is held
         assert time.monotonic() < deadline, outcome
         for i, response in enumerate(responses):
@@ -107,7 +109,7 @@ def test_max_queued_requests_refuses_what_does_not_fit(serve_port, tmp_path):
             except TimeoutError:
                 pass
     gate.touch()
-    answered = sorted(float(r.result(timeout_s=120)) for i, r in enumerate(responses)
+    answered = sorted(float(r.result(timeout_s=budget(120))) for i, r in enumerate(responses)
                       if i not in outcome)  # fmt: skip
     # at most one ongoing and one queued: the rest refused at once, each with an answer
     assert 1 <= len(answered) <= 2 and len(answered) + len(outcome) == 6, (answered, outcome)

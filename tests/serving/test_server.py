@@ -16,6 +16,7 @@ import pytest
 
 from kino.serving import InvalidInput, ServerStopped, Serving
 from kino.serving.program import buckets
+from tests.conftest import budget
 
 BACKEND_COMPILE = "/jax/core/compile/backend_compile_duration"
 
@@ -101,7 +102,7 @@ def test_concurrent_callers_are_batched_and_each_gets_its_own_answer(spec, serve
 
     def caller(i):
         barrier.wait()
-        results[i] = server.predict(rows(1, offset=i)[0], timeout=60)
+        results[i] = server.predict(rows(1, offset=i)[0], timeout=budget(60))
 
     threads = [threading.Thread(target=caller, args=(i,)) for i in range(32)]
     for t in threads:
@@ -181,8 +182,8 @@ def test_stop_drains_what_is_queued_then_refuses(spec):
     while server.running:  # stop() has begun while every request still waits
         stopper.join(0.01)
     gate.set()
-    stopper.join(60)
-    assert [float(f.result(timeout=60)) for f in futures] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    stopper.join(budget(60))
+    assert [float(f.result(timeout=budget(60))) for f in futures] == [0.0, 1.0, 2.0, 3.0, 4.0]
     with pytest.raises(ServerStopped, match=r"Server.predict: the server is stopped"):
         server.predict(1.0)
 
@@ -193,23 +194,23 @@ def test_stop_without_drain_rejects_each_queued_request_with_a_clear_answer():
 
     def hold(row):
         started.set()
-        gate.wait(60)
+        gate.wait(budget(60))
         return row
 
     serving = Serving(lambda x: x, batch_size=1, example=np.zeros(()), postprocess=hold)
     server = serving.start()
     first = server.submit(0.0)
-    assert started.wait(60)  # the worker holds the first batch
+    assert started.wait(budget(60))  # the worker holds the first batch
     queued = [server.submit(float(i)) for i in range(1, 6)]
     stopper = threading.Thread(target=server.stop, kwargs={"drain": False})
     stopper.start()
     for future in queued:  # rejected while the worker still holds its batch
-        error = future.exception(timeout=60)
+        error = future.exception(timeout=budget(60))
         assert isinstance(error, ServerStopped)
         assert "stop(drain=False) was called before it ran" in str(error)
     gate.set()
-    stopper.join(60)
-    assert float(first.result(timeout=60)) == 0.0  # a batch already computing finishes
+    stopper.join(budget(60))
+    assert float(first.result(timeout=budget(60))) == 0.0  # a batch already computing finishes
     assert server.stats.snapshot(0)["errors"] == {"stopped": 5}
 
 
@@ -247,7 +248,7 @@ def test_eight_cpu_devices_one_worker_and_one_parameter_copy_each(tmp_path):
         os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=budget(600)
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert int(out.stdout.split()[-1]) >= 2  # batches went to more than one partition

@@ -11,6 +11,8 @@ import textwrap
 import numpy as np
 import pytest
 
+from tests.conftest import budget
+
 SCRIPT = textwrap.dedent(
     """
     import json
@@ -52,7 +54,7 @@ def sharded():
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
     env["JAX_PLATFORMS"] = "cpu"
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=budget(300)
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
