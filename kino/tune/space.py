@@ -154,6 +154,8 @@ def param_of(name: str, field: Any) -> Param:
     >>> import kino
     >>> param_of("dropout", kino.input.number("Dropout", default=0.1, min=0.0, max=0.5))
     Float(low=0.0, high=0.5, log=False)
+    >>> param_of("lr", kino.input.number("LR", default=1e-3, min=1e-5, max=1e-1, log=True))
+    Float(low=1e-05, high=0.1, log=True)
     >>> param_of("seed", kino.input.number("Seed", default=0))
     Traceback (most recent call last):
     ...
@@ -170,6 +172,8 @@ got NumberInput: 'Seed'
         if field.min is None or field.max is None or field.min == field.max:
             allowed = "a number with both min and max to be searched"
             raise ValueError(f"kino.tune: field {name!r} must be {allowed}, got {_shown(field)}")
+        if field.log_scale:
+            return Float(float(field.min), float(field.max), log=True)
         if field.integer:
             return Int(int(field.min), int(field.max), step=int(field.step or 1))
         return Float(float(field.min), float(field.max))

@@ -20,6 +20,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 def test_each_input_kind_maps_to_its_parameter():
     form = kino.form(
         lr=kino.input.range("Learning rate", 1e-5, 1e-1, default=1e-3, log=True),
+        decay=kino.input.number("Weight decay", default=1e-4, min=1e-6, max=1e-2, log=True),
         width=kino.input.range("Width", 16, 256, step=16, default=64),
         momentum=kino.input.range("Momentum", 0.0, 0.99, default=0.9),
         dropout=kino.input.number("Dropout", default=0.1, min=0.0, max=0.5),
@@ -29,6 +30,7 @@ def test_each_input_kind_maps_to_its_parameter():
     )
     assert from_form(form) == {
         "lr": Float(1e-5, 1e-1, log=True),
+        "decay": Float(1e-6, 1e-2, log=True),
         "width": Int(16, 256, step=16),
         "momentum": Float(0.0, 0.99),
         "dropout": Float(0.0, 0.5),

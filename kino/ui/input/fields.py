@@ -490,6 +490,12 @@ class NumberInput(Input):
     0.001
     >>> kino.input.number("Batch size", default=128).value
     128
+
+    ``log=True`` says the number spans orders of magnitude (a learning rate): the field
+    is unchanged, and ``kino.tune`` searches it log-uniformly. ``min`` must then be > 0.
+
+    >>> kino.input.number("Learning rate", default=1e-3, min=1e-5, max=1e-1, log=True).log_scale
+    True
     """
 
     _func = "kino.input.number"
@@ -504,6 +510,7 @@ class NumberInput(Input):
         max: float | None = None,
         step: float | None = None,
         integer: bool | None = None,
+        log: bool = False,
         validate: Validator | None = None,
         debounce: int | str = "blur",
     ) -> None:
@@ -514,6 +521,12 @@ class NumberInput(Input):
         )
         if min is not None and max is not None and min > max:
             raise ValueError(f"{func}: 'min' ({min!r}) must not be greater than 'max' ({max!r})")
+        if not isinstance(log, bool):
+            raise TypeError(
+                f"{func}: 'log' must be True or False, got {type(log).__name__}: {log!r}"
+            )
+        if log and (min is None or min <= 0):
+            raise ValueError(f"{func}: 'min' must be > 0 when log=True, got {min!r}")
         _positive_step(step, func)
         if default is None:
             default = min if min is not None else 0
@@ -535,7 +548,7 @@ class NumberInput(Input):
         ms = _check_debounce(debounce, func)
         control.continuous_update = ms is not None
         self.integer = bool(integer)
-        self.min, self.max, self.step = min, max, step
+        self.min, self.max, self.step, self.log_scale = min, max, step, log
         super().__init__(label, control, validate=validate, debounce_ms=ms, kind="number")
 
     def _check(self, value: Any) -> Any:

@@ -137,6 +137,18 @@ def test_number_update_type_checks():
         n.update("3")
 
 
+def test_number_log_scale_is_recorded_and_needs_a_positive_min():
+    lr = kino.input.number("Learning rate", default=1e-3, min=1e-5, max=1e-1, log=True)
+    assert lr.log_scale is True and lr.value == 0.001
+    assert kino.input.number("Dropout", default=0.1, min=0.0, max=0.5).log_scale is False
+    with pytest.raises(ValueError, match="'min' must be > 0 when log=True, got 0"):
+        kino.input.number("Rate", default=0.1, min=0, max=1, log=True)
+    with pytest.raises(ValueError, match="'min' must be > 0 when log=True, got None"):
+        kino.input.number("Rate", default=0.1, log=True)
+    with pytest.raises(TypeError, match="'log' must be True or False, got str: 'yes'"):
+        kino.input.number("Rate", default=0.1, min=0.01, max=1, log="yes")
+
+
 # range -------------------------------------------------------------------------
 def test_range_int_float_and_seed_example():
     epochs = kino.input.range("Epochs", 1, 100, default=10)
