@@ -388,3 +388,39 @@ def test_form_and_button_stay_live_while_training_in_background(lab, page):
     page.wait_for_function("() => !document.querySelector('.kino-form .kino-submit').disabled")
     set_slider(page, form.locator(".kino-field-range"), 7)
     page.locator(".kino-text", has_text="epochs now 7").wait_for()
+
+
+LONE_FIELDS = """
+import kino
+kino.grid([
+    kino.form(query=kino.input.text("Query"), submit="Search"),
+    kino.form(
+        lr=kino.input.number("Learning rate", default=1e-3),
+        epochs=kino.input.number("Epochs", default=10),
+        notes=kino.input.textarea("Notes"),
+        submit="Save",
+    ),
+], columns=1)
+"""
+
+
+def test_a_lone_field_and_a_text_area_take_the_forms_whole_width(lab, page):
+    write_notebook(lab, "lone-fields.ipynb", [LONE_FIELDS])
+    run_notebook(page, lab, "lone-fields.ipynb")
+    page.wait_for_selector(".kino-form .kino-field-textarea", timeout=budget_ms(60_000))
+    widths = page.evaluate(
+        """() => [...document.querySelectorAll('.kino-form-fields')].map(grid => ({
+            grid: grid.getBoundingClientRect().width,
+            fields: [...grid.children].map(f => ({
+                kind: [...f.classList].find(c => c.startsWith('kino-field-')),
+                width: f.getBoundingClientRect().width,
+            })),
+        }))"""
+    )
+    lone, mixed = widths
+    assert lone["fields"][0]["width"] >= lone["grid"] - 2, lone
+    numbers = [f for f in mixed["fields"] if f["kind"] == "kino-field-number"]
+    notes = [f for f in mixed["fields"] if f["kind"] == "kino-field-textarea"]
+    assert notes[0]["width"] >= mixed["grid"] - 2, mixed
+    assert all(f["width"] < mixed["grid"] / 2 for f in numbers), mixed  # the others stay in columns
+    screenshot(page, "form-lone-fields", ".jp-OutputArea-output")
