@@ -19,12 +19,14 @@ import runpy
 import socket
 import subprocess
 import sys
+import traceback
 
 from kino.contracts import check_int, fail
 
 COORDINATOR = "KINO_COORDINATOR"
 NUM_PROCESSES = "KINO_NUM_PROCESSES"
 PROCESS_ID = "KINO_PROCESS_ID"
+STOP_GRACE = 5.0  # seconds the other processes get to stop after one failed, then killed
 
 
 def free_port() -> int:
@@ -98,7 +100,11 @@ def launch(script: str, args=(), *, processes: int = 2, devices: int | None = No
         for c in by_pid.values():
             c.terminate()
         for c in by_pid.values():
-            c.wait()
+            try:  # a process blocked in a collective may ignore SIGTERM until its timeout
+                c.wait(timeout=STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                c.kill()
+                c.wait()
     return status
 
 
@@ -117,8 +123,34 @@ def main(argv=None) -> int:
         return launch(ns.script, ns.args, processes=ns.processes, devices=ns.devices)
     initialize()
     sys.argv = [ns.script, *ns.args]
-    runpy.run_path(ns.script, run_name="__main__")
+    try:
+        runpy.run_path(ns.script, run_name="__main__")
+    except SystemExit as stop:
+        code = _exit_code(stop)
+        if code:
+            _exit_now(code)
+        raise
+    except BaseException:
+        traceback.print_exc()
+        _exit_now(1)
     return 0
+
+
+def _exit_code(stop: SystemExit) -> int:
+    if stop.code is None or isinstance(stop.code, int):
+        return stop.code or 0
+    print(stop.code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits 1
+    return 1
+
+
+def _exit_now(code: int) -> None:
+    # A failed process leaves at once. Its normal exit would run jax.distributed's shutdown,
+    # which waits at a barrier for the other processes (about 30 s, and they may be blocked on
+    # this one); meanwhile the coordinator can abort process 0 first, and the launcher would
+    # then report process 0's status instead of this one's.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -135,9 +135,12 @@ def test_a_fresh_run_overwrites_checkpoints_across_processes(tmp_path):
 
 def test_the_launcher_stops_every_process_when_one_fails(tmp_path):
     script = tmp_path / "fail.py"
+    pids = tmp_path / "pids"
+    pids.mkdir()
     script.write_text(
-        "import sys, jax\n"
+        "import os, pathlib, sys, jax\n"
         "from jax.experimental import multihost_utils\n"
+        f"pathlib.Path({str(pids)!r}, str(jax.process_index())).write_text(str(os.getpid()))\n"
         "if jax.process_index() == 1:\n"
         "    sys.exit(3)\n"
         "multihost_utils.sync_global_devices('never reached by process 1')\n"
@@ -151,6 +154,12 @@ def test_the_launcher_stops_every_process_when_one_fails(tmp_path):
         timeout=budget(120),
     )
     assert proc.returncode == 3, proc.stderr[-3000:]
+    # process 0, blocked in a collective that process 1 never joins, was stopped, not left
+    # behind and not left to wait out the collective's own timeout (which it reports on stderr)
+    assert "DEADLINE_EXCEEDED" not in proc.stderr, proc.stderr[-3000:]
+    blocked = int((pids / "0").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(blocked, 0)
 
 
 def test_settings_come_from_kino_or_slurm_variables():
