@@ -178,8 +178,11 @@ class CheckpointStore:
         if self.run is not None:
             meta["run"] = self.run
         target = _path(self.directory, epoch)
-        if target.exists():
+        if jax.process_index() == 0 and target.exists():
             self._delete(target)
+        # Under jax.distributed every process saves together: none starts writing before
+        # process 0 has cleared the way (an old folder of this epoch, stale partial writes).
+        _sync_processes("kino.train checkpoint: cleared")
         with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as ckptr:
             ckptr.save(
                 target,
@@ -275,6 +278,13 @@ class CheckpointStore:
         for p in self.directory.iterdir():
             if p.is_dir() and not PATTERN.match(p.name) and p.name.startswith("epoch_"):
                 shutil.rmtree(p, ignore_errors=True)
+
+
+def _sync_processes(name: str) -> None:
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(name)
 
 
 def _ranges(epochs: list[int]) -> str:
