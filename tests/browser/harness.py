@@ -223,6 +223,8 @@ class PageGuard:
 
     problems: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    # Console errors a test has declared expected from here on (substrings).
+    forgiven: set[str] = field(default_factory=set)
 
     def take(self) -> list[str]:
         """Return and forget the problems seen so far (for tests that expect some)."""
@@ -240,7 +242,7 @@ def guard_page(page: Any, allowed_origin: str) -> PageGuard:
         if message.type != "error":
             return
         text = message.text
-        if any(benign in text for benign in BENIGN_CONSOLE_ERRORS):
+        if any(benign in text for benign in (*BENIGN_CONSOLE_ERRORS, *guard.forgiven)):
             return
         location = message.location or {}
         guard.problems.append(f"console error: {text} ({location.get('url', '')})")
@@ -459,11 +461,13 @@ def widget_state_of(notebook: Path) -> dict[str, Any]:
 DEBUGGER_CANCELLED = "Could not restore the debugger state: Canceled future"
 
 
-def forgive_debugger_cancellation(page: Any) -> None:
-    """Drop that one message from the page's problems; any other problem still fails."""
-    guard = getattr(page, "kino_guard", None)
+def forgive_debugger_cancellation(page: Any, guard: PageGuard | None = None) -> None:
+    """Drop that one message from the page's problems, now and from here on (JupyterLab
+    may log it after the shutdown returns); any other problem still fails."""
+    guard = guard or getattr(page, "kino_guard", None)
     if guard is None:
         return
+    guard.forgiven.add(DEBUGGER_CANCELLED)
     kept = [p for p in guard.take() if DEBUGGER_CANCELLED not in p]
     guard.problems.extend(kept)
 

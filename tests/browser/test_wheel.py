@@ -135,7 +135,7 @@ def test_a_saved_notebook_renders_from_the_installed_extension(fresh_lab, fresh_
             url.endswith("/lab/extensions/jupyter-kino/static/widgets/markdown.js") and ok == 200
             for url, ok in served
         ), served
-        forgive_debugger_cancellation(other)
+        forgive_debugger_cancellation(other, guard)
         assert guard.take() == []
     finally:
         other.context.close()
