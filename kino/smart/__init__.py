@@ -1,0 +1,24 @@
+"""Smart cells: forms that write their code into the notebook (Livebook's smart cells).
+
+Each is a :class:`kino.ui.smart.SmartCell`; call one in a cell (or insert it with
+"Kino: Insert smart cell") and its code appears in the cell below::
+
+    kino.smart.chart_builder()
+
+``CELLS`` lists them by ``kind``; the plugin's menu lists the same (a test compares).
+"""
+
+from kino._lazy import lazy_exports
+
+# kind -> "module:class"; the lowercase names are the classes themselves.
+CELLS = {
+    "train_model": ".train_model:TrainModel",
+    "neural_network_task": ".neural_network_task:NeuralNetworkTask",
+    "chart_builder": ".chart_builder:ChartBuilder",
+    "data_transform": ".data_transform:DataTransform",
+    "data_source": ".data_source:DataSource",
+}
+
+__all__ = sorted(CELLS)
+
+__getattr__ = lazy_exports(__name__, CELLS)

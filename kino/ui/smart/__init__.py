@@ -1,0 +1,11 @@
+"""Smart cells' widget: a form that stands for code (Livebook's smart cells).
+
+:class:`SmartCell` is the base class; the smart cells themselves (train a model, a
+neural network task, chart builder, data transformation, data source) live in
+``kino.smart``. kino's JupyterLab plugin writes a smart cell's code into the cell below
+it and keeps its attributes in the cell's metadata (docs/architecture.md).
+"""
+
+from kino.ui.smart.cell import AttrError, SmartCell
+
+__all__ = ["AttrError", "SmartCell"]
