@@ -51,6 +51,8 @@ def test_notebook_is_titled_clean_and_checked(name):
         assert cell.outputs == [] and cell.execution_count is None, "save notebooks cleared"
     assert sum("assert " in c.source for c in code) >= 1, "nbval checks the asserts"
     assert not any("NBVAL_SKIP" in c.source for c in code)
+    # nbval's markers are cell tags, never comments a learner has to read past.
+    assert not [c.source[:40] for c in code if "NBVAL_" in c.source]
 
 
 # What a learner reads: words that mean something to them, and charts that read cleanly.
