@@ -17,16 +17,39 @@ Field schemas are plain JSON dicts the front end draws (``labextension/src/widge
 - ``"text"``: ``placeholder``; ``"number"``: ``min``, ``max``, ``step``, ``integer``;
   ``"select"``: ``options``, a list of ``[value, label]`` pairs; ``"checkbox"``;
   ``"list"``: ``fields`` (the schema of one item, a dict of its own attributes),
-  ``item`` (a new item's attributes) and ``add_label``.
+  ``item`` (a new item's attributes) and ``add_label``;
+  ``"upload"``: ``accept`` (e.g. ``".csv,.parquet"``): the view sends the chosen file
+  (at most ``MAX_UPLOAD_BYTES``, 200 MB) and the kernel writes it to
+  ``uploads/<sanitised name>`` in its working directory and sets that relative path
+  (``"uploads/sales.csv"``) as the field's attribute.
+
+Inside a list, a field's ``when`` names a sibling field of the same item.
+
+Added to the contract after the first commit (the other engineers may rely on them):
+
+- ``SmartCell(**attrs)`` refuses an attribute name that :meth:`SmartCell.defaults` does
+  not have (a ``TypeError`` naming it and the allowed ones);
+- a cell whose :meth:`SmartCell.form`, :meth:`SmartCell.generate` or
+  :meth:`SmartCell.preview` raises something other than :class:`AttrError` shows
+  ``"<Type>: <message>"`` in ``error`` (``error_field`` empty) instead of a traceback;
+- :meth:`SmartCell.preview`'s object is shown under the form, in the same output
+  (``cell.preview_frame``, a ``kino.frame``), refreshed on each good refresh;
+- every open smart cell is refreshed after each cell the kernel runs (IPython's
+  ``post_run_cell``), so lists read from the namespace (frames, columns) stay current.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import ipywidgets
 import traitlets
 
-from kino.ui.base import KinoWidget
+from kino.contracts import fail
+from kino.ui.base import KinoWidget, styled
+from kino.ui.layout import Frame
+from kino.ui.smart import live
+from kino.ui.smart.upload import MAX_UPLOAD_BYTES, Uploads
 
 
 class AttrError(ValueError):
@@ -79,9 +102,26 @@ class SmartCell(KinoWidget, bundle="smartcell"):
     smart_version = traitlets.Int(1).tag(sync=True)
     smart_title = traitlets.Unicode("").tag(sync=True)
 
+    max_upload_bytes = traitlets.Int(MAX_UPLOAD_BYTES, read_only=True).tag(sync=True)
+
     def __init__(self, **attrs: Any) -> None:
+        defaults = self.defaults()
+        unknown = sorted(set(attrs) - set(defaults))
+        if unknown:
+            allowed = ", ".join(repr(name) for name in defaults) or "none"
+            fail(
+                type(self).__name__,
+                unknown[0],
+                f"one of its attributes ({allowed})",
+                attrs[unknown[0]],
+            )
+        self.preview_frame: Frame | None = Frame() if self._has_preview() else None
+        self._box: ipywidgets.VBox | None = None
+        self._uploads = Uploads()
         super().__init__(smart_kind=self.kind, smart_version=self.version, smart_title=self.title)
-        self.attrs = {**self.defaults(), **attrs}
+        self.on_msg(self._on_message)
+        self.attrs = {**defaults, **attrs}
+        live.track(self)
 
     # -- what a subclass writes -------------------------------------------------------
     def defaults(self) -> dict[str, Any]:
@@ -113,14 +153,84 @@ class SmartCell(KinoWidget, bundle="smartcell"):
         self.refresh()
 
     def refresh(self) -> None:
-        """Recompute fields, code and error from ``attrs`` (also after a cell runs)."""
+        """Recompute fields, code, error and the preview from ``attrs`` (also after a
+        cell runs: the form may list the kernel's frames and columns)."""
         attrs = dict(self.attrs)
         with self.hold_sync():
-            self.fields = self.form(attrs)
             try:
+                self.fields = self.form(attrs)
                 code = self.generate(attrs)
             except AttrError as bad:
                 # The last good code stays: a bad attribute never writes broken code.
                 self.error, self.error_field = bad.message, bad.field
-            else:
-                self.code, self.error, self.error_field = code, "", ""
+                return
+            except Exception as exc:  # a cell's bug is a message in the form, not a traceback
+                self.error, self.error_field = _message(exc), ""
+                return
+            self.code, self.error, self.error_field = code, "", ""
+            self._refresh_preview(attrs)
+
+    def _has_preview(self) -> bool:
+        return type(self).preview is not SmartCell.preview
+
+    def _refresh_preview(self, attrs: dict[str, Any]) -> None:
+        if self.preview_frame is None:
+            return
+        try:
+            shown = self.preview(attrs)
+        except AttrError as bad:
+            self.error, self.error_field = bad.message, bad.field
+            return
+        except Exception as exc:
+            self.error, self.error_field = f"Preview failed: {_message(exc)}", ""
+            return
+        if shown is None:
+            self.preview_frame.clear()
+        else:
+            self.preview_frame.render(shown)
+
+    # -- display: the form, and its preview under it, in one output ------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        if self.preview_frame is None:
+            return super()._repr_mimebundle_(**kwargs)
+        if self._box is None:
+            self._box = styled(ipywidgets.VBox([self, self.preview_frame]), "kino-smartcell-box")
+        return self._box._repr_mimebundle_(**kwargs)
+
+    # -- uploads: the view sends a file in chunks --------------------------------------
+    def _on_message(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+        if not isinstance(content, dict) or content.get("type") != "upload":
+            return
+        field = str(content.get("field", ""))
+        if not any(f.get("name") == field and f.get("type") == "upload" for f in self.fields):
+            self.error, self.error_field = "this form has no such upload field", field
+            return
+        try:
+            path = self._uploads.chunk(
+                field,
+                str(content.get("name", "")),
+                offset=int(content.get("offset", 0)),
+                total=int(content.get("total", 0)),
+                data=bytes(buffers[0]) if buffers else b"",
+            )
+        except (ValueError, OSError) as bad:
+            self.error, self.error_field = str(bad), field
+            return
+        if path is not None:
+            self.attrs = {**self.attrs, field: path}
+
+    def close(self) -> None:
+        """Close the form and its preview (a closed cell is no longer refreshed)."""
+        box, frame = getattr(self, "_box", None), getattr(self, "preview_frame", None)
+        if box is not None:
+            box.close()
+        if frame is not None:
+            frame.clear()
+            frame.close()
+        super().close()
+
+
+def _message(exc: BaseException) -> str:
+    """How an unexpected error reads in the form: its type and message, no traceback."""
+    text = str(exc).strip() or "(no message)"
+    return f"{type(exc).__name__}: {text}"
