@@ -1,16 +1,196 @@
-// The smart-cell form (placeholder until the form renderer lands): shows the code.
-import type { AnyModel } from "@anywidget/types";
+// A smart cell's form (kino.ui.smart.SmartCell): a title bar, the fields drawn from
+// the `fields` schema, the error beside its field, and the link to the code: kino's
+// JupyterLab plugin writes the code into the cell below (src/plugin/smart-bridge.ts);
+// with no plugin (Voila, classic tools) the code is shown here with a Copy button.
+import "./smartcell.css";
+import { h } from "../base/_dom";
+import { watch, type RenderProps } from "../base/_model";
+import type { SmartCellBridge, SmartCellHost, SmartCellStatus } from "../../plugin/smart-bridge";
+import { announce, isLive, onLiveChange } from "./_bridge";
+import { codePanel } from "./_code";
+import { drawFields, type FormContext } from "./_form";
+import { type Attrs, type Field, type UploadField, sameValue, setPath } from "./_schema";
 
-interface SmartCellModel {
+/** The synced traits of kino.ui.smart.cell.SmartCell. */
+interface SmartCellTraits {
+  attrs: Attrs;
+  fields: Field[];
   code: string;
+  error: string;
+  error_field: string;
+  smart_kind: string;
+  smart_version: number;
+  smart_title: string;
+  max_upload_bytes: number;
 }
 
-export default {
-  render({ model, el }: { model: AnyModel<SmartCellModel>; el: HTMLElement }) {
-    const pre = document.createElement("pre");
-    const draw = () => (pre.textContent = model.get("code"));
-    model.on("change:code", draw);
-    draw();
-    el.appendChild(pre);
-  },
-};
+/** A text field sends its value after this pause in typing (or on blur). */
+const TYPING_DEBOUNCE_MS = 300;
+/** An upload travels in chunks of this size, one message each (upload.py's UPLOAD_CHUNK_BYTES). */
+const UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Used when the kernel did not say (an older saved state). */
+const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
+
+function render({ model, el }: RenderProps<SmartCellTraits>) {
+  const title = h("span", { class: "kino-sc-title" });
+  const status = h("span", { class: "kino-sc-status" });
+  const note = h("div", { class: "kino-sc-note" });
+  const banner = h("div", { class: "kino-sc-banner", role: "status" });
+  const form = h("div", { class: "kino-sc-form" });
+  const root = h(
+    "div",
+    { class: "kino kino-smartcell" },
+    h("div", { class: "kino-sc-header" }, h("span", { class: "kino-sc-badge" }, "Smart cell"), title, status),
+    banner,
+    form,
+    note,
+  );
+  el.appendChild(root);
+  banner.hidden = true;
+  note.hidden = true;
+
+  // The attributes as this view has them: ahead of the model while a text field waits.
+  let local: Attrs = { ...(model.get("attrs") ?? {}) };
+  let drawn = "";
+  let typing = 0;
+  const uploads: Record<string, string> = {};
+  const cleanups: (() => void)[] = [];
+
+  const send = () => {
+    clearTimeout(typing);
+    typing = 0;
+    if (sameValue(local, model.get("attrs"))) return;
+    model.set("attrs", local);
+    model.save_changes();
+  };
+
+  const upload = async (field: UploadField, file: File) => {
+    const limit = model.get("max_upload_bytes") || MAX_UPLOAD_BYTES;
+    if (file.size > limit) {
+      uploads[field.name] =
+        `${file.name} is ${(file.size / 1e6).toFixed(1)} MB; the largest upload is ${Math.round(limit / 1048576)} MB`;
+      draw(true);
+      return;
+    }
+    uploads[field.name] = `Uploading ${file.name}…`;
+    draw(true);
+    for (let offset = 0; offset === 0 || offset < file.size; offset += UPLOAD_CHUNK_BYTES) {
+      const chunk = await file.slice(offset, offset + UPLOAD_CHUNK_BYTES).arrayBuffer();
+      model.send(
+        { type: "upload", field: field.name, name: file.name, offset, total: file.size },
+        undefined,
+        [chunk],
+      );
+      if (file.size === 0) break;
+    }
+    delete uploads[field.name];
+  };
+
+  const context = (): FormContext => ({
+    disabled: !isLive(el),
+    error: model.get("error") ?? "",
+    errorPath: model.get("error_field") ?? "",
+    uploads,
+    change(path, value, isTyping) {
+      local = setPath(local, path.map(String), value);
+      if (isTyping) {
+        clearTimeout(typing);
+        typing = window.setTimeout(send, TYPING_DEBOUNCE_MS);
+      } else send();
+    },
+    upload: (field, file) => void upload(field, file),
+  });
+
+  // Redraws keep the focused control and its caret (a redraw follows each answer).
+  function draw(force = false) {
+    const fields = model.get("fields") ?? [];
+    if (!typing) local = { ...(model.get("attrs") ?? {}) };
+    const ctx = context();
+    const key = JSON.stringify([fields, local, ctx.error, ctx.errorPath, ctx.disabled]);
+    if (key === drawn && !force) return;
+    drawn = key;
+    const focused = document.activeElement as HTMLInputElement | null;
+    const focusPath = focused && form.contains(focused) ? focused.getAttribute("data-path") : null;
+    const caret = focusPath !== null && focused?.type === "text" ? focused.selectionStart : null;
+    const { nodes, placedError } = drawFields(Array.isArray(fields) ? fields : [], local, [], ctx);
+    const general =
+      ctx.error && !placedError ? h("div", { class: "kino-sc-error kino-sc-form-error", role: "alert" }, ctx.error) : null;
+    form.replaceChildren(...(general ? [general] : []), ...nodes);
+    if (focusPath !== null) {
+      const again = form.querySelector<HTMLInputElement>(`[data-path="${CSS.escape(focusPath)}"]`);
+      if (again) {
+        again.focus();
+        if (caret !== null && again.type === "text") again.setSelectionRange(caret, caret);
+      }
+    }
+    title.textContent = model.get("smart_title") || model.get("smart_kind") || "Smart cell";
+    note.hidden = !ctx.disabled;
+    note.textContent = ctx.disabled ? "No kernel: run the cell above to edit this form." : "";
+  }
+  form.addEventListener("focusout", () => typing && send());
+  draw();
+  cleanups.push(watch(model, ["attrs", "fields", "error", "error_field", "smart_title"], () => draw()));
+  cleanups.push(onLiveChange(el, () => draw()));
+
+  const bridge: SmartCellBridge = {
+    get kind() {
+      return model.get("smart_kind");
+    },
+    get version() {
+      return model.get("smart_version");
+    },
+    get title() {
+      return model.get("smart_title");
+    },
+    attrs: () => ({ ...(model.get("attrs") ?? {}) }),
+    code: () => model.get("code") ?? "",
+    error: () => model.get("error") ?? "",
+    setAttrs(attrs) {
+      local = { ...attrs };
+      send();
+    },
+    onChange: (listener) => watch(model, ["attrs", "code", "error"], listener),
+    live: () => isLive(el),
+  };
+
+  const hosted = (host: SmartCellHost) => {
+    root.classList.add("kino-sc-hosted");
+    const show = (s: SmartCellStatus) => {
+      const edited = s.state === "edited";
+      status.textContent = edited ? "" : "Code in the cell below";
+      banner.hidden = !edited;
+      if (!edited) {
+        banner.replaceChildren();
+        return;
+      }
+      const convert = h("button", { type: "button", class: "kino-sc-button" }, "Convert to plain code");
+      const overwrite = h("button", { type: "button", class: "kino-sc-button kino-sc-button-quiet" }, "Replace with the form's code");
+      convert.addEventListener("click", () => host.convertToPlainCode());
+      overwrite.addEventListener("click", () => host.overwrite());
+      banner.replaceChildren(
+        h("span", { class: "kino-sc-banner-text" }, "The code below was edited by hand"),
+        convert,
+        overwrite,
+      );
+    };
+    show({ state: "linked" });
+    cleanups.push(host.onStatus(show));
+  };
+
+  const standalone = () => {
+    root.classList.add("kino-sc-standalone");
+    const panel = codePanel();
+    root.append(panel.el);
+    const update = () => panel.update(model.get("code") ?? "");
+    update();
+    cleanups.push(watch(model, ["code"], update));
+  };
+
+  cleanups.push(announce(el, bridge, (host) => (host ? hosted(host) : standalone())));
+  return () => {
+    clearTimeout(typing);
+    for (const fn of cleanups) fn();
+  };
+}
+
+export default { render };
