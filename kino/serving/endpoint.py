@@ -42,8 +42,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from kino._extras import load
 from kino.contracts import check_int, check_str, fail
-from kino.serving._extras import need
 from kino.serving._json import plain
 from kino.serving.errors import DeadlineExceeded, InvalidInput, Overloaded, ServerStopped
 
@@ -71,7 +71,7 @@ class Endpoint:
     """
 
     def __init__(self, server: Server, path: str, host: str, port: int) -> None:
-        uvicorn = need("uvicorn", "kino.serving.http", "serving")
+        uvicorn = load("uvicorn", "kino.serving.http")
         self.server = server
         self.path = path
         self._socket = socket.create_server((host, port))
@@ -169,7 +169,7 @@ def http(server: Server, *, path: str = "/predict", host: str = "127.0.0.1", por
 
 def _app(server: Server, path: str) -> Any:
     """The Starlette application: one POST route at ``path``."""
-    need("starlette", "kino.serving.http", "serving")
+    load("starlette", "kino.serving.http")
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
     from starlette.routing import Route

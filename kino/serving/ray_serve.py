@@ -31,8 +31,8 @@ import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from kino._extras import load
 from kino.contracts import check_int, check_str, fail
-from kino.serving._extras import need
 from kino.serving._json import plain
 from kino.serving.errors import InvalidInput
 
@@ -79,7 +79,7 @@ def ray_deployment(
     max_queued_requests = check_int(
         max_queued_requests, func=func, argument="max_queued_requests", min=-1
     )
-    serve = need("ray.serve", func, "ray")
+    serve = load("ray.serve", func)
 
     @serve.deployment(
         name=name,

@@ -8,12 +8,15 @@ import socket
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from kino.serving import Serving, http
+import kino.serving
+from kino._extras import MissingExtra
+from kino.serving import Serving, http, ray_deployment
 from tests.conftest import budget
 from tests.serving.stress import FAIL_BATCH, FAIL_PRE, SPEC
 
@@ -124,6 +127,33 @@ def test_bad_arguments_are_refused_at_the_call():
         server.stop()
 
 
+@pytest.mark.parametrize(
+    ("hidden", "make", "feature", "extra"),
+    [
+        ("uvicorn", lambda server: http(server), "kino.serving.http", "serving"),
+        ("ray", lambda server: ray_deployment(SPEC), "kino.serving.ray_deployment", "ray"),
+    ],
+)
+def test_a_missing_library_names_its_extra_through_kinos_one_loader(
+    monkeypatch, hidden, make, feature, extra
+):
+    # kino.serving imports optional libraries with kino._extras.load (no copy of its own).
+    for name in [m for m in sys.modules if m == hidden or m.startswith(f"{hidden}.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, hidden, None)
+    server = SPEC.start()
+    try:
+        with pytest.raises(MissingExtra) as caught:
+            make(server)
+    finally:
+        server.stop()
+    assert str(caught.value) == (
+        f"{feature} needs the {extra!r} extra:"
+        f" pip install 'jupyter-kino[{extra}]' ({hidden} is not installed)"
+    )
+    assert not (Path(kino.serving.__file__).parent / "_extras.py").exists()
+
+
 def test_the_endpoint_stops_when_the_interpreter_exits_without_stop():
     # A kernel shut down with an endpoint still serving: the process exits promptly (an
     # open keep-alive connection does not hold it), and the endpoint was stopped on the
@@ -132,7 +162,9 @@ def test_the_endpoint_stops_when_the_interpreter_exits_without_stop():
         """
         import atexit, socket
         import httpx, numpy as np
-        from kino.serving import Serving, http
+        import kino.serving
+from kino._extras import MissingExtra
+from kino.serving import Serving, http, ray_deployment
 
         def after_the_endpoint_stopped():
             try:
