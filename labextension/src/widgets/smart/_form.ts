@@ -119,7 +119,9 @@ function numberInput(
   input.step = field.step !== undefined ? String(field.step) : field.integer ? "1" : "any";
   input.value = typeof value === "number" ? String(value) : "";
   input.disabled = ctx.disabled;
-  input.addEventListener("change", () => ctx.change(path, parseNumber(input.value, field.integer)));
+  const commit = () => ctx.change(path, parseNumber(input.value, field.integer));
+  input.addEventListener("change", commit);
+  input.addEventListener("keydown", (event) => event.key === "Enter" && commit());
   return input;
 }
 
