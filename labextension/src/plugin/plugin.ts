@@ -14,6 +14,7 @@ import {
   type Snapshot,
   type WidgetState,
 } from "./saved-state";
+import { addSmartCells } from "./smart-menu";
 import { ensureCopy, lastWorkedOn } from "./working-copies";
 
 const KINO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">
@@ -177,6 +178,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       },
     });
     palette?.addItem({ command: COMMANDS.openLearningPath, category: "Kino" });
+    addSmartCells(app, kinoIcon, launcher, palette);
 
     if (launcher) {
       void ready.then(async (path) => {

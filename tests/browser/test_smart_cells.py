@@ -1,0 +1,391 @@
+"""Smart cells in JupyterLab (issue #15): kino's plugin writes a form's code into the cell
+below it and keeps the form's attributes in the form cell's metadata
+(``labextension/src/plugin/smart-cells.ts``, ``smart-menu.ts``).
+
+The mechanism's tests use a tiny SmartCell defined in the notebook itself and put it
+in place of ``kino.smart.chart_builder`` for that kernel, so the insert command
+(which writes ``kino.smart.chart_builder()``) inserts it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from pathlib import Path
+
+import kino.smart
+from tests.browser.harness import (
+    REPO,
+    forgive_debugger_cancellation,
+    guard_page,
+    lab_command,
+    open_notebook,
+    run_all,
+    screenshot,
+    shut_down_kernel,
+    wait_until,
+    write_notebook,
+)
+from tests.conftest import budget_ms
+
+FORM_KEY = "kino_smart_cell"
+CODE_KEY = "kino_smart_code"
+SMART_CELLS_TS = REPO / "labextension" / "src" / "plugin" / "smart-cells.ts"
+
+GREETING = """
+import kino
+import kino.smart
+from kino.ui.smart import AttrError, SmartCell
+
+
+class Greeting(SmartCell):
+    kind, title = "chart_builder", "Greeting"
+
+    def defaults(self):
+        return {"name": "world", "times": 1}
+
+    def form(self, attrs):
+        return [
+            {"name": "name", "label": "Name", "type": "text"},
+            {"name": "times", "label": "Times", "type": "number", "min": 1, "max": 5,
+             "integer": True},
+        ]
+
+    def generate(self, attrs):
+        if not attrs["name"]:
+            raise AttrError("name", "write a name")
+        return "\\n".join([f"print({'Hello, ' + attrs['name']!r})"] * int(attrs["times"]))
+
+
+kino.smart.chart_builder = Greeting
+"""
+
+# The open notebook's cells through its shared model: sources, metadata, ids.
+CELLS = """() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.map(c => ({
+    id: c.getId(), type: c.cell_type, source: c.getSource(), metadata: c.getMetadata(),
+    outputs: c.cell_type === 'code' ? c.getOutputs() : []}))"""
+
+
+def cells(page) -> list[dict]:
+    return page.evaluate(CELLS)
+
+
+def wait_cells(page, condition, what: str, timeout: float = 60_000) -> list[dict]:
+    """Wait until the open notebook's cells satisfy ``condition``; return them."""
+    found: list[list[dict]] = []
+
+    def check():
+        found[:] = [cells(page)]
+        return condition(found[0])
+
+    try:
+        wait_until(page, check, what, timeout=timeout)
+    except TimeoutError:
+        raise AssertionError(
+            f"{what}: cells are {json.dumps(found[0] if found else None)[:3000]}"
+        ) from None
+    return found[0]
+
+
+def sha(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def form_input(page, name: str, nth: int = 0):
+    return page.locator(
+        f'.jp-Notebook .kino-smartcell .kino-sc-form :is(input, select)[data-path="{name}"]'
+    ).nth(nth)
+
+
+def activate(page, index: int) -> None:
+    page.evaluate(
+        """i => { const nb = window.jupyterapp.shell.currentWidget.content;
+        nb.deselectAll(); nb.activeCellIndex = i; nb.mode = 'command'; }""",
+        index,
+    )
+
+
+def run_cell(page, index: int) -> None:
+    """Run one cell and wait until the kernel has answered it."""
+    before = cells(page)[index]
+    activate(page, index)
+    lab_command(page, "notebook:run-cell")
+    page.wait_for_function(
+        """([i, before]) => { const p = window.jupyterapp.shell.currentWidget;
+        const c = p.content.widgets[i];
+        return p.sessionContext.session.kernel.status === 'idle' && c.model.executionCount !== null
+            && c.model.executionCount !== before
+            && !c.node.querySelector('.jp-InputArea-prompt')?.textContent?.includes('*'); }""",
+        arg=[index, before.get("execution_count")],
+        timeout=budget_ms(120_000),
+    )
+
+
+def output_text(cell: dict) -> str:
+    return "".join(
+        o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
+        for o in cell["outputs"]
+    )
+
+
+def save(page, path: Path) -> dict:
+    """Save the open notebook and wait until the file on disk changed; return it."""
+    before = path.stat().st_mtime_ns
+    lab_command(page, "docmanager:save")
+    wait_until(
+        page, lambda: path.stat().st_mtime_ns != before, f"{path.name} saved", timeout=60_000
+    )
+    return json.loads(path.read_text())
+
+
+def new_greeting_notebook(page, lab) -> tuple[str, Path]:
+    """A notebook whose first cell defines Greeting; opened, run, and the form inserted."""
+    name = f"smart-{uuid.uuid4().hex[:6]}.ipynb"
+    path = write_notebook(lab, name, [GREETING])
+    open_notebook(page, lab, name)
+    run_all(page)
+    activate(page, 0)
+    lab_command(page, "kino:insert-smart-cell", {"kind": "chart_builder"})
+    wait_cells(
+        page,
+        lambda cs: len(cs) == 3 and cs[2]["source"] == "print('Hello, world')",
+        "the default code in the cell below the form",
+    )
+    return name, path
+
+
+def test_the_smart_cell_list_matches_kino_smart():
+    listed = re.findall(r'\{ kind: "(\w+)", title: "([^"]+)" \}', SMART_CELLS_TS.read_text())
+    assert [kind for kind, _ in listed] == list(kino.smart.CELLS)
+    for kind, title in listed:
+        assert getattr(kino.smart, kind).title == title, kind
+
+
+def test_insert_writes_the_code_below_and_the_form_keeps_it_in_step(lab, page):
+    new_greeting_notebook(page, lab)
+    form, code = cells(page)[1:]
+    assert form["source"] == "import kino\nkino.smart.chart_builder()"
+    assert form["metadata"][FORM_KEY] == {
+        "kind": "chart_builder",
+        "version": 1,
+        "attrs": {"name": "world", "times": 1},
+        "code_sha256": sha("print('Hello, world')"),
+        "code_cell": code["id"],
+    }
+    assert code["metadata"][CODE_KEY] == {"form_cell": form["id"]}
+    screenshot(page, "smart-cell-inserted", ".jp-Notebook")
+
+    # Typing in the form rewrites the cell below (its editor shows it too).
+    form_input(page, "name").fill("kino")
+    wait_cells(page, lambda cs: cs[2]["source"] == "print('Hello, kino')", "the code after typing")
+    editor = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".cm-content")
+    page.wait_for_function(
+        "el => el.textContent.includes(\"print('Hello, kino')\")",
+        arg=editor.element_handle(),
+        timeout=budget_ms(30_000),
+    )
+    times = form_input(page, "times")
+    times.fill("2")
+    times.press("Enter")
+    two = "print('Hello, kino')\nprint('Hello, kino')"
+    got = wait_cells(page, lambda cs: cs[2]["source"] == two, "the code after the number changed")
+    assert got[1]["metadata"][FORM_KEY]["attrs"] == {"name": "kino", "times": 2}
+    assert got[1]["metadata"][FORM_KEY]["code_sha256"] == sha(two)
+
+    # A bad attribute: a message in the form, and the last good code stays.
+    form_input(page, "name").fill("")
+    page.locator(".jp-Notebook .kino-smartcell .kino-sc-error").first.wait_for(
+        timeout=budget_ms(30_000)
+    )
+    assert cells(page)[2]["source"] == two
+    form_input(page, "name").fill("kino")
+    page.locator(".jp-Notebook .kino-smartcell .kino-sc-error").first.wait_for(
+        state="detached", timeout=budget_ms(30_000)
+    )
+
+    run_cell(page, 2)
+    assert output_text(cells(page)[2]) == "Hello, kino\nHello, kino\n"
+    screenshot(page, "smart-cell-code-run", ".jp-Notebook")
+
+
+def test_a_reopened_notebook_shows_the_form_and_a_rerun_restores_its_attributes(lab, page, browser):
+    name, path = new_greeting_notebook(page, lab)
+    form_input(page, "name").fill("saved")
+    wait_cells(page, lambda cs: cs[2]["source"] == "print('Hello, saved')", "the code after typing")
+    saved = save(page, path)
+    meta = saved["cells"][1]["metadata"][FORM_KEY]
+    assert meta["attrs"] == {"name": "saved", "times": 1}
+    assert meta["code_sha256"] == sha("print('Hello, saved')")
+    assert saved["cells"][2]["metadata"][CODE_KEY] == {"form_cell": saved["cells"][1]["id"]}
+    shut_down_kernel(page)
+
+    other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    try:
+        guard = guard_page(other, lab.base)
+        open_notebook(other, lab, name)
+        # The form comes back from the saved widget state, with its values; no kernel
+        # is behind it, so it says so, and nothing was written.
+        field = form_input(other, "name")
+        field.wait_for(timeout=budget_ms(60_000))
+        assert field.input_value() == "saved"
+        assert field.is_disabled()
+        assert other.locator(".jp-Notebook .kino-sc-banner").first.is_hidden()
+        screenshot(other, "smart-cell-reopened", ".jp-Notebook")
+        assert cells(other)[2]["source"] == "print('Hello, saved')"
+
+        # Record every source the code cell takes from here on: the default code
+        # must never be written, not even for a moment.
+        other.evaluate(
+            """() => { const cell = window.jupyterapp.shell.currentWidget.content.model
+                .sharedModel.cells[2];
+            window.__kinoSources = [];
+            cell.changed.connect(() => window.__kinoSources.push(cell.getSource())); }"""
+        )
+        run_cell(other, 0)
+        run_cell(other, 1)
+        other.wait_for_function(
+            """() => { const el = document.querySelector(
+                '.jp-Notebook .kino-smartcell .kino-sc-form input[data-path="name"]');
+            return el && !el.disabled && el.value === 'saved'; }""",
+            timeout=budget_ms(60_000),
+        )
+        # A change after the restore still writes: the link works, and the queue of
+        # writes is ordered, so a default write would have come before it.
+        form_input(other, "name").fill("again")
+        wait_cells(
+            other, lambda cs: cs[2]["source"] == "print('Hello, again')", "the code after the rerun"
+        )
+        sources = other.evaluate("() => window.__kinoSources")
+        assert "print('Hello, world')" not in sources, sources
+        assert sources[-1] == "print('Hello, again')"
+        assert len(cells(other)) == 3
+        shut_down_kernel(other)
+        assert guard.take() == []
+    finally:
+        other.context.close()
+    forgive_debugger_cancellation(page)
+
+
+def test_hand_edited_code_is_kept_and_can_become_plain_code(lab, page):
+    new_greeting_notebook(page, lab)
+    banner = page.locator(".jp-Notebook .kino-smartcell .kino-sc-banner")
+    assert banner.is_hidden()
+
+    # Typing in the code cell flips the form to "edited" at once.
+    editor = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("  # mine")
+    banner.wait_for(state="visible", timeout=budget_ms(30_000))
+    assert "edited by hand" in banner.inner_text()
+    screenshot(page, "smart-cell-edited", ".jp-Notebook")
+
+    # The form no longer overwrites it, but its attributes are still kept.
+    form_input(page, "name").fill("form")
+    wait_cells(
+        page,
+        lambda cs: cs[1]["metadata"][FORM_KEY]["attrs"]["name"] == "form",
+        "the attributes kept while the code is edited",
+    )
+    assert cells(page)[2]["source"] == "print('Hello, world')  # mine"
+
+    # Back to exactly the code the form wrote: linked again, and the form writes.
+    page.evaluate(
+        """() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells[2]
+            .setSource("print('Hello, world')")"""
+    )
+    banner.wait_for(state="hidden", timeout=budget_ms(30_000))
+    form_input(page, "name").fill("linked")
+    wait_cells(
+        page, lambda cs: cs[2]["source"] == "print('Hello, linked')", "the code once linked again"
+    )
+
+    # "Replace with the form's code" overwrites an edit.
+    page.evaluate(
+        """() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells[2]
+            .setSource("print('mine')")"""
+    )
+    banner.wait_for(state="visible", timeout=budget_ms(30_000))
+    banner.get_by_role("button", name="Replace with the form's code").click()
+    wait_cells(page, lambda cs: cs[2]["source"] == "print('Hello, linked')", "the form's code back")
+    banner.wait_for(state="hidden", timeout=budget_ms(30_000))
+
+    # Convert to plain code: the form cell goes, the code stays, unlinked.
+    page.evaluate(
+        """() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells[2]
+            .setSource("print('plain')")"""
+    )
+    banner.get_by_role("button", name="Convert to plain code").click()
+    plain = wait_cells(page, lambda cs: len(cs) == 2, "the form cell removed")
+    assert plain[1]["source"] == "print('plain')"
+    assert CODE_KEY not in plain[1]["metadata"]
+    assert page.locator(".jp-Notebook .kino-smartcell").count() == 0
+    run_cell(page, 1)
+    assert output_text(cells(page)[1]) == "plain\n"
+
+    # One undo brings the form cell, its metadata and the link back.
+    activate(page, 0)
+    lab_command(page, "notebook:undo")
+    back = wait_cells(page, lambda cs: len(cs) == 3, "the form cell back after undo")
+    assert back[1]["metadata"][FORM_KEY]["attrs"]["name"] == "linked"
+    assert back[2]["metadata"][CODE_KEY] == {"form_cell": back[1]["id"]}
+    page.locator(".jp-Notebook .kino-smartcell").first.wait_for(timeout=budget_ms(30_000))
+
+
+def test_the_palette_picker_and_the_toolbar_menu_insert_a_smart_cell(lab, page):
+    name = f"smart-menu-{uuid.uuid4().hex[:6]}.ipynb"
+    write_notebook(lab, name, [GREETING])
+    open_notebook(page, lab, name)
+    run_all(page)
+    activate(page, 0)
+
+    # The palette: "Kino: Insert smart cell" asks which one.
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Insert smart cell")
+    items = page.locator(".lm-CommandPalette-item", has_text="Insert smart cell")
+    labels = items.all_inner_texts()
+    for title in [
+        "Train a model",
+        "Neural network task",
+        "Chart builder",
+        "Data transformation",
+        "Data source",
+    ]:
+        assert any(title in label for label in labels), labels
+    page.locator(".lm-CommandPalette-item").filter(
+        has_text=re.compile(r"Insert smart cell$")
+    ).first.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=budget_ms(30_000))
+    dialog.locator("select").select_option(label="Chart builder")
+    screenshot(page, "smart-cell-picker", ".jp-Dialog-content")
+    dialog.get_by_role("button", name="Ok").click()
+    wait_cells(
+        page,
+        lambda cs: (
+            len(cs) == 3
+            and cs[1]["source"].endswith("kino.smart.chart_builder()")
+            and cs[2]["source"] == "print('Hello, world')"
+        ),
+        "the picked smart cell and its code",
+    )
+
+    # The toolbar's "Smart cell" menu inserts below the active cell.
+    activate(page, 2)
+    page.locator(".jp-NotebookPanel-toolbar .kino-smart-cell-button").first.click()
+    menu = page.locator(".kino-smart-cell-menu")
+    menu.wait_for(timeout=budget_ms(30_000))
+    screenshot(page, "smart-cell-toolbar-menu")
+    menu.locator(".lm-Menu-item", has_text="Chart builder").click()
+    wait_cells(
+        page,
+        lambda cs: (
+            len(cs) == 5
+            and cs[3]["source"].endswith("kino.smart.chart_builder()")
+            and cs[4]["source"] == "print('Hello, world')"
+        ),
+        "a second smart cell below the first one's code",
+    )
+    assert page.locator(".jp-Notebook .kino-smartcell").count() == 2
