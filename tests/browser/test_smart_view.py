@@ -64,6 +64,54 @@ cell
 """
 
 
+LOADER = """
+from kino.ui.smart import SmartCell
+
+class Loader(SmartCell):
+    kind, title = "loader", "Load a file"
+    def defaults(self):
+        return {"path": ""}
+    def form(self, attrs):
+        return [{"name": "path", "label": "File", "type": "upload", "accept": ".csv"}]
+    def generate(self, attrs):
+        return f"text = open({attrs['path']!r}).read()"
+
+Loader()
+"""
+
+# A title and labels that are markup: they must show as text. Were they parsed, the image
+# would request /x from the server (a 404: a console error the page guard fails on).
+MARKUP = '<img src=x onerror="window.__pwned = 1">'
+HOSTILE = f"""
+from kino.ui.smart import SmartCell
+
+class Hostile(SmartCell):
+    kind, title = "hostile", {MARKUP!r}
+    def defaults(self):
+        return {{"pick": "a"}}
+    def form(self, attrs):
+        return [{{"name": "pick", "label": {MARKUP!r}, "type": "select",
+                  "options": [["a", {MARKUP!r}], ["b", "b"]]}}]
+    def generate(self, attrs):
+        return f"pick = {{attrs['pick']!r}}"
+
+Hostile()
+"""
+
+# A stand-in for kino's JupyterLab plugin: claims every smart cell and records calls.
+FAKE_HOST = """
+window.__smart = { calls: [], listeners: [], bridges: [] };
+document.addEventListener("kino:smart-cell", (event) => {
+  window.__smart.bridges.push(event.detail.bridge);
+  event.detail.claim({
+    onStatus(fn) { window.__smart.listeners.push(fn); return () => {}; },
+    convertToPlainCode() { window.__smart.calls.push("convert"); },
+    overwrite() { window.__smart.calls.push("overwrite"); },
+  });
+});
+"""
+
+
 def kernel_state(root, predicate):
     """Wait until the kernel's dump of the cell (greeter-state.json) satisfies ``predicate``."""
     path = root / "greeter-state.json"
@@ -134,10 +182,10 @@ def test_the_form_draws_its_fields_and_changes_reach_the_kernel(lab, page):
 
 
 def test_in_voila_the_code_shows_with_a_copy_button(voila, voila_page):
-    write_notebook(voila, "smart-view-voila.ipynb", [GREETER])
+    write_notebook(voila, "smart-view-voila.ipynb", [GREETER, LOADER])
     voila_page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=voila.base)
     voila_page.goto(voila.url("voila/render/smart-view-voila.ipynb"))
-    code = voila_page.locator(".kino-smartcell .kino-sc-code pre")
+    code = voila_page.locator(".kino-smartcell .kino-sc-code pre").first
     code.wait_for(timeout=budget_ms(120_000))
     assert (
         code.text_content()
@@ -154,3 +202,68 @@ def test_in_voila_the_code_shows_with_a_copy_button(voila, voila_page):
     copied = voila_page.evaluate("() => navigator.clipboard.readText()")
     assert copied == code.text_content() and copied.endswith("print(greeting + '.')")
     screenshot(voila_page, "smart-view-voila", ".kino-smartcell")
+
+
+def test_in_voila_an_uploaded_file_lands_under_uploads(voila, voila_page, tmp_path):
+    write_notebook(voila, "smart-upload.ipynb", [LOADER])
+    voila_page.goto(voila.url("voila/render/smart-upload.ipynb"))
+    form = voila_page.locator(".kino-smartcell").first
+    form.locator(".kino-sc-code pre").wait_for(timeout=budget_ms(120_000))
+    picked = tmp_path / "my data (1).csv"
+    body = "a,b\n" + "1,2\n" * 20_000
+    picked.write_text(body)
+    form.locator("input[type=file]").set_input_files(str(picked))
+    form.locator(".kino-sc-code pre", has_text="uploads/my_data_1_.csv").wait_for()
+    assert form.locator(".kino-sc-code pre").text_content() == (
+        "text = open('uploads/my_data_1_.csv').read()"
+    )
+    assert form.locator(".kino-sc-upload-status").text_content() == "uploads/my_data_1_.csv"
+    assert (voila.root / "uploads" / "my_data_1_.csv").read_text() == body
+
+
+def test_a_host_that_claims_the_cell_gets_the_bridge_and_drives_the_banner(voila, voila_page):
+    write_notebook(voila, "smart-host.ipynb", [GREETER, HOSTILE])
+    voila_page.add_init_script(FAKE_HOST)
+    voila_page.goto(voila.url("voila/render/smart-host.ipynb"))
+    forms = voila_page.locator(".kino-smartcell")
+    form = forms.first
+    form.locator(".kino-sc-status", has_text="Code in the cell below").wait_for(
+        timeout=budget_ms(120_000)
+    )
+    hostile = forms.nth(1)
+    hostile.locator(".kino-sc-status", has_text="Code in the cell below").wait_for()
+    assert voila_page.locator(".kino-sc-code").count() == 0  # hosted: no code panel
+    assert voila_page.evaluate(
+        """() => { const b = window.__smart.bridges[0];
+                   return [b.kind, b.version, b.title, b.live(), b.error(), b.attrs().mark]; }"""
+    ) == ["greeter", 1, "Greeter", True, "", "!"]
+    # The host sets attributes through the bridge (as on reopening); the kernel answers.
+    voila_page.evaluate(
+        """() => { const b = window.__smart.bridges[0];
+                   window.__smart.changes = 0;
+                   b.onChange(() => window.__smart.changes++);
+                   b.setAttrs({ ...b.attrs(), mark: "?" }); }"""
+    )
+    voila_page.wait_for_function(
+        "() => window.__smart.bridges[0].code().endsWith(\"+ '?')\") && window.__smart.changes > 0"
+    )
+    assert form.locator('.kino-sc-field[data-path="mark"] select').input_value() == "1"
+
+    voila_page.evaluate("() => window.__smart.listeners[0]({ state: 'edited' })")
+    banner = form.locator(".kino-sc-banner")
+    banner.wait_for()
+    assert banner.locator(".kino-sc-banner-text").text_content() == (
+        "The code below was edited by hand"
+    )
+    screenshot(voila_page, "smart-view-edited", ".kino-smartcell")
+    banner.get_by_role("button", name="Convert to plain code").click()
+    banner.get_by_role("button", name="Replace with the form's code").click()
+    assert voila_page.evaluate("() => window.__smart.calls") == ["convert", "overwrite"]
+    voila_page.evaluate("() => window.__smart.listeners[0]({ state: 'linked' })")
+    banner.wait_for(state="hidden")
+
+    assert hostile.locator(".kino-sc-title").text_content() == MARKUP
+    assert hostile.locator(".kino-sc-label").text_content() == MARKUP
+    assert hostile.locator("option").first.text_content() == MARKUP
+    assert hostile.locator("img").count() == 0
+    assert voila_page.evaluate("() => window.__pwned") is None
