@@ -552,7 +552,7 @@ class Server:
                 failures = sum(type(a) is Failed for a in mine) if bad else 0
                 failed += failures
                 latencies.extend(repeat(done - ticket.arrived, count - failures))
-                if ticket.fill(part.offset, mine):
+                if ticket.fill(part.offset, mine, failures):
                     closed.append(ticket)
         deliver(closed)
         if failed:

@@ -85,7 +85,7 @@ class Ticket(Part):
     (True, 1)
     """
 
-    __slots__ = ("arrived", "deadline", "left", "slots", "state", "timeout")
+    __slots__ = ("arrived", "deadline", "failures", "left", "slots", "state", "timeout")
 
     def __init__(
         self,
@@ -103,19 +103,22 @@ class Ticket(Part):
         self.deadline = None if timeout is None else self.arrived + timeout
         self.slots: list[Any] = [_EMPTY] * n
         self.left = n
+        self.failures = 0  # slots holding a Failed: answers() skips its scan at 0
         self.state = PENDING if n else DONE
 
     def claim(self) -> bool:
         """Whether a pending ticket may still be answered (False: its caller cancelled it)."""
         return True
 
-    def fill(self, offset: int, answers: list[Any]) -> bool:
-        """Put ``answers`` in the slots from ``offset``; True when that filled the last slot.
+    def fill(self, offset: int, answers: list[Any], failures: int = 0) -> bool:
+        """Put ``answers`` (``failures`` of them :class:`Failed`) in the slots from ``offset``;
+        True when that filled the last slot.
 
         >>> t = Ticket(2, None); t.fill(1, ["b"]), t.fill(0, ["a"]), t.slots
         (False, True, ['a', 'b'])
         """
         self.slots[offset : offset + len(answers)] = answers
+        self.failures += failures
         self.left -= len(answers)
         if self.left == 0:
             self.state = DONE
@@ -128,7 +131,7 @@ class Ticket(Part):
         >>> t = Ticket(2, None); t.fail(0, 2, KeyError("k")), type(t.slots[1].error)
         (True, <class 'KeyError'>)
         """
-        return self.fill(offset, [Failed(error)] * count)
+        return self.fill(offset, [Failed(error)] * count, count)
 
     def fail_rest(self, error: BaseException) -> int:
         """Answer every empty slot with ``error`` and end the ticket; how many it answered.
@@ -142,6 +145,7 @@ class Ticket(Part):
             if slot is _EMPTY:
                 self.slots[i] = failed
                 n += 1
+        self.failures += n
         self.left, self.state = 0, DONE
         return n
 
@@ -161,12 +165,12 @@ class Ticket(Part):
     def answers(self, return_exceptions: bool) -> list[Any]:
         """The answers of a done ticket, in order; the first error raised unless asked not to.
 
-        >>> t = Ticket(2, None); _ = t.fill(0, [1, Failed(KeyError("k"))])
+        >>> t = Ticket(2, None); _ = t.fill(0, [1, Failed(KeyError("k"))], failures=1)
         >>> t.answers(return_exceptions=True)
         [1, KeyError('k')]
         """
         out = self.slots
-        if any(type(a) is Failed for a in out):
+        if self.failures:  # else no slot to look at: a long call's answers are not scanned
             out = [a.error if type(a) is Failed else a for a in out]
             if not return_exceptions:
                 raise next(a for a in out if isinstance(a, BaseException))
