@@ -12,6 +12,7 @@ from kino.train.loop import Trainer
 from kino.train.run import Run
 from kino.train.runner import Runner
 from kino.train.steps import Carry, Program
+from tests.train.compiles import after_first_epoch
 from tests.train.tiny import BATCH, blobs, mlp
 
 
@@ -94,11 +95,13 @@ def test_a_handler_may_return_intents_on_epoch_completed(data):
         "epoch_completed",
         lambda s: [train.Halt("halt_loop", "enough")] if s.epoch == 3 else None,
     )
-    result = loop.run(train.batches(*data, batch_size=BATCH), epochs=5)
+    compiled, counting = after_first_epoch(loop)
+    with counting:
+        result = loop.run(train.batches(*data, batch_size=BATCH), epochs=5)
+    assert compiled[0][0] == 0, "the scaled learning rate and the kept state compiled nothing"
     assert lrs == pytest.approx([0.1, 0.05, 0.05])
     assert (result.status, result.reason) == ("halted", "enough")
     assert result.state.epoch == 1, "KeepBest kept epoch 1's state"
-    assert loop._program.train_resident._cache_size() == 1
 
 
 def test_min_lr_floors_a_scaled_learning_rate(data):

@@ -1,42 +1,20 @@
 """Compile once: a re-run cell, a new trainer over an equal model and a resumed run reuse
 the compiled program (compilations counted with jax's own backend-compile event)."""
 
-import contextlib
-
 import numpy as np
 import optax
 import pytest
 from flax import nnx
-from jax._src import monitoring
 
 from kino import train
+from kino.train import prepare
 from kino.train.fingerprint import fingerprint
+from tests.train.compiles import TRACE_EVENT, after_first_epoch, compilations
 from tests.train.tiny import BATCH, blobs
-
-COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
-TRACE_EVENT = "/jax/core/compile/jaxpr_trace_duration"
-
-
-@contextlib.contextmanager
-def compilations(watched=COMPILE_EVENT):
-    """Count XLA compilations inside the block: ``with compilations() as n: ...; n[0]``.
-
-    ``watched=TRACE_EVENT`` counts Python traces instead (jit, eval_shape)."""
-    count = [0]
-
-    def listen(event, duration, **kw):
-        if event == watched:
-            count[0] += 1
-
-    monitoring.register_event_duration_secs_listener(listen)
-    try:
-        yield count
-    finally:
-        monitoring.unregister_event_duration_listener(listen)
 
 
 def model(seed=0):
-    # a shape no other test uses, so the first run here really compiles
+    # a shape of its own: these tests' programs are not ones the other files warmed
     rngs = nnx.Rngs(seed)
     return nnx.Sequential(nnx.Linear(4, 7, rngs=rngs), nnx.relu, nnx.Linear(7, 3, rngs=rngs))
 
@@ -47,7 +25,9 @@ def fit(tx, epochs=2, seed=0, **kw):
     return loop.run(blobs(), epochs=epochs, batch_size=BATCH, **kw)
 
 
-def test_same_optax_object_equal_model_and_resume_compile_nothing(tmp_path):
+def test_same_optax_object_equal_model_and_resume_compile_nothing(tmp_path, monkeypatch):
+    # an empty program cache: the first run compiles whichever tests ran before this one
+    monkeypatch.setattr(prepare, "_programs", type(prepare._programs)())
     tx = optax.adam(1e-3)
     with compilations() as first:
         done = fit(tx)
@@ -136,17 +116,11 @@ def test_fingerprint_keys_closed_over_arrays_by_value_and_odd_objects_by_identit
 def test_epochs_after_the_first_trace_and_compile_nothing():
     # per-epoch work (zero accumulators, the kept state's copy, the epoch's metrics) reuses
     # compiled calls: a trace per epoch is Python work the device waits for
-    counts = {}
-    watching = contextlib.ExitStack()
-
-    def second_epoch(s):
-        if s.epoch == 2:
-            counts["traces"] = watching.enter_context(compilations(TRACE_EVENT))
-            counts["compilations"] = watching.enter_context(compilations())
-
     loop = train.trainer(model(), "sparse_categorical_cross_entropy", optax.adam(1e-3))
-    loop.metric("accuracy").validate(blobs(24, seed=1)).handle("epoch_started", second_epoch)
-    with watching:
+    loop.metric("accuracy").validate(blobs(24, seed=1))
+    traces, watching = after_first_epoch(loop, TRACE_EVENT)
+    compiled, counting = after_first_epoch(loop)
+    with watching, counting:
         result = loop.run(blobs(), epochs=4, batch_size=BATCH)
-        assert result.status == "completed" and result.data_on_device is True
-        assert (counts["traces"][0], counts["compilations"][0]) == (0, 0)
+    assert result.status == "completed" and result.data_on_device is True
+    assert (traces[0][0], compiled[0][0]) == (0, 0)
