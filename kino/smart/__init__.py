@@ -10,10 +10,12 @@ Each is a :class:`kino.ui.smart.SmartCell`; call one in a cell (or insert it wit
 
 from kino._lazy import lazy_exports
 
-# kind -> "module:class"; the lowercase names are the classes themselves.
+# kind -> "module:class"; the lowercase names are the classes themselves. A module may
+# not share its kind's name: importing it would set kino.smart.<kind> to the module
+# (tests/test_architecture.py), so the modules are private: _<kind>.py.
 CELLS = {
-    "train_model": ".train_model:TrainModel",
-    "neural_network_task": ".neural_network_task:NeuralNetworkTask",
+    "train_model": "._train_model:TrainModel",
+    "neural_network_task": "._neural_network_task:NeuralNetworkTask",
     "chart_builder": ".chart_builder:ChartBuilder",
     "data_transform": ".data_transform:DataTransform",
     "data_source": ".data_source:DataSource",

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kino.smart.train_model import (
+from kino.smart._train_model import (
     ACTIVATIONS,
     LOSSES,
     METRICS,
@@ -317,3 +317,10 @@ def test_a_reopened_widget_writes_the_same_code(attrs):
     assert second.code == first.code
     first.close()
     second.close()
+
+
+def test_kino_smart_train_model_is_the_cell_after_its_module_is_imported():
+    import kino
+    import kino.smart._train_model  # imported, as the kernel would have
+
+    assert kino.smart.train_model is TrainModel
