@@ -238,11 +238,33 @@ class Handlers:
         Returns the strongest halt (loop beats epoch) and the other intents in the order
         the handlers returned them.
         """
+        strongest, intents, error, lead_only = self.fire_local(event, make_state)
+        strongest = self.agree(event, strongest, error, lead_only)
+        return strongest, intents
+
+    def fire_local(self, event: str, make_state: Callable[[], LoopState]):
+        """:meth:`fire` without agreeing with the other processes or raising.
+
+        Returns ``(strongest halt, intents, HandlerError or None, lead_only)``; ``lead_only``
+        is True when a handler that runs in process 0 alone was due, so the outcome must go
+        through :meth:`agree` (once for several events: a dispatch's steps share one).
+        """
         due = [h for h in self.items if h.event == event and h.due()]
         lead = process_index() == 0
         mine = due if lead else [h for h in due if h.everywhere]
         strongest, intents, error = self._call(mine, event, make_state)
-        if process_count() > 1 and any(not h.everywhere for h in due):
+        return strongest, intents, error, any(not h.everywhere for h in due)
+
+    @staticmethod
+    def agree(event: str, strongest: Halt | None, error, lead_only: bool) -> Halt | None:
+        """Process 0's outcome in every process (one broadcast); raises a handler's error.
+
+        In a single process, or when no process-0-only handler was due, nothing is sent.
+
+        >>> Handlers.agree("iteration_completed", Halt("halt_loop"), None, lead_only=True)
+        Halt(action='halt_loop', reason=None)
+        """
+        if process_count() > 1 and lead_only:
             # process 0's handlers halted or failed alone: every process must stop with it
             outcome = strongest.action if strongest is not None else None
             outcome = "failed" if error is not None else outcome
@@ -254,7 +276,7 @@ class Handlers:
                 strongest = None if action is None else Halt(action, "a handler in process 0")
         if error is not None:
             raise error
-        return strongest, intents
+        return strongest
 
     def _call(self, due, event: str, make_state) -> tuple[Halt | None, list, HandlerError | None]:
         state = None

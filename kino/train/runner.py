@@ -343,8 +343,10 @@ class Runner:
         now = time.perf_counter()
         self.rate = k / max(now - self.t_last, 1e-9)
         self.t_last = now
-        strongest = None
-        listen = self.loop.handlers.any("iteration_completed")
+        strongest = error = nan = None
+        lead_only = False  # a process-0-only handler was due: agree once, for the dispatch
+        handlers = self.loop.handlers
+        listen = handlers.any("iteration_completed")
         # one conversion per dispatch, not per step: plain floats for every step's values
         columns = {n: host[n].tolist() for n in self.scalar_names}
         losses, rates = columns["loss"], host["learning_rate"].tolist()
@@ -363,23 +365,32 @@ class Runner:
                     else f"loss became {loss} {where}; "
                     f"the state is the last finite one, after step {self.step}"
                 )
-                return Halt(HALT_LOOP, self.nan)
+                nan = Halt(HALT_LOOP, self.nan)
+                break
             self.step += 1
             self.iteration += 1
             self.lr = rates[j]
             if listen:
-                values = {n: column[j] for n, column in columns.items()}
-                halt = self.fire("iteration_completed", metrics=values)
+                state = self._state(
+                    "iteration_completed", metrics={n: column[j] for n, column in columns.items()}
+                )
+                self.run_handle.progress = state
+                halt, _, error, due = handlers.fire_local("iteration_completed", lambda s=state: s)
+                lead_only |= due
+                if error is not None:
+                    break
                 if (
                     allow_halt
                     and halt is not None
                     and (strongest is None or halt.action == HALT_LOOP)
                 ):
                     strongest = halt
-        if not listen:
+        if not listen and nan is None:
             last = {n: column[k - 1] for n, column in columns.items()}
             self.run_handle.progress = self._state("iteration_completed", metrics=last)
-        return strongest
+        # under jax.distributed: one broadcast of process 0's outcome per dispatch, not per step
+        strongest = handlers.agree("iteration_completed", strongest, error, lead_only)
+        return nan or strongest
 
     def _flags(self) -> str | None:
         if self.run_handle._interrupt.is_set():
