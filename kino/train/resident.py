@@ -138,6 +138,13 @@ class DeviceSource:
             np.asarray(jax.device_get(self.b.y[rows])),
         )
 
+    def inputs(self, chunk: Chunk) -> tuple[tuple, dict]:
+        """What a resident program takes for ``chunk``: ``(x, y, order, ids)`` and its statics.
+
+        The train and eval dispatches both draw their batches from these.
+        """
+        return (self.x, self.y, chunk.order, chunk.ids), {"batch": self.batch, "width": self.width}
+
     def order(self, epoch: int) -> jax.Array:
         """The example order of a (1-based) epoch, made on the device from (seed, epoch)."""
         seed = np.uint32(self.b.seed % 2**32)

@@ -318,17 +318,9 @@ class Runner:
     def _dispatch(self, chunk):
         p = self.program
         if chunk.ids is not None:
-            src = self.src
+            args, static = self.src.inputs(chunk)
             self._leaves, outs = p.train_resident(
-                self._leaves,
-                self._treedef,
-                src.x,
-                src.y,
-                chunk.order,
-                chunk.ids,
-                batch=src.batch,
-                width=src.width,
-                checked=self.check_labels,
+                self._leaves, self._treedef, *args, **static, checked=self.check_labels
             )
         else:
             self._leaves, outs = p.train_stacked(

@@ -329,17 +329,8 @@ class Program:
         """Accumulate metrics over one pass of a source; returns the device accumulators."""
         if src.indexed:
             (chunk,) = src.chunks(1, None, 1 << 30)  # every batch in one dispatch
-            return self.eval_resident(
-                params,
-                rest,
-                acc,
-                src.x,
-                src.y,
-                chunk.order,
-                chunk.ids,
-                batch=src.batch,
-                width=src.width,
-            )
+            args, static = src.inputs(chunk)
+            return self.eval_resident(params, rest, acc, *args, **static)
         with contextlib.closing(prefetch(src.chunks(1, None, 64))) as chunks:
             for chunk in chunks:
                 acc = self.eval_stacked(params, rest, acc, chunk.xs, chunk.ys, chunk.w)
