@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import json
 
-from tests.browser.harness import run_notebook, screenshot, wait_until, write_notebook
+from tests.browser.harness import (
+    lab_command,
+    open_notebook,
+    screenshot,
+    shut_down_kernel,
+    wait_until,
+    widget_state_of,
+    write_notebook,
+)
 from tests.conftest import budget_ms
 
 GREETER = """
@@ -126,9 +134,17 @@ def kernel_state(root, predicate):
     return read
 
 
+def run_form_cell(page, lab, name: str) -> None:
+    """Open ``name`` and run its first cell, the form's: kino's plugin may add the code
+    cell below, which a Run All started before it existed would wait for in vain."""
+    open_notebook(page, lab, name)
+    lab_command(page, "notebook:run-cell")
+    page.locator(".jp-Notebook .kino-smartcell").first.wait_for(timeout=budget_ms(120_000))
+
+
 def test_the_form_draws_its_fields_and_changes_reach_the_kernel(lab, page):
     write_notebook(lab, "smart-view.ipynb", [GREETER])
-    run_notebook(page, lab, "smart-view.ipynb")
+    run_form_cell(page, lab, "smart-view.ipynb")
     form = page.locator(".kino-smartcell").first
     form.wait_for()
     assert form.locator(".kino-sc-title").text_content() == "Greeter"
@@ -179,6 +195,42 @@ def test_the_form_draws_its_fields_and_changes_reach_the_kernel(lab, page):
     assert name.input_value() == "class"  # the redraw kept what was typed
     page.set_viewport_size({"width": 1100, "height": 900})
     screenshot(page, "smart-view-lab", ".kino-smartcell")
+
+
+def test_a_reopened_form_shows_its_values_disabled_until_the_cell_runs(lab, page):
+    path = write_notebook(lab, "smart-reopen.ipynb", [GREETER])
+    run_form_cell(page, lab, "smart-reopen.ipynb")
+    form = page.locator(".kino-smartcell").first
+    form.locator('.kino-sc-field[data-path="text"] input').fill("kept in the file")
+    wait_until(
+        page,
+        kernel_state(lab.root, lambda s: s["attrs"]["text"] == "kept in the file"),
+        "the typed text in the kernel",
+    )
+
+    def saved():
+        lab_command(page, "docmanager:save")
+        models = widget_state_of(path).get("state", {}).values()
+        return any(m["state"].get("attrs", {}).get("text") == "kept in the file" for m in models)
+
+    wait_until(page, saved, "the form's attributes in the saved widget state")
+    shut_down_kernel(page)
+    open_notebook(page, lab, "smart-reopen.ipynb")
+    form = page.locator(".kino-smartcell").first
+    text = form.locator('.kino-sc-field[data-path="text"] input')
+    text.wait_for()
+    assert text.input_value() == "kept in the file"
+    note = form.locator(".kino-sc-note")
+    note.wait_for()
+    assert note.text_content() == "Saved form: run its cell again to edit it."
+    assert form.locator("input, select, button.kino-sc-add").evaluate_all(
+        "els => els.every(el => el.disabled)"
+    )
+    screenshot(page, "smart-view-reopened", ".jp-Notebook .jp-Cell-outputArea")
+    page.locator(".jp-Notebook .jp-Cell").first.click()
+    lab_command(page, "notebook:run-cell")
+    note.wait_for(state="hidden", timeout=budget_ms(120_000))
+    assert not text.is_disabled()
 
 
 def test_in_voila_the_code_shows_with_a_copy_button(voila, voila_page):

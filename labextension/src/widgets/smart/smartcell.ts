@@ -59,7 +59,8 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
   const send = () => {
     clearTimeout(typing);
     typing = 0;
-    if (sameValue(local, model.get("attrs"))) return;
+    // A saved form with no kernel behind it has no comm to send on.
+    if (sameValue(local, model.get("attrs")) || !isLive(el)) return;
     model.set("attrs", local);
     model.save_changes();
   };
@@ -125,7 +126,7 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
     }
     title.textContent = model.get("smart_title") || model.get("smart_kind") || "Smart cell";
     note.hidden = !ctx.disabled;
-    note.textContent = ctx.disabled ? "No kernel: run the cell above to edit this form." : "";
+    note.textContent = ctx.disabled ? "Saved form: run its cell again to edit it." : "";
   }
   form.addEventListener("focusout", () => typing && send());
   draw();
