@@ -220,16 +220,24 @@ def test_a_reopened_form_shows_its_values_disabled_until_the_cell_runs(lab, page
     text = form.locator('.kino-sc-field[data-path="text"] input')
     text.wait_for()
     assert text.input_value() == "kept in the file"
-    note = form.locator(".kino-sc-note")
-    note.wait_for()
-    assert note.text_content() == "Saved form: run its cell again to edit it."
+    page.wait_for_selector(".jp-Notebook .kino.jupyter-widgets-disconnected")
+    notes = page.evaluate(
+        """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-output')]
+            .map(el => getComputedStyle(el, '::after').content)
+            .filter(content => content.includes('run the cell again'))"""
+    )
+    assert notes == ['"Saved output: run the cell again to use these controls."'], notes
     assert form.locator("input, select, button.kino-sc-add").evaluate_all(
         "els => els.every(el => el.disabled)"
     )
     screenshot(page, "smart-view-reopened", ".jp-Notebook .jp-Cell-outputArea")
     page.locator(".jp-Notebook .jp-Cell").first.click()
     lab_command(page, "notebook:run-cell")
-    note.wait_for(state="hidden", timeout=budget_ms(120_000))
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-Notebook .kino.jupyter-widgets-disconnected')",
+        timeout=budget_ms(120_000),
+    )
+    text.wait_for()
     assert not text.is_disabled()
 
 

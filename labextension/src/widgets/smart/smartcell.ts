@@ -34,7 +34,6 @@ const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
 function render({ model, el }: RenderProps<SmartCellTraits>) {
   const title = h("span", { class: "kino-sc-title" });
   const status = h("span", { class: "kino-sc-status" });
-  const note = h("div", { class: "kino-sc-note" });
   const banner = h("div", { class: "kino-sc-banner", role: "status" });
   const form = h("div", { class: "kino-sc-form" });
   const root = h(
@@ -43,11 +42,12 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
     h("div", { class: "kino-sc-header" }, h("span", { class: "kino-sc-badge" }, "Smart cell"), title, status),
     banner,
     form,
-    note,
   );
+  // As kino's other controls: a saved form with no kernel gets base/_base.css's one quiet
+  // line under the output ("Saved output: run the cell again to use these controls.").
+  el.classList.add("kino");
   el.appendChild(root);
   banner.hidden = true;
-  note.hidden = true;
 
   // The attributes as this view has them: ahead of the model while a text field waits.
   let local: Attrs = { ...(model.get("attrs") ?? {}) };
@@ -125,8 +125,6 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
       }
     }
     title.textContent = model.get("smart_title") || model.get("smart_kind") || "Smart cell";
-    note.hidden = !ctx.disabled;
-    note.textContent = ctx.disabled ? "Saved form: run its cell again to edit it." : "";
   }
   form.addEventListener("focusout", () => typing && send());
   draw();
