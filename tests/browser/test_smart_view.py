@@ -87,6 +87,29 @@ class Loader(SmartCell):
 Loader()
 """
 
+PREVIEWED = """
+import polars as pl
+from kino.ui.smart import AttrError, SmartCell
+
+frame = pl.DataFrame({"city": ["Oslo", "Lima", "Pune"], "people": [0.7, 10.0, 7.4]})
+
+class Top(SmartCell):
+    kind, title = "top", "Top rows"
+    def defaults(self):
+        return {"rows": 2}
+    def form(self, attrs):
+        return [{"name": "rows", "label": "Rows", "type": "number", "integer": True}]
+    def generate(self, attrs):
+        if not isinstance(attrs["rows"], int) or attrs["rows"] < 1:
+            raise AttrError("rows", "must be at least 1")
+        return f"frame.head({attrs['rows']!r})"
+    def preview(self, attrs):
+        import kino
+        return kino.table(frame.head(attrs["rows"]))
+
+Top()
+"""
+
 # A title and labels that are markup: they must show as text. Were they parsed, the image
 # would request /x from the server (a 404: a console error the page guard fails on).
 MARKUP = '<img src=x onerror="window.__pwned = 1">'
@@ -279,6 +302,28 @@ def test_in_voila_an_uploaded_file_lands_under_uploads(voila, voila_page, tmp_pa
     )
     assert form.locator(".kino-sc-upload-status").text_content() == "uploads/my_data_1_.csv"
     assert (voila.root / "uploads" / "my_data_1_.csv").read_text() == body
+
+
+def test_in_voila_the_preview_sits_under_the_form_and_follows_it(voila, voila_page):
+    write_notebook(voila, "smart-preview.ipynb", [PREVIEWED])
+    voila_page.goto(voila.url("voila/render/smart-preview.ipynb"))
+    box = voila_page.locator(".kino-smartcell-box").first
+    table = box.locator(".kino-table")
+    table.wait_for(timeout=budget_ms(120_000))
+    voila_page.wait_for_function(
+        "() => document.querySelector('.kino-smartcell-box').innerText.includes('Lima')"
+    )
+    assert "Pune" not in box.inner_text()
+    rows = box.locator('.kino-sc-field[data-path="rows"] input')
+    rows.fill("3")
+    rows.press("Enter")
+    voila_page.wait_for_function(
+        "() => document.querySelector('.kino-smartcell-box').innerText.includes('Pune')"
+    )
+    # One output: the form above, its preview below.
+    form_box, table_box = box.locator(".kino-smartcell").bounding_box(), table.bounding_box()
+    assert form_box["y"] + form_box["height"] <= table_box["y"]
+    screenshot(voila_page, "smart-view-preview", ".kino-smartcell-box")
 
 
 def test_a_host_that_claims_the_cell_gets_the_bridge_and_drives_the_banner(voila, voila_page):
