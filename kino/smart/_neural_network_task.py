@@ -173,7 +173,7 @@ class NeuralNetworkTask(SmartCell):
             options.append(f"sequence_lengths={length}")
         lines.append(_call(f"{serving} = models.{task}", [model, *options], indent=0))
         lines.append(self._widget(task, serving, attrs.get("text")))
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines)
 
     @staticmethod
     def _widget(task: str, serving: str, text: Any) -> str:

@@ -305,7 +305,7 @@ class _Writer:
             _call("run = loop.run", [*run_args, "background=True"], indent=0),
             "dashboard",
         ]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines)
 
     def _name(self, field: str, reserved: tuple[str, ...]) -> str:
         name = identifier(self.attrs.get(field), field)

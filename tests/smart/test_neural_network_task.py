@@ -226,5 +226,5 @@ def test_valid_attributes_give_formatted_code_that_round_trips(attrs):
     ).stdout
     typed = (attrs["model_name"], attrs["text"])
     if all(s.isascii() and s.isprintable() and "\\" not in s for s in typed):
-        assert formatted == code, code  # (ruff may re-escape unusual characters)
+        assert formatted == code + "\n", code  # (ruff may re-escape unusual characters)
     assert cell.generate(json.loads(json.dumps(attrs))) == code

@@ -303,7 +303,7 @@ def test_valid_attributes_give_formatted_code_that_round_trips(attrs):
     cell = TrainModel.__new__(TrainModel)  # generate() only: no widget per example
     code = cell.generate(attrs)
     ast.parse(code)
-    assert _formatted(code) == code, code
+    assert _formatted(code) == code + "\n", code  # a file ends in a newline, a cell does not
     reopened = json.loads(json.dumps(attrs))  # what the notebook's metadata keeps
     assert cell.generate(reopened) == code
 
