@@ -7,5 +7,6 @@ it and keeps its attributes in the cell's metadata (docs/architecture.md).
 """
 
 from kino.ui.smart.cell import AttrError, SmartCell
+from kino.ui.smart.upload import MAX_UPLOAD_BYTES
 
-__all__ = ["AttrError", "SmartCell"]
+__all__ = ["MAX_UPLOAD_BYTES", "AttrError", "SmartCell"]
