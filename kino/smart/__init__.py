@@ -16,9 +16,9 @@ from kino._lazy import lazy_exports
 CELLS = {
     "train_model": "._train_model:TrainModel",
     "neural_network_task": "._neural_network_task:NeuralNetworkTask",
-    "chart_builder": ".chart_builder:ChartBuilder",
-    "data_transform": ".data_transform:DataTransform",
-    "data_source": ".data_source:DataSource",
+    "chart_builder": "._chart_builder:ChartBuilder",
+    "data_transform": "._data_transform:DataTransform",
+    "data_source": "._data_source:DataSource",
 }
 
 __all__ = sorted(CELLS)

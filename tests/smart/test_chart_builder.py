@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kino.smart.chart_builder import ALTAIR_MAX_ROWS, PREVIEW_MAX_ROWS, ChartBuilder
+from kino.smart._chart_builder import ALTAIR_MAX_ROWS, PREVIEW_MAX_ROWS, ChartBuilder
 from kino.ui.live import Chart
 
 SALES = pl.DataFrame(

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from kino import datasets
-from kino.smart.data_source import PREVIEW_ROWS, DataSource
+from kino.smart._data_source import PREVIEW_ROWS, DataSource
 
 FRAME = pl.DataFrame({"name": ["ada", "bob", "cy"], "age": [36, 41, 29]})
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from kino.smart.data_transform import NEW_STEP, PREVIEW_ROWS, DataTransform, typed_value
+from kino.smart._data_transform import NEW_STEP, PREVIEW_ROWS, DataTransform, typed_value
 from kino.ui.smart import AttrError
 
 PEOPLE = pl.DataFrame(

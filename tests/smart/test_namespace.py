@@ -83,3 +83,14 @@ def test_lookup_names_the_field_and_the_frames_there_are():
             lookup(name, "source", space)
         assert raised.value.field == "source"
         assert "(frames: df)" in raised.value.message
+
+
+def test_the_data_cells_public_names_are_their_classes_even_after_their_modules_load():
+    import kino
+    from kino.smart import _chart_builder, _data_source, _data_transform
+
+    assert kino.smart.chart_builder is _chart_builder.ChartBuilder
+    assert kino.smart.data_transform is _data_transform.DataTransform
+    assert kino.smart.data_source is _data_source.DataSource
+    for cell in (kino.smart.chart_builder, kino.smart.data_transform, kino.smart.data_source):
+        assert kino.smart.CELLS[cell.kind].endswith(f":{cell.__name__}")

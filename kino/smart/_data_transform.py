@@ -245,8 +245,8 @@ def plan(
     'out = df'
     """
     variable = identifier(attrs.get("variable"), "variable")
+    frame = lookup(attrs.get("source"), "source", namespace)
     source = identifier(attrs.get("source"), "source")
-    frame = lookup(source, "source", namespace)
     steps = attrs.get("steps")
     if not isinstance(steps, list):
         raise AttrError("steps", f"must be a list of steps, got {type(steps).__name__}")
