@@ -24,6 +24,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from kino.models.errors import UnknownArchitecture
+from kino.models.packing import Packed
 from kino.models.weights import Target, mirrored
 
 MODEL_TYPES = ("bert",)
@@ -58,14 +59,20 @@ def activation(name: str, *, func: str = "kino.models.bert") -> Any:
     return ACTIVATIONS[name]
 
 
-def attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array, heads: int) -> jax.Array:
+def attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: Any, heads: int) -> jax.Array:
     """Multi-head attention over ``[batch, length, width]`` with a ``[batch, length]`` key mask.
+
+    With a :class:`~kino.models.packing.Packed` layout as ``mask``, ``q``, ``k`` and ``v``
+    are packed ``[tokens, width]``: they are spread to the batch, attended, and packed.
 
     >>> import numpy as np
     >>> x = np.ones((1, 3, 4), np.float32)
     >>> attention(x, x, x, np.array([[1, 1, 0]]), 2).shape
     (1, 3, 4)
     """
+    if isinstance(mask, Packed):
+        spread = mask.spread
+        return mask.pack(attention(spread(q), spread(k), spread(v), mask.mask, heads))
     batch, length, width = q.shape
     split = lambda t: t.reshape(batch, t.shape[1], heads, width // heads)  # noqa: E731
     keep = jnp.asarray(mask, bool)[:, None, None, :]
@@ -166,8 +173,8 @@ class _Pooler(nnx.Module):
     def __init__(self, width: int, dtype: str, rngs: nnx.Rngs) -> None:
         self.dense = _linear(width, width, dtype, rngs)
 
-    def __call__(self, hidden: jax.Array) -> jax.Array:
-        return jnp.tanh(self.dense(hidden[:, 0]))
+    def __call__(self, first: jax.Array) -> jax.Array:
+        return jnp.tanh(self.dense(first))
 
 
 def defaults(config: dict[str, Any]) -> dict[str, Any]:
@@ -197,8 +204,22 @@ def defaults(config: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def padded_mask(ids: jax.Array, attention_mask: Any) -> Any:
+    """``attention_mask`` as an array (all ones when ``None``), or the ``Packed`` layout given.
+
+    >>> padded_mask(jnp.zeros((1, 2), jnp.int32), None).tolist()
+    [[1, 1]]
+    """
+    if attention_mask is None:
+        return jnp.ones_like(ids)
+    return attention_mask if isinstance(attention_mask, Packed) else jnp.asarray(attention_mask)
+
+
 class BertModel(nnx.Module):
     """The BERT encoder: ``(hidden states [batch, length, width], pooled [batch, width])``.
+
+    With a :class:`~kino.models.packing.Packed` layout as the mask, the hidden states
+    are packed ``[tokens, width]`` (the pooled output stays ``[batch, width]``).
 
     >>> import numpy as np
     >>> from flax import nnx
@@ -223,10 +244,16 @@ class BertModel(nnx.Module):
         token_type_ids: jax.Array | None = None,
     ) -> tuple[jax.Array, jax.Array | None]:
         ids = jnp.asarray(input_ids)
-        mask = jnp.ones_like(ids) if attention_mask is None else jnp.asarray(attention_mask)
+        mask = padded_mask(ids, attention_mask)
         types = jnp.zeros_like(ids) if token_type_ids is None else jnp.asarray(token_type_ids)
-        hidden = self.encoder(self.embeddings(ids, types), mask)
-        return hidden, None if self.pooler is None else self.pooler(hidden)
+        x = self.embeddings(ids, types)
+        if isinstance(mask, Packed):
+            hidden = self.encoder(mask.pack(x), mask)
+            first = mask.first(hidden)
+        else:
+            hidden = self.encoder(x, mask)
+            first = hidden[:, 0]
+        return hidden, None if self.pooler is None else self.pooler(first)
 
 
 class BertForSequenceClassification(nnx.Module):

@@ -19,7 +19,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from kino.models.bert import activation, attention, head_of, num_labels
+from kino.models.bert import activation, attention, head_of, num_labels, padded_mask
+from kino.models.packing import Packed
 from kino.models.weights import Target, mirrored
 
 MODEL_TYPES = ("distilbert",)
@@ -117,7 +118,7 @@ class _Embeddings(nnx.Module):
 
 
 class DistilBertModel(nnx.Module):
-    """The DistilBERT encoder: hidden states ``[batch, length, dim]``.
+    """The DistilBERT encoder: hidden states ``[batch, length, dim]`` (packed: ``[tokens, dim]``).
 
     >>> import numpy as np
     >>> from flax import nnx
@@ -134,8 +135,9 @@ class DistilBertModel(nnx.Module):
 
     def __call__(self, input_ids: jax.Array, attention_mask: jax.Array | None = None) -> jax.Array:
         ids = jnp.asarray(input_ids)
-        mask = jnp.ones_like(ids) if attention_mask is None else jnp.asarray(attention_mask)
-        return self.transformer(self.embeddings(ids), mask)
+        mask = padded_mask(ids, attention_mask)
+        x = self.embeddings(ids)
+        return self.transformer(mask.pack(x) if isinstance(mask, Packed) else x, mask)
 
 
 class DistilBertForSequenceClassification(nnx.Module):
@@ -156,7 +158,8 @@ class DistilBertForSequenceClassification(nnx.Module):
         self.classifier = _linear(dim, num_labels(config), dtype, rngs)
 
     def __call__(self, input_ids: jax.Array, attention_mask: jax.Array | None = None) -> jax.Array:
-        first = self.distilbert(input_ids, attention_mask)[:, 0]
+        hidden = self.distilbert(input_ids, attention_mask)
+        first = attention_mask.first(hidden) if isinstance(attention_mask, Packed) else hidden[:, 0]
         return self.classifier(jax.nn.relu(self.pre_classifier(first)))
 
 

@@ -4,9 +4,11 @@ Bumblebee's ``Text.text_embedding``, ``Text.text_classification`` and ``Text.fil
 each takes a loaded model (:func:`kino.models.load`) and returns a :class:`TextTask`, a
 ``Serving`` whose requests are strings, run inline (``.run(texts)``) or started as a
 batched server (``.start()``). Batch sizes (1, 2, 4, ... ``batch_size``) and sequence
-lengths (``sequence_lengths``) are both bucketed and compiled once; a text longer than
-the longest bucket is cut to it. In a notebook a task displays as a text box and its
-answer (``kino.models.view_text``).
+lengths (``sequence_lengths``) are both bucketed, and embeddings and classification run
+on the batch's real tokens only (:mod:`kino.models.packing`); each shape is compiled
+once, the longest up front and the others in the background on first need
+(:mod:`kino.models.text_program`). A text longer than the longest bucket is cut to it.
+In a notebook a task displays as a text box and its answer (``kino.models.view_text``).
 
 >>> import tempfile
 >>> from kino.models import load
@@ -29,7 +31,9 @@ from flax import nnx
 
 from kino.contracts import check_int, fail
 from kino.models.load import Pretrained
-from kino.models.text import by_length, check_lengths, encode, truncating
+from kino.models.packing import Packed
+from kino.models.text import check_lengths, encode, truncating
+from kino.models.text_program import TextProgram
 from kino.serving import Serving
 from kino.serving.errors import InvalidInput
 
@@ -62,6 +66,7 @@ class TextTask(Serving):
         sequence_lengths: Any,
         postprocess: Callable[[Any], Any],
         check: Callable[[np.ndarray], None] | None = None,
+        packed: bool = False,
     ) -> None:
         func = f"kino.models.{task}"
         if not isinstance(pretrained, Pretrained):
@@ -78,6 +83,7 @@ class TextTask(Serving):
         )
         check_int(batch_size, func=func, argument="batch_size", min=1)
         self.task = task
+        self.packed = packed
         self.pretrained = pretrained
         self.sequence_lengths = lengths
         tokenizer = truncating(pretrained.tokenizer, lengths[-1])
@@ -90,12 +96,43 @@ class TextTask(Serving):
 
         self.tokenizer = tokenizer
         super().__init__(
-            _Answer(pretrained.module, answer, lengths),
+            _Answer(pretrained.module, answer),
             batch_size=batch_size,
             preprocess=preprocess,
             postprocess=postprocess,
             example=np.zeros((2, lengths[-1]), np.int32),
         )
+
+    def program(self, device: jax.Device) -> TextProgram:
+        """The compiled shapes on ``device``: each batch size at the longest length now,
+        shorter lengths (and packed token counts) in the background on first need.
+
+        >>> import jax, tempfile
+        >>> from kino.models import load
+        >>> from kino.models.testing import write_tiny
+        >>> task = text_embedding(load(write_tiny("bert", tempfile.mkdtemp())), batch_size=2,
+        ...                       sequence_lengths=(8, 16))
+        >>> sorted(task.program(jax.devices()[0]).compiled)
+        [(1, 16, 16), (2, 16, 32)]
+        """
+        with self._lock:
+            if device not in self._programs:
+                graphdef, params = nnx.split(self.fn)
+
+                def apply(params: Any, ids: jax.Array, mask: jax.Array, tokens: int | None) -> Any:
+                    task = nnx.merge(graphdef, params)
+                    return task.answer(task.model, ids, mask if tokens is None else
+                                       Packed(mask, size=tokens))  # fmt: skip
+
+                self._programs[device] = TextProgram(
+                    apply,
+                    params,
+                    self.buckets,
+                    self.sequence_lengths,
+                    device,
+                    packed=self.packed,
+                )
+            return self._programs[device]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         from kino.models.view_text import view
@@ -104,15 +141,14 @@ class TextTask(Serving):
 
 
 class _Answer(nnx.Module):
-    """The model and its task's answer, run per sequence-length bucket (one compiled program)."""
+    """The model and its task's answer on a batch of rows (ids over mask), unpacked."""
 
-    def __init__(self, model: nnx.Module, answer: Callable, lengths: tuple[int, ...]) -> None:
+    def __init__(self, model: nnx.Module, answer: Callable) -> None:
         self.model = model
         self.answer = answer
-        self.lengths = lengths
 
     def __call__(self, batch: jax.Array) -> jax.Array:
-        return by_length(lambda ids, mask: self.answer(self.model, ids, mask), self.lengths)(batch)
+        return self.answer(self.model, batch[:, 0], batch[:, 1])
 
 
 def _encoder(module: nnx.Module) -> nnx.Module:
@@ -127,16 +163,22 @@ def _hidden(module: nnx.Module, ids: jax.Array, mask: jax.Array) -> jax.Array:
     return out[0] if isinstance(out, tuple) else out
 
 
-def mean_pooled(hidden: jax.Array, mask: jax.Array, *, normalize: bool = True) -> jax.Array:
+def mean_pooled(hidden: jax.Array, mask: Any, *, normalize: bool = True) -> jax.Array:
     """The mean of each row's unmasked states, L2-normalised (sentence-transformers' pooling).
+
+    ``mask`` is ``[batch, length]``, or the :class:`~kino.models.packing.Packed` layout
+    of packed ``hidden`` states.
 
     >>> import numpy as np
     >>> mean_pooled(np.array([[[3.0, 0.0], [0.0, 4.0], [9.0, 9.0]]]), np.array([[1, 1, 0]]))
     Array([[0.6, 0.8]], dtype=float32)
     """
-    weights = jnp.asarray(mask, jnp.float32)[..., None]
-    summed = jnp.sum(jnp.asarray(hidden, jnp.float32) * weights, axis=1)
-    mean = summed / jnp.maximum(jnp.sum(weights, axis=1), 1e-9)
+    if isinstance(mask, Packed):
+        mean = mask.mean(hidden)
+    else:
+        weights = jnp.asarray(mask, jnp.float32)[..., None]
+        summed = jnp.sum(jnp.asarray(hidden, jnp.float32) * weights, axis=1)
+        mean = summed / jnp.maximum(jnp.sum(weights, axis=1), 1e-9)
     if not normalize:
         return mean
     return mean / jnp.maximum(jnp.linalg.norm(mean, axis=-1, keepdims=True), 1e-12)
@@ -174,6 +216,7 @@ def text_embedding(
         batch_size=batch_size,
         sequence_lengths=sequence_lengths,
         postprocess=np.asarray,
+        packed=True,
     )
 
 
@@ -224,6 +267,7 @@ def text_classification(
         batch_size=batch_size,
         sequence_lengths=sequence_lengths,
         postprocess=_labelled(model.labels, top_k),
+        packed=True,
     )
 
 

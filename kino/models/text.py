@@ -1,10 +1,9 @@
-"""Text to token rows, and sequence lengths in buckets compiled into one program.
+"""Text to token rows, and the sequence-length buckets they are compiled in.
 
 A request (a string) becomes one row: an int32 ``[2, length]`` array, the token ids
-over the attention mask, padded to the longest bucket. The compiled function looks at
-the batch's longest sentence and runs the model on the smallest bucket that holds it
-(``lax.switch`` over the buckets, each branch a static slice), so short sentences never
-pay for the longest length and nothing recompiles.
+over the attention mask, padded to the longest bucket. The host reads each batch's
+longest row and runs it in the smallest bucket that holds it
+(:mod:`kino.models.text_program`), so short sentences never pay for the longest length.
 
 >>> import tempfile
 >>> from kino.models.load import load
@@ -16,7 +15,7 @@ pay for the longest length and nothing recompiles.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -101,29 +100,3 @@ def check_lengths(lengths: Any, *, limit: int, func: str) -> tuple[int, ...]:
     if not all(1 <= n <= limit for n in lengths):
         fail(func, "sequence_lengths", allowed, lengths, ValueError)
     return tuple(sorted(set(lengths)))
-
-
-def by_length(fn: Callable[[Any, Any], Any], lengths: Sequence[int]) -> Callable[[Any], Any]:
-    """``fn(ids, mask)`` run on the smallest of ``lengths`` that holds the batch's longest row.
-
-    ``batch`` is int32 ``[rows, 2, max(lengths)]`` (ids over mask); every branch's
-    output must have the same shape (a pooled vector, logits, top-k).
-
-    >>> import jax.numpy as jnp
-    >>> width = by_length(lambda ids, mask: jnp.full(ids.shape[:1], ids.shape[1]), (2, 4))
-    >>> width(jnp.array([[[5, 6, 0, 0], [1, 1, 0, 0]]])).tolist()
-    [2]
-    """
-    import jax
-    import jax.numpy as jnp
-
-    lengths = tuple(lengths)
-
-    def run(batch: Any) -> Any:
-        ids, mask = batch[:, 0], batch[:, 1]
-        longest = jnp.max(jnp.sum(mask, axis=1))
-        index = jnp.searchsorted(jnp.asarray(lengths), longest)
-        branches = [lambda i, m, n=n: fn(i[:, :n], m[:, :n]) for n in lengths]
-        return jax.lax.switch(jnp.minimum(index, len(lengths) - 1), branches, ids, mask)
-
-    return run
