@@ -25,7 +25,6 @@ shape is queued for a background thread to compile; later batches of that shape 
 from __future__ import annotations
 
 import bisect
-import queue
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -75,9 +74,9 @@ class TextProgram:
         self.params = jax.device_put(params, device)
         self._jitted = jax.jit(fn, static_argnums=3)
         self.compiled: dict[Shape, Any] = {}
-        self._queued: set[Shape] = set()
-        self._lock = threading.Lock()
-        self._queue: queue.Queue[Shape] = queue.Queue()
+        self._queued: set[Shape] = set()  # every shape ever queued (a failed one stays)
+        self._waiting: list[Shape] = []
+        self._lock = threading.Condition()
         self._worker: threading.Thread | None = None
         for size in self.sizes:
             longest = self.lengths[-1]
@@ -113,7 +112,7 @@ class TextProgram:
                 return want
             if want not in self._queued:
                 self._queued.add(want)
-                self._queue.put(want)
+                self._waiting.append(want)
                 if self._worker is None:
                     self._worker = threading.Thread(
                         target=self._compile_queued, name="kino-models-compile", daemon=True
@@ -127,18 +126,23 @@ class TextProgram:
         return min(fits, key=lambda s: (s[1] * size if s[2] is None else s[2], s[1]))
 
     def _compile_queued(self) -> None:
+        """The background thread: compile queued shapes, then end (a new one starts later)."""
         while True:
-            shape = self._queue.get()
+            with self._lock:
+                if not self._waiting:
+                    self._worker = None
+                    self._lock.notify_all()
+                    return
+                shape = self._waiting.pop(0)
             try:
                 self._compile(shape)
-            except Exception:  # the batch keeps running in a larger compiled shape
+            except Exception:  # its batches keep running in a larger compiled shape
                 pass
-            finally:
-                self._queue.task_done()
 
     def wait(self) -> None:
         """Block until every queued shape is compiled (or failed; larger shapes then serve)."""
-        self._queue.join()
+        with self._lock:
+            self._lock.wait_for(lambda: self._worker is None)
 
     def __call__(self, rows: Sequence[list[np.ndarray]]) -> list[Any]:
         """Run checked rows (each a list of one ``[2, length]`` array); one output per row."""
