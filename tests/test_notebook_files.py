@@ -25,6 +25,7 @@ CURATED = [
     "08-serving",
     "09-semantic-search",
     "10-tuning",
+    "11-smart-cells",
     "dashboards/train-and-predict",
 ]
 
