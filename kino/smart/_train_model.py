@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from kino.contracts import check_int, check_number
+from kino.smart import _namespace
 from kino.smart._code import identifier, literal
 from kino.ui.smart import AttrError, SmartCell
 
@@ -509,13 +510,15 @@ def _reason(error: Exception) -> str:
     return str(error).partition("' ")[2]
 
 
-def array_field(name: str, label: str, current: Any) -> dict[str, Any]:
+def array_field(
+    name: str, label: str, current: Any, namespace: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A field naming a data array: a select of the kernel's arrays, or text when it has none.
 
-    >>> array_field("x", "Inputs", "x_train")["type"]  # outside a kernel: no arrays
+    >>> array_field("x", "Inputs", "x_train", {})["type"]  # no arrays: type a name
     'text'
     """
-    found = arrays()
+    found = arrays(namespace)
     if not found:
         return {"name": name, "label": label, "type": "text", "placeholder": "a variable name"}
     options = [[n, f"{n}  {shape}"] for n, shape in found.items()]
@@ -524,21 +527,17 @@ def array_field(name: str, label: str, current: Any) -> dict[str, Any]:
     return {"name": name, "label": label, "type": "select", "options": options}
 
 
-def arrays() -> dict[str, str]:
-    """The kernel's numpy and JAX arrays (name → shape and dtype), or {} outside IPython.
+def arrays(namespace: dict[str, Any] | None = None) -> dict[str, str]:
+    """The numpy and JAX arrays of ``namespace`` (default: the kernel's), name → shape
+    and dtype.
 
-    >>> arrays()
-    {}
+    >>> import numpy as np
+    >>> arrays({"x": np.zeros((4, 2), "float32"), "n": 3, "_y": np.zeros(1)})
+    {'x': '(4, 2) float32'}
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
-        return {}
-    shell = get_ipython()
-    if shell is None:
-        return {}
     found = {}
-    for name, value in list(shell.user_ns.items()):
+    names = _namespace.user_namespace() if namespace is None else namespace
+    for name, value in list(names.items()):
         module = type(value).__module__.partition(".")[0]
         if name.startswith("_") or module not in ("numpy", "jax", "jaxlib"):
             continue

@@ -156,20 +156,17 @@ def test_the_form_has_a_field_for_every_attribute(comm_log):
 
 
 def test_the_form_lists_the_kernels_arrays(comm_log, monkeypatch):
-    import IPython
+    from kino.smart import _namespace
 
-    class Shell:
-        user_ns = {  # noqa: RUF012 - a stand-in for IPython's shell
-            "x_train": np.zeros((5, 3), "float32"),
-            "labels": np.zeros(5, "int32"),
-            "frame": "not an array",
-            "_hidden": np.zeros(2),
-        }
-
+    kernel = {
+        "x_train": np.zeros((5, 3), "float32"),
+        "labels": np.zeros(5, "int32"),
+        "frame": "not an array",
+        "_hidden": np.zeros(2),
+    }
+    monkeypatch.setattr(_namespace, "user_namespace", lambda: kernel)
     cell = TrainModel(y="y_train")
-    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
-    fields = cell.form(cell.attrs)  # what refresh() computes after a cell runs
-    x, y = (next(f for f in fields if f["name"] == n) for n in ("x", "y"))
+    x, y = (next(f for f in cell.fields if f["name"] == n) for n in ("x", "y"))
     assert x["type"] == "select"
     assert x["options"] == [
         ["x_train", "x_train  (5, 3) float32"],
@@ -177,6 +174,8 @@ def test_the_form_lists_the_kernels_arrays(comm_log, monkeypatch):
     ]
     # A name that is not defined yet stays selectable, and says so.
     assert y["options"][0] == ["y_train", "y_train  (not defined yet)"]
+    kernel.clear()  # no arrays at all: a text field to type the name
+    assert next(f for f in cell.form(cell.attrs) if f["name"] == "x")["type"] == "text"
 
 
 BAD = [
