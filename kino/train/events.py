@@ -150,6 +150,21 @@ class LoopState:
     checkpoint_path: str | None = None
     compile_seconds: float | None = None
 
+    @classmethod
+    def of(cls, fields: dict) -> LoopState:
+        """A state from a dict naming every field (the runner's per-step path).
+
+        The same object ``LoopState(**fields)`` makes, without the frozen ``__init__``'s
+        one ``object.__setattr__`` per field: a run makes one of these per step.
+
+        >>> s = LoopState(event="started", epochs=3)
+        >>> LoopState.of(vars(s)) == s
+        True
+        """
+        state = object.__new__(cls)
+        state.__dict__.update(fields)
+        return state
+
 
 def _normalize(result, event: str, name: str) -> Halt | None:
     if isinstance(result, Halt):
@@ -225,6 +240,15 @@ class Handlers:
     def add(self, handler: Handler) -> None:
         self.items.append(handler)
 
+    @staticmethod
+    def lead() -> bool:
+        """True in process 0 (the one that runs every handler): always, in a single process.
+
+        >>> Handlers.lead()
+        True
+        """
+        return process_index() == 0
+
     def any(self, event: str) -> bool:
         return any(h.event == event for h in self.items)
 
@@ -242,15 +266,18 @@ class Handlers:
         strongest = self.agree(event, strongest, error, lead_only)
         return strongest, intents
 
-    def fire_local(self, event: str, make_state: Callable[[], LoopState]):
+    def fire_local(self, event: str, make_state: Callable[[], LoopState], lead=None):
         """:meth:`fire` without agreeing with the other processes or raising.
 
         Returns ``(strongest halt, intents, HandlerError or None, lead_only)``; ``lead_only``
         is True when a handler that runs in process 0 alone was due, so the outcome must go
         through :meth:`agree` (once for several events: a dispatch's steps share one).
+        ``lead``: whether this is process 0, when the caller knows it already.
         """
         due = [h for h in self.items if h.event == event and h.due()]
-        lead = process_index() == 0
+        if not due:
+            return None, [], None, False
+        lead = self.lead() if lead is None else lead
         mine = due if lead else [h for h in due if h.everywhere]
         strongest, intents, error = self._call(mine, event, make_state)
         return strongest, intents, error, any(not h.everywhere for h in due)

@@ -266,7 +266,13 @@ class Runner:
 
     # ---- the loop -----------------------------------------------------------------
     def _state(self, event: str, **kw) -> LoopState:
-        fields = {
+        fields = self._fields(event)
+        fields.update(kw)
+        return LoopState.of(fields)
+
+    def _fields(self, event: str) -> dict:
+        """Every field of a :class:`LoopState` for ``event`` as the run stands now."""
+        return {
             "event": event,
             "status": self.status,
             "reason": self.reason,
@@ -285,9 +291,8 @@ class Runner:
             "confusion_matrix": None,
             "run": self.run_handle,
             "data_on_device": self.src.on_device,
+            "checkpoint_path": None,
         }
-        fields.update(kw)
-        return LoopState(**fields)
 
     def fire(self, event: str, **kw) -> Halt | None:
         """Call the handlers of ``event``, apply what they ask for; return the strongest halt."""
@@ -339,6 +344,9 @@ class Runner:
         lead_only = False  # a process-0-only handler was due: agree once, for the dispatch
         handlers = self.loop.handlers
         listen = handlers.any("iteration_completed")
+        if listen:  # what stays the same for the dispatch's steps is gathered once
+            fields = self._fields("iteration_completed")
+            lead = handlers.lead()
         # one conversion per dispatch, not per step: plain floats for every step's values
         columns = {n: host[n].tolist() for n in self.scalar_names}
         losses, rates = columns["loss"], host["learning_rate"].tolist()
@@ -363,11 +371,17 @@ class Runner:
             self.iteration += 1
             self.lr = rates[j]
             if listen:
-                state = self._state(
-                    "iteration_completed", metrics={n: column[j] for n, column in columns.items()}
+                fields.update(
+                    iteration=self.iteration,
+                    step=self.step,
+                    learning_rate=self.lr,
+                    elapsed=time.perf_counter() - self.t0,
+                    metrics={n: column[j] for n, column in columns.items()},
                 )
-                self.run_handle.progress = state
-                halt, _, error, due = handlers.fire_local("iteration_completed", lambda s=state: s)
+                state = self.run_handle.progress = LoopState.of(fields)
+                halt, _, error, due = handlers.fire_local(
+                    "iteration_completed", lambda s=state: s, lead
+                )
                 lead_only |= due
                 if error is not None:
                     break

@@ -91,6 +91,26 @@ def test_loop_state_fields(data, val_data):
     assert result.confusion_matrix.sum() == 24
 
 
+def test_each_step_gets_its_own_whole_state(data):
+    import dataclasses
+
+    states = []
+    loop = loop_for().handle("iteration_completed", states.append)
+    loop.run(train.batches(*data, batch_size=BATCH), epochs=2, steps_per_dispatch=3)
+    # read after the run: a later step never changed an earlier step's state
+    assert [(s.epoch, s.iteration, s.step) for s in states] == [
+        (e, i, (e - 1) * 3 + i) for e in (1, 2) for i in range(1, 4)
+    ]
+    elapsed = [s.elapsed for s in states]
+    assert elapsed == sorted(elapsed) and len({id(s.metrics) for s in states}) == 6
+    names = {f.name for f in dataclasses.fields(train.LoopState)}
+    for s in states:
+        assert set(vars(s)) == names and s == train.LoopState(**vars(s))
+        assert s.event == "iteration_completed" and s.checkpoint_path is None
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            s.step = 0
+
+
 def test_confusion_matrix_on_training_data_without_validation(data):
     seen = []
     loop = loop_for().metric("confusion_matrix")
