@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import ast
 import keyword
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kino.smart._code import identifier, imports, literal
+from kino.smart._code import LINE_WIDTH, call, chain, identifier, imports, literal
 from kino.ui.smart import AttrError
 
 VALUES = st.recursive(
@@ -77,3 +80,42 @@ def test_imports_keep_first_order_and_drop_repeats_and_blanks():
     assert imports("import polars as pl", "", "import kino", "import polars as pl") == (
         "import polars as pl\nimport kino"
     )
+
+
+RUFF = Path(sys.executable).with_name("ruff")
+
+
+def ruff_format(code: str) -> str:
+    """``code`` as ``ruff format`` (this project's settings) writes it."""
+    done = subprocess.run(
+        [str(RUFF), "format", "--stdin-filename", "cell.py", "-"],
+        input=code,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(max_size=12) | VALUES, min_size=1, max_size=6))
+def test_literals_are_already_as_ruff_formats_them(values):
+    code = "".join(f"x = {literal(value)}\n" for value in values)
+    if all(len(line) <= LINE_WIDTH for line in code.splitlines()):
+        assert ruff_format(code) == code
+
+
+NAME = st.from_regex(r"[a-z_]{1,12}", fullmatch=True)
+ARGS = st.lists(st.text(st.characters(codec="ascii"), max_size=20).map(literal), max_size=4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(NAME, st.lists(st.tuples(NAME, ARGS), max_size=5), st.integers(0, 3))
+def test_calls_and_chains_are_laid_out_as_ruff_lays_them_out(base, calls, depth):
+    code = (
+        chain("result", base, calls)
+        + "\n"
+        + call("f" * (depth + 1), [a for _, a in calls for a in a])
+        + "\n"
+    )
+    assert ruff_format(code) == code
