@@ -53,6 +53,7 @@ from kino.serving.tickets import (
     Ticket,
     WaitTicket,
     deliver,
+    link,
 )
 
 if TYPE_CHECKING:
@@ -214,6 +215,8 @@ class Server:
             parts = [Part(ticket, 0, block)] if ticket.left else []
         else:
             ticket, parts = self._parts(list(xs), timeout, func)
+        if not parts:  # no rows, or each one refused: answered already, nobody to wake it
+            return ticket.answers(return_exceptions)
         self._enqueue_parts(ticket, parts, func)
         return self._wait(ticket, return_exceptions)
 
@@ -367,11 +370,12 @@ class Server:
             size = self.serving.batch_size
             if queued and (before == 0 or before // size != after // size):
                 self._cond.notify()  # a worker starts a batch, or one is full
-        if refused:  # its caller sees the ticket done, or waits for the queued rest
+        if refused:  # its caller waits for the queued rest, or is answered here
             error = self._refusal(func, accepting, sum(p.count for p in refused))
             with self._settle_lock:
-                for part in refused:
-                    ticket.fail(part.offset, part.count, error)
+                done = [ticket.fail(part.offset, part.count, error) for part in refused]
+            if any(done):
+                ticket.deliver()  # on its own: the caller is this thread, not yet waiting
 
     def _refusal(self, func: str, accepting: bool, count: int) -> Exception:
         if not accepting:
@@ -386,12 +390,34 @@ class Server:
         )
 
     def _wait(self, ticket: WaitTicket, return_exceptions: bool) -> list[Any]:
-        """The ticket's answers once done; past its deadline, what is left expires."""
+        """The ticket's answers once done; past its deadline, what is left expires.
+
+        However the wait ends, the waiter wakes the next caller of its chain, once."""
         left = None if ticket.deadline is None else ticket.deadline - time.monotonic()
-        if ticket.state != DONE and not ticket.wait(left):
-            with self._settle_lock:  # else a worker answered it as the wait ended
-                self._end(ticket, ticket.expired(time.monotonic()), "deadline")
+        try:
+            woken = ticket.wait(left)
+        except BaseException:  # interrupted: its answers are never read
+            self._leave(ticket, concurrent.futures.CancelledError("the caller stopped waiting"))
+            raise
+        if woken:
+            ticket.pass_on()
+        else:
+            self._leave(ticket, None)
         return ticket.answers(return_exceptions)
+
+    def _leave(self, ticket: WaitTicket, error: BaseException | None) -> None:
+        """A waiter that was not woken: answer what is left with ``error`` (default: its
+        deadline passed), so that no worker will; or, if a worker answered it as the wait
+        ended, wake the next caller of its chain in its place."""
+        try:
+            with self._settle_lock:
+                if ticket.state != DONE:
+                    if error is None:
+                        self._end(ticket, ticket.expired(time.monotonic()), "deadline")
+                    else:
+                        self._end(ticket, error, "cancelled")
+        finally:
+            ticket.pass_on()
 
     def _end(self, ticket: Ticket, error: BaseException, kind: str) -> bool:
         """Answer what is left of a ticket with ``error`` (settle lock held); False if it
@@ -437,6 +463,7 @@ class Server:
                 self.stats.error("stopped", part.count)
                 if ticket.fail(part.offset, part.count, error):
                     closed.append(ticket)
+            link(closed)
         deliver(closed)
 
     def _take(self) -> list[Part] | None:
@@ -491,6 +518,7 @@ class Server:
                             continue
                         ticket.state = RUNNING
                     live.append(part)
+                link(closed)
             if cancelled:
                 self.stats.error("cancelled", cancelled)
             deliver(closed)
@@ -554,6 +582,7 @@ class Server:
                 latencies.extend(repeat(done - ticket.arrived, count - failures))
                 if ticket.fill(part.offset, mine, failures):
                     closed.append(ticket)
+            link(closed)
         deliver(closed)
         if failed:
             self.stats.error("failed", failed)

@@ -183,14 +183,21 @@ class Ticket(Part):
 class WaitTicket(Ticket):
     """The ticket of a thread that waits (``predict``, ``predict_many``): a lock it blocks on.
 
+    The waiting threads of one batch are woken one after another, not all at once (64
+    threads woken together each wake, find the interpreter lock taken and sleep again):
+    :func:`link` chains the batch's tickets, :func:`deliver` wakes the first, and each
+    woken caller wakes its ``next`` (:meth:`pass_on`) exactly once, also when it stops
+    waiting for another reason (its deadline, an interrupt).
+
     >>> t = WaitTicket(1, None); _ = t.fill(0, [7]); t.deliver(); t.wait(None)
     True
     """
 
-    __slots__ = ("_done",)
+    __slots__ = ("_done", "next")
 
     def __init__(self, n: int, timeout: float | None, row: list[np.ndarray] | None = None) -> None:
         super().__init__(n, timeout, None, row)
+        self.next: WaitTicket | None = None
         self._done = threading.Lock()
         self._done.acquire()
 
@@ -200,6 +207,18 @@ class WaitTicket(Ticket):
 
     def deliver(self) -> None:
         self._done.release()
+
+    def pass_on(self) -> None:
+        """Wake the next caller of this ticket's chain (once, by the waiter of this one).
+
+        >>> a, b = WaitTicket(1, None), WaitTicket(1, None); link([a, b]); a.pass_on()
+        >>> b.wait(0)
+        True
+        """
+        following = self.next
+        if following is not None:
+            self.next = None
+            following._done.release()
 
 
 class FutureTicket(Ticket):
@@ -254,15 +273,38 @@ class LoopTicket(Ticket):
         _resolve([self])
 
 
-def deliver(tickets: Iterable[Ticket]) -> None:
-    """Tell each done ticket's caller: event-loop tickets in one call per loop.
+def link(tickets: list[Ticket]) -> None:
+    """Chain the waiting-thread tickets among ``tickets`` (under the settle lock, before
+    :func:`deliver`): each one's waiter wakes the next.
 
-    >>> t = WaitTicket(1, None); _ = t.fill(0, [1]); deliver([t]); t.wait(0)
+    >>> a, b = WaitTicket(1, None), WaitTicket(1, None); link([a, FutureTicket(None), b])
+    >>> a.next is b, b.next
+    (True, None)
+    """
+    previous = None
+    for ticket in tickets:
+        if type(ticket) is WaitTicket:
+            if previous is not None:
+                previous.next = ticket
+            previous = ticket
+
+
+def deliver(tickets: Iterable[Ticket]) -> None:
+    """Tell each done ticket's caller: event-loop tickets in one call per loop, waiting
+    threads by waking the first of their chain (:func:`link`).
+
+    >>> t = WaitTicket(1, None); _ = t.fill(0, [1]); link([t]); deliver([t]); t.wait(0)
     True
     """
     loops: dict[asyncio.AbstractEventLoop, list[LoopTicket]] = {}
+    first = True
     for ticket in tickets:
-        if type(ticket) is LoopTicket:
+        kind = type(ticket)
+        if kind is WaitTicket:
+            if first:  # the rest are woken along the chain
+                ticket.deliver()
+                first = False
+        elif kind is LoopTicket:
             loops.setdefault(ticket.loop, []).append(ticket)
         else:
             ticket.deliver()

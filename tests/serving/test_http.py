@@ -162,9 +162,7 @@ def test_the_endpoint_stops_when_the_interpreter_exits_without_stop():
         """
         import atexit, socket
         import httpx, numpy as np
-        import kino.serving
-from kino._extras import MissingExtra
-from kino.serving import Serving, http, ray_deployment
+        from kino.serving import Serving, http
 
         def after_the_endpoint_stopped():
             try:
