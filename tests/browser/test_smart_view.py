@@ -304,6 +304,26 @@ def test_in_voila_an_uploaded_file_lands_under_uploads(voila, voila_page, tmp_pa
     assert (voila.root / "uploads" / "my_data_1_.csv").read_text() == body
 
 
+LIMITED = LOADER.replace(
+    "Loader()", 'cell = Loader()\ncell.set_trait("max_upload_bytes", 1024)\ncell'
+)
+
+
+def test_a_file_above_the_limit_is_refused_beside_its_field(voila, voila_page, tmp_path):
+    write_notebook(voila, "smart-upload-limit.ipynb", [LIMITED])
+    voila_page.goto(voila.url("voila/render/smart-upload-limit.ipynb"))
+    form = voila_page.locator(".kino-smartcell").first
+    form.locator(".kino-sc-code pre").wait_for(timeout=budget_ms(120_000))
+    picked = tmp_path / "big.csv"
+    picked.write_text("x" * 1536)
+    form.locator("input[type=file]").set_input_files(str(picked))
+    error = form.locator('.kino-sc-field[data-path="path"] .kino-sc-error')
+    error.wait_for()
+    assert error.text_content() == "the file is 1.5 KB; the largest upload is 1 KB"
+    assert not (voila.root / "uploads" / "big.csv").exists()
+    assert form.locator(".kino-sc-code pre").text_content() == "text = open('').read()"
+
+
 def test_in_voila_the_preview_sits_under_the_form_and_follows_it(voila, voila_page):
     write_notebook(voila, "smart-preview.ipynb", [PREVIEWED])
     voila_page.goto(voila.url("voila/render/smart-preview.ipynb"))

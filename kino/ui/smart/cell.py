@@ -212,6 +212,7 @@ class SmartCell(KinoWidget, bundle="smartcell"):
                 offset=int(content.get("offset", 0)),
                 total=int(content.get("total", 0)),
                 data=bytes(buffers[0]) if buffers else b"",
+                limit=self.max_upload_bytes,
             )
         except (ValueError, OSError) as bad:
             self.error, self.error_field = str(bad), field

@@ -39,6 +39,18 @@ def safe_name(name: str) -> str:
     return cleaned[:120] or "upload"
 
 
+def size_text(n: int) -> str:
+    """A byte count as people read it.
+
+    >>> size_text(MAX_UPLOAD_BYTES), size_text(1536), size_text(12)
+    ('200 MB', '1.5 KB', '12 bytes')
+    """
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
+
+
 @dataclass
 class _Pending:
     path: Path
@@ -62,16 +74,24 @@ class Uploads:
         self._root = root
         self._pending: dict[str, _Pending] = {}
 
-    def chunk(self, field: str, name: str, *, offset: int, total: int, data: bytes) -> str | None:
+    def chunk(
+        self,
+        field: str,
+        name: str,
+        *,
+        offset: int,
+        total: int,
+        data: bytes,
+        limit: int = MAX_UPLOAD_BYTES,
+    ) -> str | None:
         """Write one chunk; returns the file's path (relative, with ``/``) once complete.
 
-        Raises ``ValueError`` for a file above :data:`MAX_UPLOAD_BYTES` or chunks out of order.
+        Raises ``ValueError`` for a file above ``limit`` bytes or chunks out of order.
         """
-        if not 0 <= total <= MAX_UPLOAD_BYTES:
+        if not 0 <= total <= limit:
             raise ValueError(
-                f"the file is {total / 1e6:.1f} MB; the largest upload is "
-                f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB (put bigger files next to the "
-                "notebook and type their path)"
+                f"the file is {size_text(total)}; the largest upload is {size_text(limit)} "
+                "(put bigger files next to the notebook and type their path)"
             )
         root = (self._root or Path.cwd()).resolve()
         folder = root / UPLOAD_DIR

@@ -258,6 +258,12 @@ def test_an_upload_too_big_or_to_an_unknown_field_is_refused_in_the_form(
     front_end_sends(cell, {**header, "field": "code", "total": 1}, [b"x"])
     assert (cell.error_field, cell.error) == ("code", "this form has no such upload field")
     assert not (tmp_path / UPLOAD_DIR).exists() and cell.attrs["path"] == ""
+    cell.set_trait("max_upload_bytes", 1024)  # the limit the view also reads
+    front_end_sends(cell, {**header, "field": "path", "total": 1536}, [b"x"])
+    assert cell.error == (
+        "the file is 1.5 KB; the largest upload is 1 KB (put bigger files next to the "
+        "notebook and type their path)"
+    )
 
 
 def test_upload_chunks_out_of_order_are_refused(tmp_path):

@@ -31,6 +31,14 @@ const UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Used when the kernel did not say (an older saved state). */
 const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
 
+/** A byte count as people read it (upload.py's size_text). */
+function sizeText(n: number): string {
+  for (const [unit, scale] of [["GB", 1024 ** 3], ["MB", 1024 ** 2], ["KB", 1024]] as const) {
+    if (n >= scale) return `${Number((n / scale).toFixed(1))} ${unit}`;
+  }
+  return `${n} bytes`;
+}
+
 function render({ model, el }: RenderProps<SmartCellTraits>) {
   const title = h("span", { class: "kino-sc-title" });
   const status = h("span", { class: "kino-sc-status" });
@@ -54,6 +62,8 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
   let drawn = "";
   let typing = 0;
   const uploads: Record<string, string> = {};
+  // An error the view found itself (a file above the limit): shown like the kernel's.
+  let refused: { path: string; message: string } | null = null;
   const cleanups: (() => void)[] = [];
 
   const send = () => {
@@ -68,11 +78,14 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
   const upload = async (field: UploadField, file: File) => {
     const limit = model.get("max_upload_bytes") || MAX_UPLOAD_BYTES;
     if (file.size > limit) {
-      uploads[field.name] =
-        `${file.name} is ${(file.size / 1e6).toFixed(1)} MB; the largest upload is ${Math.round(limit / 1048576)} MB`;
+      refused = {
+        path: field.name,
+        message: `the file is ${sizeText(file.size)}; the largest upload is ${sizeText(limit)}`,
+      };
       draw(true);
       return;
     }
+    refused = null;
     uploads[field.name] = `Uploading ${file.name}…`;
     draw(true);
     for (let offset = 0; offset === 0 || offset < file.size; offset += UPLOAD_CHUNK_BYTES) {
@@ -89,10 +102,11 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
 
   const context = (): FormContext => ({
     disabled: !isLive(el),
-    error: model.get("error") ?? "",
-    errorPath: model.get("error_field") ?? "",
+    error: model.get("error") || refused?.message || "",
+    errorPath: model.get("error") ? (model.get("error_field") ?? "") : (refused?.path ?? ""),
     uploads,
     change(path, value, isTyping) {
+      refused = null;
       local = setPath(local, path.map(String), value);
       if (isTyping) {
         clearTimeout(typing);
