@@ -86,7 +86,8 @@ class NeuralNetworkTask(SmartCell):
     def form(self, attrs: dict[str, Any]) -> list[dict[str, Any]]:
         """The fields; the suggested model's label says whether it downloads."""
         task = attrs.get("task")
-        suggested = _suggested_label(task) if task in TASKS else "The task's suggested model"
+        known = isinstance(task, str) and task in TASKS
+        suggested = _suggested_label(task) if known else "The task's suggested model"
         return [
             {
                 "name": "task",
@@ -127,7 +128,7 @@ class NeuralNetworkTask(SmartCell):
                 "name": "text",
                 "label": "First text",
                 "type": "text",
-                "placeholder": EXAMPLES.get(task, ""),
+                "placeholder": EXAMPLES.get(task, "") if known else "",
                 "help": "Shown in the box, answered at once (optional).",
                 "when": {"task": list(TEXT_TASKS)},
             },
@@ -140,7 +141,7 @@ class NeuralNetworkTask(SmartCell):
         except MissingExtra as missing:
             raise AttrError("task", str(missing)) from None
         task = attrs.get("task")
-        if task not in TASKS:
+        if not isinstance(task, str) or task not in TASKS:
             raise AttrError("task", f"must be one of {', '.join(TASKS)}, got {task!r}")
         model = identifier(attrs.get("model_variable"), "model_variable")
         serving = identifier(attrs.get("task_variable"), "task_variable")

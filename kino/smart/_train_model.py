@@ -34,30 +34,38 @@ LAYERS = {
 #: Activations a dense or conv layer may end in ("none": its raw outputs, the logits).
 ACTIVATIONS = ("none", "relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "elu", "leaky_relu")
 #: kino.train's loss names (``train.LOSSES``; a test keeps them equal).
-LOSSES = (
-    "sparse_categorical_cross_entropy",
-    "categorical_cross_entropy",
-    "binary_cross_entropy",
-    "mean_squared_error",
-    "mean_absolute_error",
-    "huber",
-    "log_cosh",
-    "hinge",
-    "kl_divergence",
-)
+LOSSES = {
+    "sparse_categorical_cross_entropy": "Cross-entropy (class ids)",
+    "categorical_cross_entropy": "Cross-entropy (one-hot)",
+    "binary_cross_entropy": "Binary cross-entropy",
+    "mean_squared_error": "Mean squared error",
+    "mean_absolute_error": "Mean absolute error",
+    "huber": "Huber",
+    "log_cosh": "Log-cosh",
+    "hinge": "Hinge",
+    "kl_divergence": "KL divergence",
+}
 #: The optimizers offered (all in ``train.OPTIMIZERS``).
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad", "lion")
+OPTIMIZERS = {
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "sgd": "SGD",
+    "rmsprop": "RMSprop",
+    "nadam": "Nadam",
+    "adagrad": "Adagrad",
+    "lion": "Lion",
+}
 #: Metrics with one number per epoch (``train.METRICS`` less the confusion matrix).
-METRICS = (
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "mean_squared_error",
-    "mean_absolute_error",
-    "r2",
-)
+METRICS = {
+    "accuracy": "Accuracy",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+    "roc_auc": "ROC AUC",
+    "mean_squared_error": "Mean squared error",
+    "mean_absolute_error": "Mean absolute error",
+    "r2": "R²",
+}
 NORMS = {"batch": "BatchNorm", "layer": "LayerNorm"}
 VALIDATION = {"none": "None", "split": "Hold out a fraction", "data": "Named arrays"}
 #: A new layer's attributes (every kind's settings; the kind picks which are used).
@@ -227,7 +235,7 @@ def _monitors(attrs: dict[str, Any]) -> list[str]:
 
 
 def _choice(value: Any, allowed: Any, field: str) -> str:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise AttrError(field, f"must be one of {', '.join(allowed)}, got {value!r}")
     return value
 
@@ -491,17 +499,16 @@ def number(
     >>> number(1, "rate", low=0, high=1, high_open=True)
     Traceback (most recent call last):
     ...
-    kino.ui.smart.cell.AttrError: rate: must be a number from 0 to 1 (less than 1), got 1
+    kino.ui.smart.cell.AttrError: rate: must be at least 0 and less than 1, got 1
     """
     try:
         check_number(value, func="", argument=field)
     except (TypeError, ValueError) as bad:
         raise AttrError(field, _reason(bad)) from None
     if value < low or value > high or (low_open and value == low) or (high_open and value == high):
-        bounds = [f"more than {low}"] if low_open else []
-        bounds += [f"less than {high}"] if high_open else []
-        extra = f" ({', '.join(bounds)})" if bounds else ""
-        raise AttrError(field, f"must be a number from {low} to {high}{extra}, got {value!r}")
+        above = f"more than {low}" if low_open else f"at least {low}"
+        below = f"less than {high}" if high_open else f"at most {high}"
+        raise AttrError(field, f"must be {above} and {below}, got {value!r}")
     return float(value) if isinstance(value, float) else value
 
 

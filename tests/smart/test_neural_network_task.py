@@ -149,6 +149,7 @@ def test_a_hostile_model_name_and_text_stay_strings(comm_log):
 
 BAD = [
     ({"task": "translation"}, "task"),
+    ({"task": ["text_embedding"]}, "task"),
     ({"model": "mine"}, "model"),
     ({"model": "other", "model_name": "  "}, "model_name"),
     ({"model_variable": "my model"}, "model_variable"),

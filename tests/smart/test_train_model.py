@@ -205,6 +205,8 @@ BAD = [
     ({"early_stopping": True, "patience": 0}, "patience"),
     ({"loss": "cross_entropy"}, "loss"),
     ({"optimizer": "adamm"}, "optimizer"),
+    ({"loss": ["a", "list"]}, "loss"),
+    ({"layers": [{"kind": {"not": "hashable"}}]}, "layers.0.kind"),
 ]  # fmt: skip
 
 
@@ -270,7 +272,7 @@ def layer_lists(draw):
 @st.composite
 def valid_attrs(draw):
     x, y, model, vx, vy = draw(st.lists(NAMES, min_size=5, max_size=5, unique=True))
-    metrics = draw(st.lists(st.sampled_from(METRICS), max_size=3, unique=True))
+    metrics = draw(st.lists(st.sampled_from(list(METRICS)), max_size=3, unique=True))
     validation = draw(st.sampled_from(["none", "split", "data"]))
     watched = ["loss", *metrics]
     if validation != "none":
@@ -280,8 +282,8 @@ def valid_attrs(draw):
         "y": y,
         "model": model,
         "layers": draw(layer_lists()),
-        "loss": draw(st.sampled_from(LOSSES)),
-        "optimizer": draw(st.sampled_from(OPTIMIZERS)),
+        "loss": draw(st.sampled_from(list(LOSSES))),
+        "optimizer": draw(st.sampled_from(list(OPTIMIZERS))),
         "learning_rate": draw(st.floats(1e-6, 1.0)),
         "metrics": [{"metric": m} for m in metrics],
         "epochs": draw(st.integers(1, 500)),
