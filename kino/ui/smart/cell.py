@@ -35,11 +35,14 @@ Added to the contract after the first commit (the other engineers may rely on th
 - :meth:`SmartCell.preview`'s object is shown under the form, in the same output
   (``cell.preview_frame``, a ``kino.frame``), refreshed on each good refresh;
 - every open smart cell is refreshed after each cell the kernel runs (IPython's
-  ``post_run_cell``), so lists read from the namespace (frames, columns) stay current.
+  ``post_run_cell``), so lists read from the namespace (frames, columns) stay current;
+  that refresh (``refresh(keep_preview=True)``) redraws the preview only when the code
+  or the fields changed.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 import ipywidgets
@@ -117,6 +120,7 @@ class SmartCell(KinoWidget, bundle="smartcell"):
             )
         self.preview_frame: Frame | None = Frame() if self._has_preview() else None
         self._box: ipywidgets.VBox | None = None
+        self._preview_shown_for: str | None = None
         self._uploads = Uploads()
         super().__init__(smart_kind=self.kind, smart_version=self.version, smart_title=self.title)
         self.on_msg(self._on_message)
@@ -152,9 +156,13 @@ class SmartCell(KinoWidget, bundle="smartcell"):
     def _attrs_changed(self, change: dict[str, Any]) -> None:
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, *, keep_preview: bool = False) -> None:
         """Recompute fields, code, error and the preview from ``attrs`` (also after a
-        cell runs: the form may list the kernel's frames and columns)."""
+        cell runs: the form may list the kernel's frames and columns).
+
+        ``keep_preview=True`` (after a cell runs) keeps the preview shown when neither
+        the code nor the fields changed, so running unrelated cells redraws no chart.
+        """
         attrs = dict(self.attrs)
         with self.hold_sync():
             try:
@@ -168,7 +176,10 @@ class SmartCell(KinoWidget, bundle="smartcell"):
                 self.error, self.error_field = _message(exc), ""
                 return
             self.code, self.error, self.error_field = code, "", ""
-            self._refresh_preview(attrs)
+            shown_for = json.dumps([code, self.fields], sort_keys=True, default=repr)
+            if not (keep_preview and shown_for == self._preview_shown_for):
+                self._preview_shown_for = shown_for
+                self._refresh_preview(attrs)
 
     def _has_preview(self) -> bool:
         return type(self).preview is not SmartCell.preview

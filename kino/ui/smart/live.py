@@ -46,7 +46,7 @@ def refresh_all(*_result: Any) -> None:
             _cells.discard(cell)
             continue
         try:
-            cell.refresh()
+            cell.refresh(keep_preview=True)
         except Exception:  # a smart cell never breaks the user's cell run
             log.exception("kino: refreshing smart cell %r failed", cell)
 

@@ -209,6 +209,30 @@ def test_cells_refresh_after_each_run_cell_and_closed_ones_are_dropped(comm_log,
     assert closed.fields[0]["options"] == []  # never refreshed once closed
 
 
+class Counted(Namespace):
+    """A namespace cell whose preview counts its calls."""
+
+    kind = "counted"
+    previews = 0
+
+    def preview(self, attrs):
+        Counted.previews += 1
+        return f"source: {attrs['source']}"
+
+
+def test_running_a_cell_redraws_the_preview_only_when_code_or_fields_change(comm_log, shell):
+    shell.run_cell("frames_a = [1]")
+    cell = Counted(source="frames_a")
+    before = Counted.previews
+    shell.run_cell("unrelated = 2")
+    assert Counted.previews == before
+    shell.run_cell("frames_b = [2]")  # a new choice in the form: the preview is redrawn
+    assert Counted.previews == before + 1
+    cell.refresh()  # an explicit refresh always redraws
+    assert Counted.previews == before + 2
+    assert [w.value for w in cell.preview_frame.items] == ["source: frames_a"]
+
+
 def test_a_closed_cell_leaves_the_refresh_list_at_the_next_refresh(comm_log):
     cell = Assign()
     assert cell in tracked()
