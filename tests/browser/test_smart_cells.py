@@ -33,6 +33,8 @@ from tests.conftest import budget_ms
 FORM_KEY = "kino_smart_cell"
 CODE_KEY = "kino_smart_code"
 SMART_CELLS_TS = REPO / "labextension" / "src" / "plugin" / "smart-cells.ts"
+# The plugin's list of smart cells: (kind, title) as smart-cells.ts declares them.
+SMART_CELL_LIST = re.findall(r'\{ kind: "(\w+)", title: "([^"]+)" \}', SMART_CELLS_TS.read_text())
 
 GREETING = """
 import kino
@@ -63,7 +65,8 @@ kino.smart.chart_builder = Greeting
 """
 
 # The open notebook's cells through its shared model: sources, metadata, ids.
-CELLS = """() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.map(c => ({
+CELLS = """() => (window.jupyterapp.shell.currentWidget?.content?.model?.sharedModel?.cells ?? [])
+    .map(c => ({
     id: c.getId(), type: c.cell_type, source: c.getSource(), metadata: c.getMetadata(),
     outputs: c.cell_type === 'code' ? c.getOutputs() : []}))"""
 
@@ -157,9 +160,8 @@ def new_greeting_notebook(page, lab) -> tuple[str, Path]:
 
 
 def test_the_smart_cell_list_matches_kino_smart():
-    listed = re.findall(r'\{ kind: "(\w+)", title: "([^"]+)" \}', SMART_CELLS_TS.read_text())
-    assert [kind for kind, _ in listed] == list(kino.smart.CELLS)
-    for kind, title in listed:
+    assert [kind for kind, _ in SMART_CELL_LIST] == list(kino.smart.CELLS)
+    for kind, title in SMART_CELL_LIST:
         assert getattr(kino.smart, kind).title == title, kind
 
 
@@ -327,7 +329,7 @@ def test_hand_edited_code_is_kept_and_can_become_plain_code(lab, page):
 
     # One undo brings the form cell, its metadata and the link back.
     activate(page, 0)
-    lab_command(page, "notebook:undo")
+    lab_command(page, "notebook:undo-cell-action")
     back = wait_cells(page, lambda cs: len(cs) == 3, "the form cell back after undo")
     assert back[1]["metadata"][FORM_KEY]["attrs"]["name"] == "linked"
     assert back[2]["metadata"][CODE_KEY] == {"form_cell": back[1]["id"]}
@@ -354,9 +356,8 @@ def test_the_palette_picker_and_the_toolbar_menu_insert_a_smart_cell(lab, page):
         "Data source",
     ]:
         assert any(title in label for label in labels), labels
-    page.locator(".lm-CommandPalette-item").filter(
-        has_text=re.compile(r"Insert smart cell$")
-    ).first.click()
+    palette = page.locator(".lm-CommandPalette-content")
+    palette.get_by_text("Kino: Insert smart cell", exact=True).click()
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for(timeout=budget_ms(30_000))
     dialog.locator("select").select_option(label="Chart builder")
@@ -389,3 +390,34 @@ def test_the_palette_picker_and_the_toolbar_menu_insert_a_smart_cell(lab, page):
         "a second smart cell below the first one's code",
     )
     assert page.locator(".jp-Notebook .kino-smartcell").count() == 2
+
+
+def test_a_launcher_tile_opens_a_new_notebook_with_that_smart_cell(lab, page):
+    name = f"smart-launcher-{uuid.uuid4().hex[:6]}.ipynb"
+    write_notebook(lab, name, ["1 + 1"])
+    open_notebook(page, lab, name)
+    lab_command(page, "launcher:create")
+    tiles = page.locator(".jp-Launcher-section", has=page.locator("h2", has_text="Kino")).last
+    titles = [f"Smart cell · {title}" for _, title in SMART_CELL_LIST]
+    for title in titles:
+        tiles.locator(".jp-LauncherCard", has_text=title).wait_for(timeout=budget_ms(30_000))
+    # Ranked after the curated notebooks: the smart cells are the section's last tiles.
+    labels = tiles.locator(".jp-LauncherCard-label").all_inner_texts()
+    assert labels[-len(titles) :] == titles, labels
+    screenshot(page, "smart-cell-launcher", ".jp-Launcher-section:has(h2:text('Kino'))")
+    tiles.locator(".jp-LauncherCard", has_text="Smart cell · Train a model").click()
+    got = wait_cells(
+        page,
+        lambda cs: (
+            len(cs) == 2
+            and cs[0]["source"] == "import kino\nkino.smart.train_model()"
+            and "from kino import train" in cs[1]["source"]
+        ),
+        "a new notebook with the Train a model smart cell and its code",
+        timeout=180_000,
+    )
+    assert got[1]["metadata"][CODE_KEY] == {"form_cell": got[0]["id"]}
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path") != name
+    page.locator(".jp-Notebook .kino-smartcell .kino-sc-title", has_text="Train a model").wait_for(
+        timeout=budget_ms(30_000)
+    )

@@ -20,6 +20,7 @@ const LAUNCHER_RANK = 200;
 
 /** What inserting needs of a JupyterLab NotebookPanel. */
 interface NotebookPanelLike {
+  id: string;
   content: {
     model: { sharedModel: ISharedNotebook } | null;
     activeCellIndex: number;
@@ -66,9 +67,11 @@ export async function insertSmartCell(app: JupyterFrontEnd, panel: NotebookPanel
   notebook.deselectAll();
   notebook.activeCellIndex = at;
   await panel.sessionContext.ready;
-  if (panel.sessionContext.session?.kernel && app.shell.currentWidget === (panel as unknown)) {
-    await app.commands.execute("notebook:run-cell");
-  }
+  if (!panel.sessionContext.session?.kernel) return;
+  // "notebook:run-cell" runs the current notebook's selected cells: a notebook the
+  // Launcher just opened may not be current yet.
+  app.shell.activateById(panel.id);
+  if (app.shell.currentWidget === (panel as unknown)) await app.commands.execute("notebook:run-cell");
 }
 
 /**
@@ -90,7 +93,8 @@ export function addSmartCells(
       return title ? `Kino: Insert smart cell · ${title}` : "Kino: Insert smart cell";
     },
     caption: "Insert a smart cell below the active cell: a form whose code goes in the cell below it",
-    icon,
+    // In the toolbar's menu the kino logo beside each title reads as a ticked checkbox.
+    icon: (args) => (args.menu ? undefined : icon),
     isEnabled: () => current() !== null,
     execute: async (args) => {
       const panel = current();
@@ -117,7 +121,11 @@ export function addSmartCells(
     caption: (args) => `A new notebook that starts with the ${titleOf(String(args.kind)) ?? ""} smart cell`,
     icon,
     execute: async (args) => {
-      const panel: unknown = await app.commands.execute("notebook:create-new", {});
+      // Without a kernel name JupyterLab asks which kernel: the Launcher's tiles start the default one.
+      const specs = app.serviceManager.kernelspecs;
+      await specs.ready;
+      const kernelName = specs.specs?.default;
+      const panel: unknown = await app.commands.execute("notebook:create-new", kernelName ? { kernelName } : {});
       if (isNotebookPanel(panel)) await insertSmartCell(app, panel, String(args.kind));
     },
   });
@@ -137,8 +145,7 @@ export function addSmartCells(
       const panel = widget as NotebookPanelLike;
       hostSmartCells(widget as HostPanel);
       const button: ToolbarButton = new ToolbarButton({
-        label: "Smart cell",
-        icon,
+        label: "Smart cell ▾",
         className: "kino-smart-cell-button",
         tooltip: "Insert a smart cell below the active cell",
         onClick: () => {
