@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from kino.models.activations import activation
 from kino.models.errors import UnknownArchitecture
 from kino.models.packing import Packed
 from kino.models.weights import Target, mirrored
@@ -33,30 +34,7 @@ MODEL_TYPES = ("bert",)
 #: pooler that the masked-LM model drops.
 IGNORED = ("cls.predictions.decoder.*", "cls.seq_relationship.*", "*pooler.dense.*")
 
-#: ``hidden_act`` values → activation.
-ACTIVATIONS = {
-    "gelu": lambda x: jax.nn.gelu(x, approximate=False),
-    "gelu_new": lambda x: jax.nn.gelu(x, approximate=True),
-    "gelu_pytorch_tanh": lambda x: jax.nn.gelu(x, approximate=True),
-    "relu": jax.nn.relu,
-    "silu": jax.nn.silu,
-    "tanh": jnp.tanh,
-}
-
 HEADS = ("BertModel", "BertForSequenceClassification", "BertForMaskedLM")
-
-
-def activation(name: str, *, func: str = "kino.models.bert") -> Any:
-    """The activation a config's ``hidden_act``/``activation`` names.
-
-    >>> float(activation("relu")(-1.0))
-    0.0
-    """
-    if name not in ACTIVATIONS:
-        raise UnknownArchitecture(
-            f"{func}: activation {name!r} is not supported; known: {', '.join(ACTIVATIONS)}"
-        )
-    return ACTIVATIONS[name]
 
 
 def attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: Any, heads: int) -> jax.Array:
@@ -120,7 +98,7 @@ class _Attention(nnx.Module):
 class _Intermediate(nnx.Module):
     def __init__(self, width: int, inner: int, act: str, dtype: str, rngs: nnx.Rngs) -> None:
         self.dense = _linear(width, inner, dtype, rngs)
-        self.act = activation(act)
+        self.act = activation(act, func="kino.models.bert", argument="hidden_act")
 
     def __call__(self, x: jax.Array) -> jax.Array:
         return self.act(self.dense(x))
@@ -280,7 +258,7 @@ class BertForSequenceClassification(nnx.Module):
 class _Transform(nnx.Module):
     def __init__(self, c: dict[str, Any], dtype: str, rngs: nnx.Rngs) -> None:
         self.dense = _linear(c["hidden_size"], c["hidden_size"], dtype, rngs)
-        self.act = activation(c["hidden_act"])
+        self.act = activation(c["hidden_act"], func="kino.models.bert", argument="hidden_act")
         self.LayerNorm = _norm(c["hidden_size"], c["layer_norm_eps"], dtype, rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:

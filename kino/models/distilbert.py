@@ -19,7 +19,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from kino.models.bert import activation, attention, head_of, num_labels, padded_mask
+from kino.models.activations import activation
+from kino.models.bert import attention, head_of, num_labels, padded_mask
 from kino.models.packing import Packed
 from kino.models.weights import Target, mirrored
 
@@ -77,7 +78,7 @@ class _FeedForward(nnx.Module):
     def __init__(self, c: dict[str, Any], dtype: str, rngs: nnx.Rngs) -> None:
         self.lin1 = _linear(c["dim"], c["hidden_dim"], dtype, rngs)
         self.lin2 = _linear(c["hidden_dim"], c["dim"], dtype, rngs)
-        self.act = activation(c["activation"], func="kino.models.distilbert")
+        self.act = activation(c["activation"], func="kino.models.distilbert", argument="activation")
 
     def __call__(self, x: jax.Array) -> jax.Array:
         return self.lin2(self.act(self.lin1(x)))
@@ -183,7 +184,7 @@ class DistilBertForMaskedLM(nnx.Module):
         c = defaults(config)
         self.distilbert = DistilBertModel(config, dtype=dtype, rngs=rngs)
         self.vocab_transform = _linear(c["dim"], c["dim"], dtype, rngs)
-        self.act = activation(c["activation"], func="kino.models.distilbert")
+        self.act = activation(c["activation"], func="kino.models.distilbert", argument="activation")
         self.vocab_layer_norm = _norm(c["dim"], dtype, rngs)
         self.vocab_projector = _Projector(c["vocab_size"], dtype)
 

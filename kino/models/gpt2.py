@@ -21,13 +21,13 @@ checkpoint's ``Conv1D`` weights are ``[in, out]`` already, as ``nnx.Linear`` wan
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from kino.models.activations import activation
 from kino.models.weights import Target
 
 MODEL_TYPES: tuple[str, ...] = ("gpt2",)
@@ -40,15 +40,6 @@ IGNORED: tuple[str, ...] = ("*.attn.bias", "*.attn.masked_bias", "*lm_head.weigh
 Cache = tuple[tuple[jax.Array, jax.Array], ...]
 
 _LEAF_NAMES = {"kernel": "weight", "scale": "weight", "bias": "bias", "embedding": "weight"}
-
-_ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "gelu_new": lambda x: jax.nn.gelu(x, approximate=True),
-    "gelu_pytorch_tanh": lambda x: jax.nn.gelu(x, approximate=True),
-    "gelu": lambda x: jax.nn.gelu(x, approximate=False),
-    "relu": jax.nn.relu,
-    "silu": jax.nn.silu,
-    "tanh": jnp.tanh,
-}
 
 
 def _settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -116,12 +107,9 @@ class MLP(nnx.Module):
     """
 
     def __init__(self, width: int, inner: int, act: str, *, dtype: Any, rngs: nnx.Rngs) -> None:
-        from kino.contracts import check_choice
-
-        check_choice(act, _ACTIVATIONS, func="kino.models.gpt2", argument="activation_function")
+        self.act = activation(act, func="kino.models.gpt2", argument="activation_function")
         self.c_fc = nnx.Linear(width, inner, dtype=dtype, param_dtype=dtype, rngs=rngs)
         self.c_proj = nnx.Linear(inner, width, dtype=dtype, param_dtype=dtype, rngs=rngs)
-        self.act = _ACTIVATIONS[act]
 
     def __call__(self, x: jax.Array) -> jax.Array:
         return self.c_proj(self.act(self.c_fc(x)))

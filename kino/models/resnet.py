@@ -20,13 +20,12 @@ Batch norm runs in inference mode on the checkpoint's running statistics.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 from flax import nnx
 
+from kino.models.activations import activation
 from kino.models.weights import Target, conv_kernel, transpose
 
 MODEL_TYPES: tuple[str, ...] = ("resnet",)
@@ -43,28 +42,9 @@ _LEAF_NAMES = {
     "var": "running_var",
 }
 
-_ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "relu": jax.nn.relu,
-    "gelu": lambda x: jax.nn.gelu(x, approximate=False),
-    "silu": jax.nn.silu,
-    "swish": jax.nn.silu,
-    "tanh": jnp.tanh,
-}
 
-
-def activation(name: str, *, func: str = "kino.models.resnet") -> Callable[[jax.Array], jax.Array]:
-    """The activation ``config["hidden_act"]`` names.
-
-    >>> float(activation("relu")(jnp.array(-1.0)))
-    0.0
-    >>> activation("mish")
-    Traceback (most recent call last):
-    ...
-    ValueError: kino.models.resnet: 'hidden_act' must be one of relu, gelu, silu, swish, tanh, got str: 'mish'
-    """  # noqa: E501
-    from kino.contracts import check_choice
-
-    return _ACTIVATIONS[check_choice(name, _ACTIVATIONS, func=func, argument="hidden_act")]
+def _activation(name: str) -> Any:
+    return activation(name, func="kino.models.resnet", argument="hidden_act")
 
 
 class ConvLayer(nnx.Module):
@@ -74,7 +54,7 @@ class ConvLayer(nnx.Module):
 
     >>> layer = ConvLayer(3, 4, kernel=3, stride=2, act="relu", dtype="float32",
     ...                   rngs=nnx.Rngs(0))
-    >>> layer(jnp.zeros((1, 8, 8, 3))).shape
+    >>> layer(jax.numpy.zeros((1, 8, 8, 3))).shape
     (1, 4, 4, 4)
     """
 
@@ -109,7 +89,7 @@ class ConvLayer(nnx.Module):
             param_dtype=dtype,
             rngs=rngs,
         )
-        self.act = None if act is None else activation(act)
+        self.act = None if act is None else _activation(act)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         x = self.normalization(self.convolution(x))
@@ -119,7 +99,8 @@ class ConvLayer(nnx.Module):
 class ShortCut(nnx.Module):
     """The residual's projection: a 1x1 convolution (strided) and batch norm.
 
-    >>> ShortCut(4, 8, stride=2, dtype="float32", rngs=nnx.Rngs(0))(jnp.zeros((1, 4, 4, 4))).shape
+    >>> shortcut = ShortCut(4, 8, stride=2, dtype="float32", rngs=nnx.Rngs(0))
+    >>> shortcut(jax.numpy.zeros((1, 4, 4, 4))).shape
     (1, 2, 2, 8)
     """
 
@@ -142,7 +123,7 @@ class ResidualLayer(nnx.Module):
 
     >>> layer = ResidualLayer(4, 8, stride=2, kind="bottleneck", act="relu", dtype="float32",
     ...                       rngs=nnx.Rngs(0))
-    >>> layer(jnp.zeros((1, 8, 8, 4))).shape
+    >>> layer(jax.numpy.zeros((1, 8, 8, 4))).shape
     (1, 4, 4, 8)
     """
 
@@ -177,7 +158,7 @@ class ResidualLayer(nnx.Module):
                 ConvLayer(cout, cout, act=None, **common),
             ]
         self.layer = nnx.List(layers)
-        self.act = activation(act)
+        self.act = _activation(act)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         residual = x if self.shortcut is None else self.shortcut(x)
@@ -190,7 +171,7 @@ class Stage(nnx.Module):
     """``depth`` residual layers; the first changes the width and the stride.
 
     >>> stage = Stage(4, 8, stride=2, depth=2, config={}, dtype="float32", rngs=nnx.Rngs(0))
-    >>> stage(jnp.zeros((1, 8, 8, 4))).shape
+    >>> stage(jax.numpy.zeros((1, 8, 8, 4))).shape
     (1, 4, 4, 8)
     """
 
@@ -234,7 +215,7 @@ class Embeddings(nnx.Module):
     """The stem: a 7x7 stride-2 convolution, then a 3x3 stride-2 max pool.
 
     >>> stem = Embeddings({"embedding_size": 8}, dtype="float32", rngs=nnx.Rngs(0))
-    >>> stem(jnp.zeros((1, 32, 32, 3))).shape
+    >>> stem(jax.numpy.zeros((1, 32, 32, 3))).shape
     (1, 8, 8, 8)
     """
 
@@ -258,7 +239,7 @@ class Encoder(nnx.Module):
     """The stages; the first downsamples only with ``downsample_in_first_stage``.
 
     >>> config = {"embedding_size": 4, "hidden_sizes": [4, 8], "depths": [1, 1]}
-    >>> Encoder(config, dtype="float32", rngs=nnx.Rngs(0))(jnp.zeros((1, 8, 8, 4))).shape
+    >>> Encoder(config, dtype="float32", rngs=nnx.Rngs(0))(jax.numpy.zeros((1, 8, 8, 4))).shape
     (1, 4, 4, 8)
     """
 
@@ -295,7 +276,8 @@ class ResNetModel(nnx.Module):
 
     >>> config = {"embedding_size": 4, "hidden_sizes": [4, 8], "depths": [1, 1],
     ...           "layer_type": "basic"}
-    >>> ResNetModel(config, dtype="float32", rngs=nnx.Rngs(0))(jnp.zeros((2, 32, 32, 3))).shape
+    >>> model = ResNetModel(config, dtype="float32", rngs=nnx.Rngs(0))
+    >>> model(jax.numpy.zeros((2, 32, 32, 3))).shape
     (2, 8)
     """
 
@@ -317,7 +299,7 @@ class ResNetForImageClassification(nnx.Module):
     >>> config = {"embedding_size": 4, "hidden_sizes": [4, 8], "depths": [1, 1],
     ...           "layer_type": "basic", "num_labels": 3}
     >>> model = ResNetForImageClassification(config, dtype="float32", rngs=nnx.Rngs(0))
-    >>> model(jnp.zeros((2, 32, 32, 3))).shape
+    >>> model(jax.numpy.zeros((2, 32, 32, 3))).shape
     (2, 3)
     """
 

@@ -25,6 +25,7 @@ shape is queued for a background thread to compile; later batches of that shape 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -134,10 +135,8 @@ class TextProgram:
                     self._lock.notify_all()
                     return
                 shape = self._waiting.pop(0)
-            try:
+            with contextlib.suppress(Exception):  # its batches keep running in a larger shape
                 self._compile(shape)
-            except Exception:  # its batches keep running in a larger compiled shape
-                pass
 
     def wait(self) -> None:
         """Block until every queued shape is compiled (or failed; larger shapes then serve)."""
