@@ -92,7 +92,10 @@ class Server:
         self.devices = [p.device for p in programs]
         self._queue: deque[Part] = deque()
         self._rows = 0  # rows in the queue (a part holds one or more)
-        self._cond = threading.Condition()
+        # The queue's lock: callers take it plainly (``with self._lock``, no Python call),
+        # workers wait on the condition over it.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._settle_lock = threading.Lock()
         self._accepting = True
         signature = serving.signature
@@ -143,9 +146,15 @@ class Server:
         >>> server.stop()
         """
         func = "Server.predict"
-        ticket = WaitTicket(1, self._timeout(timeout, func), self._row(x, func))
+        if timeout is not None:
+            timeout = self._timeout(timeout, func)
+        ticket = WaitTicket(1, self.timeout if timeout is None else timeout, self._row(x, func))
         self._enqueue(ticket, func)
-        return self._wait(ticket, return_exceptions=False)[0]
+        self._wait(ticket)
+        answer = ticket.slots[0]
+        if type(answer) is Failed:
+            raise answer.error
+        return answer
 
     async def apredict(self, x: Any, *, timeout: float | None = None) -> Any:
         """``await server.apredict(x)``: the answer, without blocking the event loop.
@@ -218,7 +227,8 @@ class Server:
         if not parts:  # no rows, or each one refused: answered already, nobody to wake it
             return ticket.answers(return_exceptions)
         self._enqueue_parts(ticket, parts, func)
-        return self._wait(ticket, return_exceptions)
+        self._wait(ticket)
+        return ticket.answers(return_exceptions)
 
     # -- state -----------------------------------------------------------------
     @property
@@ -322,7 +332,7 @@ class Server:
 
     def _enqueue(self, ticket: Ticket, func: str) -> None:
         """Queue a one-row ticket under one lock, or raise its refusal at once."""
-        with self._cond:
+        with self._lock:
             accepting, before = self._accepting, self._rows
             if accepting and before < self.max_queue:
                 self._queue.append(ticket)
@@ -354,7 +364,7 @@ class Server:
         """Queue what fits under one lock (one wake-up); the rest is refused in place."""
         refused: list[Part] = []
         queued = 0
-        with self._cond:
+        with self._lock:
             accepting, before = self._accepting, self._rows
             room = self.max_queue - before if accepting else 0
             for part in parts:
@@ -389,8 +399,8 @@ class Server:
             f"max_queue={self.max_queue}); retry later or start with a larger max_queue"
         )
 
-    def _wait(self, ticket: WaitTicket, return_exceptions: bool) -> list[Any]:
-        """The ticket's answers once done; past its deadline, what is left expires.
+    def _wait(self, ticket: WaitTicket) -> None:
+        """Return once the ticket is done; past its deadline, what is left expires.
 
         However the wait ends, the waiter wakes the next caller of its chain, once."""
         left = None if ticket.deadline is None else ticket.deadline - time.monotonic()
@@ -403,7 +413,6 @@ class Server:
             ticket.pass_on()
         else:
             self._leave(ticket, None)
-        return ticket.answers(return_exceptions)
 
     def _leave(self, ticket: WaitTicket, error: BaseException | None) -> None:
         """A waiter that was not woken: answer what is left with ``error`` (default: its

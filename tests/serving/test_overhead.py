@@ -64,3 +64,18 @@ def test_a_ticket_counts_its_failed_slots_and_answers_them_in_place():
     clean = Ticket(2, None)
     clean.fill(0, [1, 2])
     assert clean.answers(return_exceptions=False) == [1, 2]
+
+
+def test_a_predict_call_costs_its_caller_few_python_calls(spec, servers):
+    server = spec.start()
+    servers.append(server)
+    row = np.array([1.0, 2.0], np.float32)
+    server.predict(row)
+
+    def many():
+        return [server.predict(row) for _ in range(64)]
+
+    answers, counted = calls(many)
+    np.testing.assert_allclose(np.stack(answers), np.tile(row * 3.0 + 1.0, (64, 1)))
+    python = sum(n for (file, _), n in counted.items() if file != "~") - 1  # less many()
+    assert python / 64 <= 10, sorted(counted.items(), key=lambda kv: -kv[1])[:12]
