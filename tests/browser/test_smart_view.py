@@ -124,6 +124,8 @@ class Hostile(SmartCell):
         return [{{"name": "pick", "label": {MARKUP!r}, "type": "select",
                   "options": [["a", {MARKUP!r}], ["b", "b"]]}}]
     def generate(self, attrs):
+        if attrs["pick"] == "b":
+            raise ValueError("b is not ready")
         return f"pick = {{attrs['pick']!r}}"
 
 Hostile()
@@ -392,3 +394,10 @@ def test_a_host_that_claims_the_cell_gets_the_bridge_and_drives_the_banner(voila
     assert hostile.locator("option").first.text_content() == MARKUP
     assert hostile.locator("img").count() == 0
     assert voila_page.evaluate("() => window.__pwned") is None
+
+    # A cell's own bug is one readable line at the top of its form; the code stays.
+    hostile.locator("select").select_option(label="b")
+    failure = hostile.locator(".kino-sc-form-error")
+    failure.wait_for()
+    assert failure.text_content() == "ValueError: b is not ready"
+    assert voila_page.evaluate("() => window.__smart.bridges[1].code()") == "pick = 'a'"
