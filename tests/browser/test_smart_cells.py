@@ -293,11 +293,11 @@ def test_hand_edited_code_is_kept_and_can_become_plain_code(lab, page):
     )
     assert cells(page)[2]["source"] == "print('Hello, world')  # mine"
 
-    # Back to exactly the code the form wrote: linked again, and the form writes.
-    page.evaluate(
-        """() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells[2]
-            .setSource("print('Hello, world')")"""
-    )
+    # Ctrl+Z in the editor undoes the typing only (the form's write is an undo step of
+    # its own), back to exactly the code the form wrote: linked again, and the form writes.
+    editor.click()
+    page.keyboard.press("Control+z")
+    wait_cells(page, lambda cs: cs[2]["source"] == "print('Hello, world')", "the typing undone")
     banner.wait_for(state="hidden", timeout=budget_ms(30_000))
     form_input(page, "name").fill("linked")
     wait_cells(

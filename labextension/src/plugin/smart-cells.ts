@@ -216,7 +216,12 @@ export class SmartCellLink implements SmartCellHost {
       meta.code_cell = cell.getId();
     }
     if (!sameJSON(meta, stored)) this.form.setMetadata(FORM_METADATA_KEY, meta as never);
-    if (cell.getSource() !== code) cell.setSource(code);
+    if (cell.getSource() !== code) {
+      cell.setSource(code);
+      // The form's write is one undo step of its own: Ctrl+Z after typing in the code
+      // cell undoes the typing, not the typing and the code the form wrote.
+      (cell as { undoManager?: { stopCapturing(): void } | null }).undoManager?.stopCapturing();
+    }
     return this.updateStatus();
   }
 
