@@ -401,3 +401,29 @@ def test_a_host_that_claims_the_cell_gets_the_bridge_and_drives_the_banner(voila
     failure.wait_for()
     assert failure.text_content() == "ValueError: b is not ready"
     assert voila_page.evaluate("() => window.__smart.bridges[1].code()") == "pick = 'a'"
+
+
+# No Clipboard API (an insecure origin, an old browser): Copy selects a textarea and
+# asks execCommand("copy"); record what was selected when it did.
+NO_CLIPBOARD = """
+Object.defineProperty(Navigator.prototype, "clipboard", { get: () => undefined });
+window.__copied = [];
+const execCommand = document.execCommand.bind(document);
+document.execCommand = (command, ...rest) => {
+  const el = document.activeElement;
+  window.__copied.push([command, el.value.slice(el.selectionStart, el.selectionEnd)]);
+  return execCommand(command, ...rest);
+};
+"""
+
+
+def test_copy_falls_back_to_a_selected_textarea(voila, voila_page):
+    write_notebook(voila, "smart-copy-fallback.ipynb", [LOADER])
+    voila_page.add_init_script(NO_CLIPBOARD)
+    voila_page.goto(voila.url("voila/render/smart-copy-fallback.ipynb"))
+    form = voila_page.locator(".kino-smartcell").first
+    form.locator(".kino-sc-code pre").wait_for(timeout=budget_ms(120_000))
+    form.locator(".kino-sc-copy").click()
+    form.locator(".kino-sc-copy", has_text="Copied").wait_for()
+    assert voila_page.evaluate("() => window.__copied") == [["copy", "text = open('').read()"]]
+    assert voila_page.locator(".kino-sc-copy-buffer").count() == 0  # the textarea is gone
