@@ -21,8 +21,8 @@ import importlib.util
 from typing import Any
 
 from kino._extras import MissingExtra, require
-from kino.smart._code import identifier
-from kino.smart._train_model import _call, _str, integer
+from kino.smart._code import call, identifier, literal
+from kino.smart._train_model import integer
 from kino.ui.smart import AttrError, SmartCell
 
 #: task → (its label, the suggested hub model, its download size).
@@ -158,7 +158,7 @@ class NeuralNetworkTask(SmartCell):
             lines.append(f"{model} = models.load(bundled_minilm())")
         elif source in ("suggested", "other"):
             name = TASKS[task][1] if source == "suggested" else _model_name(attrs)
-            lines += ["", _call(f"{model} = models.load", [_str(name)], indent=0)]
+            lines += ["", call(f"{model} = models.load", [literal(name)], indent=0)]
         else:
             raise AttrError("model", f"must be 'suggested' or 'other', got {source!r}")
 
@@ -172,7 +172,7 @@ class NeuralNetworkTask(SmartCell):
         if task in TEXT_TASKS:
             length = integer(attrs.get("sequence_length"), "sequence_length", 1, 4096)
             options.append(f"sequence_lengths={length}")
-        lines.append(_call(f"{serving} = models.{task}", [model, *options], indent=0))
+        lines.append(call(f"{serving} = models.{task}", [model, *options], indent=0))
         lines.append(self._widget(task, serving, attrs.get("text")))
         return "\n".join(lines)
 
@@ -188,7 +188,7 @@ class NeuralNetworkTask(SmartCell):
             return f"models.view({serving})"
         if task == "fill_mask" and text.count(MASK) != 1:
             raise AttrError("text", f"must hold {MASK} exactly once (the word to fill in)")
-        return _call("models.view", [serving, f"text={_str(text)}"], indent=0)
+        return call("models.view", [serving, f"text={literal(text)}"], indent=0)
 
 
 def _count(name: str, label: str, most: int) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from kino.contracts import check_int, check_number
 from kino.smart import _namespace
-from kino.smart._code import identifier, literal
+from kino.smart._code import LINE_WIDTH, call, identifier, literal
 from kino.ui.smart import AttrError, SmartCell
 
 #: Layer kinds → their label in the form.
@@ -82,7 +82,6 @@ NEW_LAYER = {
 _ASSIGNED = ("nnx", "kino", "train", "rngs", "flatten", "loop", "dashboard", "run")
 _SPLIT = ("n_val", "x_fit", "y_fit", "x_val", "y_val")
 _MAX_UNITS = 65536
-_WIDTH = 100  # ruff's line length in this project
 
 
 class TrainModel(SmartCell):
@@ -291,27 +290,27 @@ class _Writer:
         lines += [f"    {layer}," for layer in layers]  # each already wrapped to fit
         lines += [")", ""]
 
-        args = [model, _str(loss), _str(optimizer), f"learning_rate={literal(rate)}"]
+        args = [model, literal(loss), literal(optimizer), f"learning_rate={literal(rate)}"]
         if outputs_probabilities:
             args.append("from_logits=False")
-        chain = [f".metric({_str(m)})" for m in metrics]
+        chain = [f".metric({literal(m)})" for m in metrics]
         if validation != "none":
             chain.append(f".validate(({held[0]}, {held[1]}))")
         if a.get("early_stopping"):
             chain.append(self._early_stopping(validation, metrics))
         one_line = f"loop = train.trainer({', '.join(args)}){''.join(chain)}"
         if len(chain) > 1:
-            trainer = _call("train.trainer", args, indent=4)
+            trainer = call("train.trainer", args, indent=4)
             lines += ["loop = (", f"    {trainer}", *(f"    {part}" for part in chain), ")"]
-        elif len(one_line) <= _WIDTH:
+        elif len(one_line) <= LINE_WIDTH:
             lines.append(one_line)
         else:  # one configuring call: its own line (ruff has no tidy way to split the pair)
-            lines.append(_call("loop = train.trainer", args, indent=0))
+            lines.append(call("loop = train.trainer", args, indent=0))
             lines += [f"loop{part}" for part in chain]
         run_args = [f"({fit[0]}, {fit[1]})", f"epochs={epochs}", f"batch_size={batch_size}"]
         lines += [
             "dashboard = kino.dashboard(loop)",
-            _call("run = loop.run", [*run_args, "background=True"], indent=0),
+            call("run = loop.run", [*run_args, "background=True"], indent=0),
             "dashboard",
         ]
         return "\n".join(lines)
@@ -358,7 +357,7 @@ class _Writer:
                 features = integer(layer["features"], f"{at}.features", 1, _MAX_UNITS)
                 k = integer(layer["kernel_size"], f"{at}.kernel_size", 1, 64)
                 out.append(
-                    _call(
+                    call(
                         "nnx.Conv",
                         [
                             image[1],
@@ -379,7 +378,7 @@ class _Writer:
                         f"{at}.kind", "a dense layer after convolutions needs a flatten layer first"
                     )
                 units = integer(layer["units"], f"{at}.units", 1, _MAX_UNITS)
-                out.append(_call("nnx.Linear", [size, str(units), "rngs=rngs"], indent=4, tail=1))
+                out.append(call("nnx.Linear", [size, str(units), "rngs=rngs"], indent=4, tail=1))
                 size = str(units)
             elif kind == "flatten":
                 self.needs_flatten = True
@@ -431,38 +430,7 @@ class _Writer:
         if monitor not in allowed:
             raise AttrError("monitor", f"must be one of {', '.join(allowed)}, got {monitor!r}")
         patience = integer(self.attrs.get("patience"), "patience", 1, 10_000)
-        return f".early_stopping({_str(monitor)}, patience={patience})"
-
-
-def _str(value: str) -> str:
-    """A string literal in double quotes, as ruff formats it (the notebooks are linted)."""
-    text = literal(value)
-    if text.startswith("'") and '"' not in value:
-        text = f'"{text[1:-1]}"'
-    return text
-
-
-def _call(head: str, args: list[str], *, indent: int, tail: int = 0) -> str:
-    """``head(args)`` wrapped the way ruff formats a call too long for one line
-    (``tail``: characters after it on its line, such as a list's comma).
-
-    >>> print(_call("nnx.Linear", ["x_train.shape[-1]", "64", "rngs=rngs"], indent=4, tail=1))
-    nnx.Linear(x_train.shape[-1], 64, rngs=rngs)
-    >>> print(_call("f", ["a" * 40, "b" * 40, "c" * 40], indent=0))
-    f(
-        aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,
-        bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,
-        cccccccccccccccccccccccccccccccccccccccc,
-    )
-    """
-    one = f"{head}({', '.join(args)})"
-    if indent + len(one) + tail <= _WIDTH:
-        return one
-    pad = " " * (indent + 4)
-    inner = f"{pad}{', '.join(args)}"
-    if len(inner) <= _WIDTH:
-        return f"{head}(\n{inner}\n{' ' * indent})"
-    return f"{head}(\n" + "".join(f"{pad}{arg},\n" for arg in args) + f"{' ' * indent})"
+        return f".early_stopping({literal(monitor)}, patience={patience})"
 
 
 def integer(value: Any, field: str, low: int, high: int) -> int:
