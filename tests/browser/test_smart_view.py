@@ -192,7 +192,9 @@ def test_the_form_draws_its_fields_and_changes_reach_the_kernel(lab, page):
     field("shout").locator("input").check()
     until(lambda s: s["attrs"]["shout"] is True, "shout checked")
 
+    focused = "() => document.activeElement.getAttribute('data-path')"
     form.locator(".kino-sc-add").click()
+    assert page.evaluate(focused) == "steps.1.op"  # the new item's first control
     field("steps.1.op").locator("select").select_option(label="Repeat")
     field("steps.1.count").wait_for()
     count = field("steps.1.count").locator("input")
@@ -205,6 +207,7 @@ def test_the_form_draws_its_fields_and_changes_reach_the_kernel(lab, page):
     count.press("Enter")
     until(lambda s: s["code"].count("greeting * 3") == 1 and not s["error"], "a repeat step")
     form.locator('.kino-sc-item[data-path="steps.0"] [aria-label="Move down"]').click()
+    assert page.evaluate(focused) == "steps.1:up"  # the moved item, now last: its other move
     until(
         lambda s: [step["op"] for step in s["attrs"]["steps"]] == ["repeat", "upper"],
         "the repeat step moved up",
@@ -214,6 +217,7 @@ def test_the_form_draws_its_fields_and_changes_reach_the_kernel(lab, page):
     name.fill("class")
     bad = field("name").locator(".kino-sc-error")
     bad.wait_for()
+    assert page.evaluate(focused) == "name"  # the redraw with the error kept the focus
     assert bad.text_content() == "'class' is not a variable name"
     state = until(lambda s: s["error_field"] == "name", "the name's error in the kernel")
     assert state["code"].startswith("greeting = ")  # the last good code stays

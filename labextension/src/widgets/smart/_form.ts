@@ -23,6 +23,8 @@ export interface FormContext {
   uploads: Record<string, string>;
   /** Set the value at `path`; `typing` (text fields) waits for a pause before sending. */
   change(path: (string | number)[], value: unknown, typing?: boolean): void;
+  /** After the next redraw, focus the first of these (data-path) that can take it. */
+  focusNext(paths: string[]): void;
   upload(field: UploadField, file: File): void;
 }
 
@@ -166,29 +168,41 @@ function listInput(
   const items: Attrs[] = Array.isArray(value) ? (value as Attrs[]) : [];
   const box = h("div", { class: "kino-sc-list" });
   let placedError = false;
-  const move = (from: number, to: number) => {
+  const key = path.join(".");
+  const itemKey = (i: number) => `${key}.${i}`;
+  // Keyboard users keep their place: the moved item's button, the next item, the new one.
+  const move = (from: number, to: number, tool: string, other: string) => {
     const next = [...items];
     const [item] = next.splice(from, 1);
     next.splice(to, 0, item);
+    ctx.focusNext([`${itemKey(to)}:${tool}`, `${itemKey(to)}:${other}`]);
     ctx.change(path, next);
+  };
+  const remove = (i: number) => {
+    ctx.focusNext([`${itemKey(Math.min(i, items.length - 2))}:remove`, `${key}:add`]);
+    ctx.change(path, items.filter((_, j) => j !== i));
   };
   items.forEach((item, i) => {
     const tools = h("div", { class: "kino-sc-item-tools" });
-    const button = (text: string, title: string, action: () => void, enabled: boolean) => {
-      const b = h("button", { type: "button", class: "kino-sc-icon", title, "aria-label": title }, text);
+    const button = (tool: string, text: string, title: string, action: () => void, enabled: boolean) => {
+      const b = h(
+        "button",
+        { type: "button", class: "kino-sc-icon", title, "aria-label": title, "data-path": `${itemKey(i)}:${tool}` },
+        text,
+      );
       b.disabled = ctx.disabled || !enabled;
       b.addEventListener("click", action);
       tools.append(b);
     };
-    button("↑", "Move up", () => move(i, i - 1), i > 0);
-    button("↓", "Move down", () => move(i, i + 1), i < items.length - 1);
-    button("✕", "Remove", () => ctx.change(path, items.filter((_, j) => j !== i)), true);
+    button("up", "↑", "Move up", () => move(i, i - 1, "up", "down"), i > 0);
+    button("down", "↓", "Move down", () => move(i, i + 1, "down", "up"), i < items.length - 1);
+    button("remove", "✕", "Remove", () => remove(i), true);
     const drawn = drawFields(field.fields ?? [], item ?? {}, [...path, i], ctx);
     placedError ||= drawn.placedError;
     box.append(
       h(
         "div",
-        { class: "kino-sc-item", "data-path": [...path, i].join(".") },
+        { class: "kino-sc-item", "data-path": itemKey(i) },
         h("span", { class: "kino-sc-item-index" }, String(i + 1)),
         h("div", { class: "kino-sc-item-fields" }, ...drawn.nodes),
         tools,
@@ -197,11 +211,14 @@ function listInput(
   });
   const add = h(
     "button",
-    { type: "button", class: "kino-sc-add" },
+    { type: "button", class: "kino-sc-add", "data-path": `${key}:add` },
     `+ ${field.add_label ?? "Add"}`,
   );
   add.disabled = ctx.disabled;
-  add.addEventListener("click", () => ctx.change(path, [...items, cloneJson(field.item ?? {})]));
+  add.addEventListener("click", () => {
+    ctx.focusNext([itemKey(items.length), `${key}:add`]);
+    ctx.change(path, [...items, cloneJson(field.item ?? {})]);
+  });
   box.append(add);
   return { control: box, inner: { placedError } };
 }

@@ -64,6 +64,7 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
   const uploads: Record<string, string> = {};
   // An error the view found itself (a file above the limit): shown like the kernel's.
   let refused: { path: string; message: string } | null = null;
+  let focusNext: string[] = [];
   const cleanups: (() => void)[] = [];
 
   const send = () => {
@@ -114,7 +115,17 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
       } else send();
     },
     upload: (field, file) => void upload(field, file),
+    focusNext: (paths) => (focusNext = paths),
   });
+
+  /** The control at a data-path (an item's path: its first control) if it can take focus. */
+  const focusable = (path: string): HTMLElement | null => {
+    const found = form.querySelector<HTMLElement>(`[data-path="${CSS.escape(path)}"]`);
+    const el = found?.matches("input, select, button")
+      ? found
+      : found?.querySelector<HTMLElement>("input, select, button");
+    return el && !(el as HTMLInputElement).disabled ? el : null;
+  };
 
   // Redraws keep the focused control and its caret (a redraw follows each answer).
   function draw(force = false) {
@@ -131,12 +142,16 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
     const general =
       ctx.error && !placedError ? h("div", { class: "kino-sc-error kino-sc-form-error", role: "alert" }, ctx.error) : null;
     form.replaceChildren(...(general ? [general] : []), ...nodes);
-    if (focusPath !== null) {
-      const again = form.querySelector<HTMLInputElement>(`[data-path="${CSS.escape(focusPath)}"]`);
-      if (again) {
-        again.focus();
-        if (caret !== null && again.type === "text") again.setSelectionRange(caret, caret);
+    const wanted = focusNext.length ? focusNext : focusPath !== null ? [focusPath] : [];
+    focusNext = [];
+    for (const path of wanted) {
+      const again = focusable(path);
+      if (!again) continue;
+      again.focus();
+      if (caret !== null && again instanceof HTMLInputElement && again.type === "text") {
+        again.setSelectionRange(caret, caret);
       }
+      break;
     }
     title.textContent = model.get("smart_title") || model.get("smart_kind") || "Smart cell";
   }
