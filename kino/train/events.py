@@ -252,6 +252,14 @@ class Handlers:
     def any(self, event: str) -> bool:
         return any(h.event == event for h in self.items)
 
+    def of(self, event: str) -> list[Handler]:
+        """The handlers attached to ``event``, in attachment order.
+
+        >>> hs = Handlers(); hs.add(Handler("completed", print)); len(hs.of("started"))
+        0
+        """
+        return [h for h in self.items if h.event == event]
+
     def reset(self) -> None:
         for h in self.items:
             h.count = 0
@@ -266,15 +274,16 @@ class Handlers:
         strongest = self.agree(event, strongest, error, lead_only)
         return strongest, intents
 
-    def fire_local(self, event: str, make_state: Callable[[], LoopState], lead=None):
+    def fire_local(self, event: str, make_state: Callable[[], LoopState], lead=None, among=None):
         """:meth:`fire` without agreeing with the other processes or raising.
 
         Returns ``(strongest halt, intents, HandlerError or None, lead_only)``; ``lead_only``
         is True when a handler that runs in process 0 alone was due, so the outcome must go
         through :meth:`agree` (once for several events: a dispatch's steps share one).
-        ``lead``: whether this is process 0, when the caller knows it already.
+        ``lead``: whether this is process 0, when the caller knows it already; ``among``:
+        the handlers of ``event`` (:meth:`of`), when the caller fires it many times.
         """
-        due = [h for h in self.items if h.event == event and h.due()]
+        due = [h for h in (self.items if among is None else among) if h.event == event and h.due()]
         if not due:
             return None, [], None, False
         lead = self.lead() if lead is None else lead

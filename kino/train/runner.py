@@ -343,7 +343,8 @@ class Runner:
         strongest = error = nan = None
         lead_only = False  # a process-0-only handler was due: agree once, for the dispatch
         handlers = self.loop.handlers
-        listen = handlers.any("iteration_completed")
+        listeners = handlers.of("iteration_completed")
+        listen = bool(listeners)
         if listen:  # what stays the same for the dispatch's steps is gathered once
             fields = self._fields("iteration_completed")
             lead = handlers.lead()
@@ -380,7 +381,7 @@ class Runner:
                 )
                 state = self.run_handle.progress = LoopState.of(fields)
                 halt, _, error, due = handlers.fire_local(
-                    "iteration_completed", lambda s=state: s, lead
+                    "iteration_completed", lambda s=state: s, lead, listeners
                 )
                 lead_only |= due
                 if error is not None:
