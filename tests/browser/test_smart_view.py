@@ -10,6 +10,7 @@ from tests.browser.harness import (
     lab_command,
     open_notebook,
     screenshot,
+    set_theme,
     shut_down_kernel,
     wait_until,
     widget_state_of,
@@ -224,6 +225,11 @@ def test_the_form_draws_its_fields_and_changes_reach_the_kernel(lab, page):
     assert name.input_value() == "class"  # the redraw kept what was typed
     page.set_viewport_size({"width": 1100, "height": 900})
     screenshot(page, "smart-view-lab", ".kino-smartcell")
+    try:  # the theme is the server's setting: put it back for the other tests
+        set_theme(page, "dark")
+        screenshot(page, "smart-view-lab-dark", ".kino-smartcell")
+    finally:
+        set_theme(page, "light")
 
 
 def test_a_reopened_form_shows_its_values_disabled_until_the_cell_runs(lab, page):
