@@ -299,11 +299,14 @@ class _Writer:
         if a.get("early_stopping"):
             chain.append(self._early_stopping(validation, metrics))
         one_line = f"loop = train.trainer({', '.join(args)}){''.join(chain)}"
-        if len(chain) > 1:
+        in_parentheses = "    " + one_line.removeprefix("loop = ")
+        if len(one_line) <= LINE_WIDTH:
+            lines.append(one_line)
+        elif len(chain) > 1 and len(in_parentheses) <= LINE_WIDTH:
+            lines += ["loop = (", in_parentheses, ")"]
+        elif len(chain) > 1:
             trainer = call("train.trainer", args, indent=4)
             lines += ["loop = (", f"    {trainer}", *(f"    {part}" for part in chain), ")"]
-        elif len(one_line) <= LINE_WIDTH:
-            lines.append(one_line)
         else:  # one configuring call: its own line (ruff has no tidy way to split the pair)
             lines.append(call("loop = train.trainer", args, indent=0))
             lines += [f"loop{part}" for part in chain]

@@ -298,7 +298,7 @@ def valid_attrs(draw):
     }
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_attrs())
 def test_valid_attributes_give_formatted_code_that_round_trips(attrs):
     cell = TrainModel.__new__(TrainModel)  # generate() only: no widget per example
