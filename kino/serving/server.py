@@ -502,7 +502,7 @@ class Server:
                     batch.append(queue.popleft())
                     room -= part.count
             self._rows -= size - room
-            if self._rows:
+            if self._rows and len(self._workers) > 1:
                 self._cond.notify()  # another worker may take the rest
             return batch
 

@@ -211,9 +211,9 @@ class WaitTicket(Ticket):
     def pass_on(self) -> None:
         """Wake the next caller of this ticket's chain (once, by the waiter of this one).
 
-        >>> a, b = WaitTicket(1, None), WaitTicket(1, None); link([a, b]); a.pass_on()
-        >>> b.wait(0)
-        True
+        >>> a, b, c = (WaitTicket(1, None) for _ in range(3)); link([a, b, c])  # a -> c
+        >>> a.pass_on(); c.wait(0), b.wait(0)
+        (True, False)
         """
         following = self.next
         if following is not None:
@@ -273,37 +273,46 @@ class LoopTicket(Ticket):
         _resolve([self])
 
 
+#: How many chains the waiting threads of one batch are woken along: more than one, so
+#: that a caller the OS is slow to run holds up only its own chain.
+CHAINS = 2
+
+
 def link(tickets: list[Ticket]) -> None:
     """Chain the waiting-thread tickets among ``tickets`` (under the settle lock, before
-    :func:`deliver`): each one's waiter wakes the next.
+    :func:`deliver`), dealt round-robin into ``CHAINS`` chains: each one's waiter wakes
+    the next of its chain.
 
-    >>> a, b = WaitTicket(1, None), WaitTicket(1, None); link([a, FutureTicket(None), b])
-    >>> a.next is b, b.next
-    (True, None)
+    >>> a, b, c = (WaitTicket(1, None) for _ in range(3)); link([a, FutureTicket(None), b, c])
+    >>> a.next is c, b.next, c.next
+    (True, None, None)
     """
-    previous = None
+    last: list[Any] = [None] * CHAINS
+    n = 0
     for ticket in tickets:
         if type(ticket) is WaitTicket:
+            previous = last[n % CHAINS]
             if previous is not None:
                 previous.next = ticket
-            previous = ticket
+            last[n % CHAINS] = ticket
+            n += 1
 
 
 def deliver(tickets: Iterable[Ticket]) -> None:
     """Tell each done ticket's caller: event-loop tickets in one call per loop, waiting
-    threads by waking the first of their chain (:func:`link`).
+    threads by waking the first of each chain (:func:`link`).
 
     >>> t = WaitTicket(1, None); _ = t.fill(0, [1]); link([t]); deliver([t]); t.wait(0)
     True
     """
     loops: dict[asyncio.AbstractEventLoop, list[LoopTicket]] = {}
-    first = True
+    heads = CHAINS
     for ticket in tickets:
         kind = type(ticket)
         if kind is WaitTicket:
-            if first:  # the rest are woken along the chain
+            if heads:  # the rest are woken along the chains
                 ticket.deliver()
-                first = False
+                heads -= 1
         elif kind is LoopTicket:
             loops.setdefault(ticket.loop, []).append(ticket)
         else:
