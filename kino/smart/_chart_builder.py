@@ -11,8 +11,8 @@ chart = (
     alt.Chart(sales)
     .mark_line()
     .encode(
-        x=alt.X(field='month', type='quantitative'),
-        y=alt.Y(field='amount', type='quantitative'),
+        x=alt.X(field="month", type="quantitative"),
+        y=alt.Y(field="amount", type="quantitative"),
     )
 )
 kino.chart(chart)
@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from kino.smart._code import identifier, imports, literal
+from kino.smart._code import call, identifier, imports, literal
 from kino.smart._namespace import frames, lookup, schema
 from kino.ui.smart import AttrError, SmartCell
 
@@ -153,8 +153,8 @@ def chart_expression(
         alt.Chart(df)
         .mark_bar()
         .encode(
-            x=alt.X(field='team', type='nominal'),
-            y=alt.Y(aggregate='count', type='quantitative'),
+            x=alt.X(field="team", type="nominal"),
+            y=alt.Y(aggregate="count", type="quantitative"),
         )
     )
     """
@@ -166,21 +166,24 @@ def chart_expression(
     for channel, klass in CHANNELS.items():
         arguments = _encoding(attrs, channel, columns, renames)
         if arguments:
-            encodings.append(f"{channel}=alt.{klass}({', '.join(arguments)})")
+            written = call(f"{channel}=alt.{klass}", arguments, indent=8, tail=1)
+            encodings.append(written)
     if not encodings:
         raise AttrError("x", "choose a column for x or y (or a count aggregate)")
     data = source + (".collect()" if lazy else "")
     if renames:
         data = f"{data}.rename({literal(renames)})"
+    # The encodings end in a trailing comma, so ruff keeps them (and so the chain) one
+    # per line: the layout is the same however short the chart is.
     calls = [
-        f"alt.Chart({data})",
-        f"mark_{mark}()",
-        "encode(\n        " + ",\n        ".join(encodings) + ",\n    )",
+        call("alt.Chart", [data], indent=4),
+        f".mark_{mark}()",
+        ".encode(\n" + "".join(f"        {line},\n" for line in encodings) + "    )",
     ]
     properties = _properties(attrs)
     if properties:
-        calls.append(f"properties({', '.join(properties)})")
-    return "(\n    " + "\n    .".join(calls) + "\n)"
+        calls.append(call(".properties", properties, indent=4))
+    return "(\n" + "".join(f"    {line}\n" for line in calls) + ")"
 
 
 def _encoding(
@@ -196,7 +199,7 @@ def _encoding(
         raise AttrError(f"{channel}_type", f"must be one of {', '.join(TYPES)}, got {kind!r}")
     if column in ("", None):
         if aggregate == "count":
-            return ["aggregate='count'", "type='quantitative'"]
+            return ['aggregate="count"', 'type="quantitative"']
         return []
     if not isinstance(column, str) or column not in columns:
         there = ", ".join(repr(name) for name in columns) or "none"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import unicodedata
 from typing import Any
 
 from kino.ui.smart import AttrError
@@ -93,6 +94,21 @@ def _char(c: str, quote: str) -> str:
     return repr(c)[1:-1]
 
 
+def width(line: str) -> int:
+    """How wide ruff counts ``line``: East Asian wide characters take two columns,
+    combining marks none.
+
+    >>> width("abc"), width("日本"), width("e\u0301")
+    (3, 4, 1)
+    """
+    total = 0
+    for c in line:
+        if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me"):
+            continue
+        total += 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+    return total
+
+
 def call(head: str, args: list[str], *, indent: int = 0, tail: int = 0) -> str:
     """``head(args)`` laid out as ruff lays out a call at ``indent`` (``tail``: the
     characters after it on its line, such as a comma): on one line if it fits, else its
@@ -108,11 +124,11 @@ def call(head: str, args: list[str], *, indent: int = 0, tail: int = 0) -> str:
     )
     """
     one = f"{head}({', '.join(args)})"
-    if indent + len(one) + tail <= LINE_WIDTH:
+    if indent + width(one) + tail <= LINE_WIDTH:
         return one
     pad = " " * (indent + 4)
     inner = pad + ", ".join(args)
-    if len(inner) <= LINE_WIDTH and len(args) > 0:
+    if width(inner) <= LINE_WIDTH and len(args) > 0:
         return f"{head}(\n{inner}\n{' ' * indent})"
     return f"{head}(\n" + "".join(f"{pad}{arg},\n" for arg in args) + f"{' ' * indent})"
 
@@ -120,7 +136,8 @@ def call(head: str, args: list[str], *, indent: int = 0, tail: int = 0) -> str:
 def chain(target: str, base: str, calls: list[tuple[str, list[str]]]) -> str:
     """``target = base.method(args).method(args)...`` laid out as ruff does: one line if
     it fits; else, for up to two calls, the last call's arguments broken; for three or
-    more, one call per line inside parentheses (the first call stays on ``base``).
+    more, inside parentheses: on one line if it fits there, else one call per line (the
+    first call stays on ``base``).
 
     >>> print(chain("out", "df", [("sort", ['"a"'])]))
     out = df.sort("a")
@@ -133,15 +150,25 @@ def chain(target: str, base: str, calls: list[tuple[str, list[str]]]) -> str:
     """
     written = [f".{name}({', '.join(args)})" for name, args in calls]
     one = f"{target} = {base}{''.join(written)}"
-    if len(one) <= LINE_WIDTH or not calls:
+    if width(one) <= LINE_WIDTH or not calls:
         return one
     if len(calls) <= 2:
-        # ruff breaks the last call that has arguments; calls after it follow its ")".
-        last = max((i for i, (_, args) in enumerate(calls) if args), default=len(calls) - 1)
+        # ruff breaks the last call that has arguments and whose opening line fits;
+        # the calls after it follow its ")".
+        split = [i for i, (_, args) in enumerate(calls) if args] or [len(calls) - 1]
+        opening = [
+            i
+            for i in split
+            if width(f"{target} = {base}{''.join(written[:i])}.{calls[i][0]}(") <= LINE_WIDTH
+        ]
+        last = (opening or split)[-1]
         name, args = calls[last]
         after = "".join(written[last + 1 :])
         head = f"{target} = {base}{''.join(written[:last])}.{name}"
-        return call(head, args, tail=len(after)) + after
+        return call(head, args, tail=width(after)) + after
+    flat = f"{base}{''.join(written)}"
+    if 4 + width(flat) <= LINE_WIDTH:
+        return f"{target} = (\n    {flat}\n)"
     first, *rest = calls
     lines = [call(f"{base}.{first[0]}", first[1], indent=4)]
     lines += [call(f".{name}", args, indent=4) for name, args in rest]

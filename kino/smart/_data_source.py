@@ -5,7 +5,7 @@
 >>> print(cell.code)
 import polars as pl
 <BLANKLINE>
-df = pl.read_csv('sales.csv', separator=';')
+df = pl.read_csv("sales.csv", separator=";")
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from kino.smart._code import identifier, imports, literal
+from kino.smart._code import call, identifier, imports, literal
 from kino.ui.smart import AttrError, SmartCell
 from kino.ui.table import table
 
@@ -118,14 +118,13 @@ class DataSource(SmartCell):
         """``<variable> = pl.read_csv(...)`` / ``pl.read_parquet(...)`` / a kino data set."""
         variable = identifier(attrs["variable"], "variable")
         if attrs["source"] == "dataset":
-            call = _dataset_call(attrs["dataset"])
-            return f"{imports('import kino')}\n\n{variable} = kino.datasets.{call}"
+            reader = _dataset_call(attrs["dataset"])
+            return f"{imports('import kino')}\n\n{variable} = kino.datasets.{reader}"
         path, fmt, options = _file_reader(attrs)
-        arguments = ", ".join(
-            [literal(path, _path_field(attrs))]
-            + [f"{key}={literal(value)}" for key, value in options.items()]
-        )
-        return f"{imports('import polars as pl')}\n\n{variable} = pl.read_{fmt}({arguments})"
+        arguments = [literal(path, _path_field(attrs))]
+        arguments += [f"{key}={literal(value)}" for key, value in options.items()]
+        read = call(f"{variable} = pl.read_{fmt}", arguments)
+        return f"{imports('import polars as pl')}\n\n{read}"
 
     def preview(self, attrs: dict[str, Any]) -> Any:
         """The first ``PREVIEW_ROWS`` rows, read lazily, as a ``kino.table``."""
@@ -179,6 +178,8 @@ def _file_reader(attrs: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     elif fmt not in ("csv", "parquet"):
         raise AttrError("format", f"must be one of auto, csv, parquet, got {fmt!r}")
     options: dict[str, Any] = {}
+    if any(c in path for c in "*?["):  # polars reads these as a glob pattern by default
+        options["glob"] = False
     if fmt == "csv":
         separator = attrs["separator"]
         if separator not in [value for value, _ in SEPARATORS]:

@@ -8,7 +8,7 @@ expression in a named variable.
 >>> print(plan({"source": "df", "steps": steps, "variable": "result"}, {"df": df}).code)
 import polars as pl
 <BLANKLINE>
-result = df.filter(pl.col('age') > 30)
+result = df.filter(pl.col("age") > 30)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from kino.smart._code import identifier, imports, literal
+from kino.smart._code import chain, identifier, imports, literal
 from kino.smart._namespace import frames, lookup
 from kino.ui.smart import AttrError, SmartCell
 from kino.ui.table import table
@@ -76,10 +76,10 @@ class DataTransform(SmartCell):
     >>> __main__.people = pl.DataFrame({"name": ["ada", "bob"], "age": [36, 29]})
     >>> cell = DataTransform(source="people", steps=[{"kind": "sort", "column": "age"}])
     >>> print(cell.code)
-    result = people.sort('age')
+    result = people.sort("age")
     >>> cell.attrs = {**cell.attrs, "steps": [{"kind": "sort", "column": "height"}]}
     >>> cell.error_field, cell.code
-    ('steps.0.column', "result = people.sort('age')")
+    ('steps.0.column', 'result = people.sort("age")')
     >>> del __main__.people
     """
 
@@ -253,14 +253,16 @@ def plan(
     lazy = frame.lazy()
     schema = dict(lazy.collect_schema())
     seen = dict.fromkeys(schema)
-    chain, uses_pl = [source], False
+    calls: list[tuple[str, list[str]]] = []
+    uses_pl = False
     for index, raw in enumerate(steps):
         prefix = f"steps.{index}"
         try:
-            call, needs_pl = _step({**NEW_STEP, **_item(raw, prefix)}, schema, prefix)
+            made, needs_pl = _step({**NEW_STEP, **_item(raw, prefix)}, schema, prefix)
             # The preview runs the very code the cell writes, over the lazy source, so
             # the two can never disagree; every name and value in it is a literal.
-            stepped = eval(f"_.{call}", {"__builtins__": {}, "pl": pl}, {"_": lazy})
+            written = "".join(f".{name}({', '.join(args)})" for name, args in made)
+            stepped = eval(f"_{written}", {"__builtins__": {}, "pl": pl}, {"_": lazy})
             schema = _schema(stepped, prefix)
         except AttrError:
             if partial:
@@ -268,12 +270,9 @@ def plan(
             raise
         lazy = stepped
         seen.update(dict.fromkeys(schema))
-        chain.append(call)
+        calls += made
         uses_pl = uses_pl or needs_pl
-    body = chain[0] + "".join(f".{call}" for call in chain[1:])
-    if len(chain) > 2:
-        body = "(\n    " + "\n    .".join(chain) + "\n)"
-    code = f"{variable} = {body}"
+    code = chain(variable, source, calls)
     if uses_pl:
         code = f"{imports('import polars as pl')}\n\n{code}"
     return Plan(code, lazy, list(seen))
@@ -293,28 +292,26 @@ def _schema(lazy: pl.LazyFrame, prefix: str) -> dict[str, Any]:
         raise AttrError(prefix, f"polars cannot do this step: {first}") from None
 
 
-def _step(step: dict[str, Any], schema: dict[str, Any], prefix: str) -> tuple[str, bool]:
-    """One step's method call (``filter(...)``) and whether it uses ``pl``."""
+def _step(
+    step: dict[str, Any], schema: dict[str, Any], prefix: str
+) -> tuple[list[tuple[str, list[str]]], bool]:
+    """One step's method calls (``[("filter", [condition])]``) and whether they use ``pl``."""
     kind = step["kind"]
     if kind == "filter":
-        return f"filter({_condition(step, schema, prefix)})", True
+        return [("filter", [_condition(step, schema, prefix)])], True
     if kind == "select":
-        names = _column_list(step["columns"], schema, f"{prefix}.columns")
-        return f"select({', '.join(names)})", False
+        return [("select", _column_list(step["columns"], schema, f"{prefix}.columns"))], False
     if kind == "sort":
         name = literal(_column(step["column"], schema, f"{prefix}.column"))
         if not isinstance(step["descending"], bool):
             raise AttrError(f"{prefix}.descending", "must be true or false")
-        return f"sort({name}{', descending=True' if step['descending'] else ''})", False
+        return [("sort", [name, *(["descending=True"] if step["descending"] else [])])], False
     if kind == "group_by":
         by = _column_list(step["by"], schema, f"{prefix}.by")
         aggregations = _aggregations(step["aggregations"], schema, f"{prefix}.aggregations")
-        return (
-            f"group_by({', '.join(by)}, maintain_order=True).agg({', '.join(aggregations)})",
-            True,
-        )
+        return [("group_by", [*by, "maintain_order=True"]), ("agg", aggregations)], True
     if kind == "derive":
-        return f"with_columns({_derived(step, schema, prefix)})", True
+        return [("with_columns", [_derived(step, schema, prefix)])], True
     allowed = ", ".join(kind for kind, _ in STEP_KINDS)
     raise AttrError(f"{prefix}.kind", f"must be one of {allowed}, got {kind!r}")
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from kino.smart._chart_builder import ALTAIR_MAX_ROWS, PREVIEW_MAX_ROWS, ChartBuilder
 from kino.ui.live import Chart
+from tests.smart.test_code import assert_formatted
 
 SALES = pl.DataFrame(
     {
@@ -201,6 +202,7 @@ def test_hostile_names_stay_data_and_the_code_round_trips(names, values, title, 
         attrs = {"source": "frame", "mark": mark, "x": label, "y": number, "title": title}
         cell = ChartBuilder(**attrs)
         ast.parse(cell.code)
+        assert_formatted(cell.code)
         _, spec = run(cell, frame=frame)
         x, y = spec["encoding"]["x"], spec["encoding"]["y"]
         assert (unescape(x["field"]), unescape(y["field"])) == (charted(label), charted(number))

@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 
 from kino import datasets
 from kino.smart._data_source import PREVIEW_ROWS, DataSource
+from tests.smart.test_code import assert_formatted
 
 FRAME = pl.DataFrame({"name": ["ada", "bob", "cy"], "age": [36, 41, 29]})
 
@@ -37,14 +38,14 @@ def folder(tmp_path, monkeypatch):
 def test_a_csv_path_reads_into_the_named_variable(folder):
     FRAME.write_csv(folder / "people.csv")
     cell = DataSource(path="people.csv", variable="people")
-    assert cell.code == "import polars as pl\n\npeople = pl.read_csv('people.csv')"
+    assert cell.code == 'import polars as pl\n\npeople = pl.read_csv("people.csv")'
     assert_frame_equal(run(cell.code)["people"], FRAME)
 
 
 def test_csv_options_separator_and_no_header(folder):
     (folder / "t.tsv").write_text("ada\t36\nbob\t41\n")
     cell = DataSource(path="t.tsv", separator="\t", header=False)
-    assert "separator='\\t'" in cell.code and "has_header=False" in cell.code
+    assert 'separator="\\t"' in cell.code and "has_header=False" in cell.code
     frame = run(cell.code)["df"]
     assert frame.shape == (2, 2)
     assert frame.row(1) == ("bob", 41)
@@ -53,7 +54,7 @@ def test_csv_options_separator_and_no_header(folder):
 def test_parquet_by_suffix_and_by_choice(folder):
     FRAME.write_parquet(folder / "p.parquet")
     FRAME.write_parquet(folder / "p.data")
-    assert "pl.read_parquet('p.parquet')" in DataSource(path="p.parquet").code
+    assert 'pl.read_parquet("p.parquet")' in DataSource(path="p.parquet").code
     chosen = DataSource(path="p.data", format="parquet")
     assert_frame_equal(run(chosen.code)["df"], FRAME)
 
@@ -124,7 +125,9 @@ PATH_TEXT = st.text(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    name=st.one_of(PATH_TEXT, st.sampled_from(['"); import os; #', "it's", 'a"b', "x\ny"])),
+    name=st.one_of(
+        PATH_TEXT, st.sampled_from(['"); import os; #', "it's", 'a"b', "x\ny", "a[b", "*", "?"])
+    ),
     fmt=st.sampled_from(["csv", "parquet"]),
     header=st.booleans(),
     variable=st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True),
@@ -141,6 +144,7 @@ def test_hostile_file_names_stay_data_and_the_code_round_trips(name, fmt, header
         cell = DataSource(**attrs)
         assert cell.error == ""
         tree = ast.parse(cell.code)
+        assert_formatted(cell.code)
         assert [type(node).__name__ for node in tree.body] == ["Import", "Assign"]
         frame = run(cell.code)[variable]
         if fmt == "parquet" or header:

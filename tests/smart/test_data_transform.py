@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 
 from kino.smart._data_transform import NEW_STEP, PREVIEW_ROWS, DataTransform, typed_value
 from kino.ui.smart import AttrError
+from tests.smart.test_code import assert_formatted
 
 PEOPLE = pl.DataFrame(
     {
@@ -89,9 +90,9 @@ def test_the_example_of_the_issue_reads_like_a_learner_wrote_it(notebook):
             step(kind="sort", column="name"),
         ],
     )
-    assert cell.code == (
-        "import polars as pl\n\nresult = (\n    people\n    .filter(pl.col('age') > 30)\n"
-        "    .sort('name')\n)"
+    assert (
+        cell.code
+        == 'import polars as pl\n\nresult = people.filter(pl.col("age") > 30).sort("name")'
     )
 
 
@@ -197,7 +198,7 @@ def test_typed_values_follow_the_dtype():
     assert typed_value("it's", pl.String, "v", "c") == '"it\'s"'
     utc = pl.Datetime("us", "UTC")
     assert typed_value("2024-01-31T12:30", utc, "v", "c") == (
-        "pl.datetime(2024, 1, 31, 12, 30, 0, time_zone='UTC')"
+        'pl.datetime(2024, 1, 31, 12, 30, 0, time_zone="UTC")'
     )
     with pytest.raises(AttrError, match="not supported"):
         typed_value("1", pl.List(pl.Int64), "v", "c")
@@ -239,6 +240,7 @@ def test_hostile_names_and_values_stay_data_and_the_code_round_trips(
         cell = DataTransform(**attrs)
         assert cell.error == ""
         ast.parse(cell.code)
+        assert_formatted(cell.code)
         result = run(cell.code, **namespace)["out"]
         compare = {
             "==": lambda a: a == limit,
