@@ -25,21 +25,23 @@ from kino.smart._code import call, identifier, literal
 from kino.smart._train_model import integer
 from kino.ui.smart import AttrError, SmartCell
 
-#: task → (its label, the suggested hub model, its download size).
+#: task → (its label, the suggested hub model, its short name, its download size).
 TASKS = {
     "text_embedding": (
-        "Text embedding (semantic search)",
+        "Text embedding",
         "sentence-transformers/all-MiniLM-L6-v2",
+        "all-MiniLM-L6-v2",
         "90 MB",
     ),
     "text_classification": (
-        "Text classification (sentiment)",
+        "Text classification",
         "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+        "DistilBERT SST-2",
         "270 MB",
     ),
-    "fill_mask": ("Fill in a masked word", "google-bert/bert-base-uncased", "440 MB"),
-    "image_classification": ("Image classification", "microsoft/resnet-50", "100 MB"),
-    "text_generation": ("Text generation", "openai-community/gpt2", "550 MB"),
+    "fill_mask": ("Fill a masked word", "google-bert/bert-base-uncased", "BERT base", "440 MB"),
+    "image_classification": ("Image classification", "microsoft/resnet-50", "ResNet-50", "100 MB"),
+    "text_generation": ("Text generation", "openai-community/gpt2", "GPT-2", "550 MB"),
 }
 #: Tasks over text: a sequence length, and a text box (``models.view``) with a first text.
 TEXT_TASKS = ("text_embedding", "text_classification", "fill_mask")
@@ -87,22 +89,20 @@ class NeuralNetworkTask(SmartCell):
         """The fields; the suggested model's label says whether it downloads."""
         task = attrs.get("task")
         known = isinstance(task, str) and task in TASKS
-        suggested = _suggested_label(task) if known else "The task's suggested model"
+        suggested, note = _suggestion(task) if known else ("The task's suggested model", "")
         return [
             {
                 "name": "task",
                 "label": "Task",
                 "type": "select",
-                "options": [[name, label] for name, (label, _, _) in TASKS.items()],
+                "options": [[name, label] for name, (label, *_) in TASKS.items()],
             },
             {
                 "name": "model",
                 "label": "Model",
                 "type": "select",
-                "options": [
-                    ["suggested", suggested],
-                    ["other", "Another model (a hub name or a folder)"],
-                ],
+                "options": [["suggested", suggested], ["other", "Another model"]],
+                "help": note if attrs.get("model") == "suggested" else "A hub name or a folder.",
             },
             {
                 "name": "model_name",
@@ -201,11 +201,12 @@ def _bundled(task: str) -> bool:
     return task == BUNDLED[0] and importlib.util.find_spec(BUNDLED[1]) is not None
 
 
-def _suggested_label(task: str) -> str:
-    name, size = TASKS[task][1].partition("/")[2], TASKS[task][2]
+def _suggestion(task: str) -> tuple[str, str]:
+    """The suggested model's option label, and the note under it (offline, or a download)."""
+    _, hub, short, size = TASKS[task]
     if _bundled(task):
-        return f"{name} (installed: works offline)"
-    return f"{name} (downloads {size} from the Hugging Face hub the first time)"
+        return f"{short} (offline)", "Installed with kino's test tools: works offline."
+    return f"{short} (download)", f"Downloads {size} from the Hugging Face hub ({hub}) once."
 
 
 def _model_name(attrs: dict[str, Any]) -> str:

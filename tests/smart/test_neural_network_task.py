@@ -95,7 +95,8 @@ def test_the_suggested_embedding_model_is_the_installed_minilm_and_runs_offline(
     cell = NeuralNetworkTask(text="how to bake bread")
     assert "models.load(bundled_minilm())" in cell.code
     (option,) = [f for f in cell.fields if f["name"] == "model"]
-    assert "works offline" in option["options"][0][1]
+    assert option["options"][0] == ["suggested", "all-MiniLM-L6-v2 (offline)"]
+    assert "works offline" in option["help"]
     ns = _run(cell.code)
     (vector,) = ns["task"].run(["knead the dough"])
     assert np.asarray(vector).shape == (384,)
@@ -109,7 +110,8 @@ def test_without_the_minilm_package_the_suggestion_is_the_hub_copy(comm_log, mon
     cell = NeuralNetworkTask()
     assert 'models.load("sentence-transformers/all-MiniLM-L6-v2")' in cell.code
     (option,) = [f for f in cell.fields if f["name"] == "model"]
-    assert "downloads 90 MB" in option["options"][0][1]
+    assert option["options"][0] == ["suggested", "all-MiniLM-L6-v2 (download)"]
+    assert "Downloads 90 MB" in option["help"]
 
 
 def test_other_tasks_suggest_hub_models_that_say_they_download(comm_log):
@@ -117,7 +119,8 @@ def test_other_tasks_suggest_hub_models_that_say_they_download(comm_log):
     assert 'models.load("microsoft/resnet-50")' in cell.code
     assert cell.code.strip().splitlines()[-1] == "task"  # displays as its image upload
     (option,) = [f for f in cell.fields if f["name"] == "model"]
-    assert "downloads 100 MB" in option["options"][0][1]
+    assert option["options"][0] == ["suggested", "ResNet-50 (download)"]
+    assert option["help"].startswith("Downloads 100 MB from the Hugging Face hub")
     generate = NeuralNetworkTask(task="text_generation", max_new_tokens=5)
     assert "models.text_generation(model, max_new_tokens=5, batch_size=8)" in generate.code
 
