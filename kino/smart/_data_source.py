@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from kino.smart._code import call, identifier, imports, literal
-from kino.ui.smart import AttrError, SmartCell
+from kino.ui.smart import MAX_UPLOAD_BYTES, AttrError, SmartCell
 from kino.ui.table import table
 
 PREVIEW_ROWS = 20
@@ -82,6 +82,8 @@ class DataSource(SmartCell):
                 "label": "File",
                 "type": "upload",
                 "accept": ",".join(SUFFIXES),
+                "help": f"Saved under uploads/ next to the notebook's kernel; at most "
+                f"{MAX_UPLOAD_BYTES // (1 << 20)} MB.",
                 "when": {"source": ["upload"]},
             },
             {

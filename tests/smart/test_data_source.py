@@ -153,3 +153,13 @@ def test_hostile_file_names_stay_data_and_the_code_round_trips(name, fmt, header
             assert frame.rows() == FRAME.rows()
         again = DataSource(**json.loads(json.dumps(cell.attrs)))
         assert again.code == cell.code
+
+
+def test_the_form_shows_only_the_fields_of_the_chosen_source():
+    fields = {field["name"]: field for field in DataSource().fields}
+    assert fields["path"]["when"] == {"source": ["path"]}
+    assert fields["upload"]["when"] == {"source": ["upload"]}
+    assert fields["upload"]["accept"] == ".csv,.tsv,.txt,.parquet,.pq"
+    assert "200 MB" in fields["upload"]["help"]
+    assert fields["dataset"]["when"] == {"source": ["dataset"]}
+    assert fields["separator"]["when"] == {"source": ["path", "upload"]}

@@ -94,3 +94,35 @@ def test_the_data_cells_public_names_are_their_classes_even_after_their_modules_
     assert kino.smart.data_source is _data_source.DataSource
     for cell in (kino.smart.chart_builder, kino.smart.data_transform, kino.smart.data_source):
         assert kino.smart.CELLS[cell.kind].endswith(f":{cell.__name__}")
+
+
+@pytest.fixture
+def shell():
+    """An IPython shell: its ``user_ns`` is the namespace, cells run with ``run_cell``."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    existed = InteractiveShell.initialized()
+    shell = InteractiveShell.instance()
+    yield shell
+    if not existed:
+        shell.events.callbacks["post_run_cell"].clear()
+        InteractiveShell.clear_instance()
+
+
+def test_inside_ipython_the_forms_follow_the_cells_that_run(shell, comm_log):
+    from kino.smart._chart_builder import ChartBuilder
+    from kino.smart._data_transform import DataTransform
+
+    assert user_namespace() is shell.user_ns
+    shell.run_cell("import polars as pl\nsales_ns = pl.DataFrame({'region': ['n'], 'amount': [1]})")
+    chart, transform = ChartBuilder(source="sales_ns", x="region"), DataTransform()
+    sources = transform.fields[0]
+    assert ["sales_ns", "sales_ns (2 columns)"] in sources["options"]
+    assert chart.error == "" and "alt.Chart(sales_ns)" in chart.code
+    shell.run_cell("sales_ns = sales_ns.with_columns(share=pl.col('amount') / 2)")
+    assert [value for value, _ in chart.fields[2]["options"]] == ["", "region", "amount", "share"]
+    shell.run_cell("del sales_ns")
+    assert chart.error_field == "source" and "no polars frame named 'sales_ns'" in chart.error
+    assert "sales_ns" not in [value for value, _ in transform.fields[0]["options"]]
+    chart.close()
+    transform.close()
