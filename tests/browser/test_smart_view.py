@@ -244,11 +244,14 @@ def test_a_reopened_form_shows_its_values_disabled_until_the_cell_runs(lab, page
     )
 
     def saved():
-        lab_command(page, "docmanager:save")
         models = widget_state_of(path).get("state", {}).values()
         return any(m["state"].get("attrs", {}).get("text") == "kept in the file" for m in models)
 
+    # One save, then wait for the file: a save still running as the kernel shuts down
+    # could write the notebook again without the state.
+    lab_command(page, "docmanager:save")
     wait_until(page, saved, "the form's attributes in the saved widget state")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
     shut_down_kernel(page)
     open_notebook(page, lab, "smart-reopen.ipynb")
     form = page.locator(".kino-smartcell").first

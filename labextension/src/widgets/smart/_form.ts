@@ -141,7 +141,9 @@ function selectInput(
     none.disabled = true;
     select.append(none);
   }
-  options.forEach(([, label], i) => select.append(h("option", { value: String(i) }, String(label))));
+  options.forEach(([, label], i) =>
+    select.append(h("option", { value: String(i) }, String(label))),
+  );
   select.value = current < 0 ? "" : String(current);
   select.disabled = ctx.disabled;
   select.addEventListener("change", () => {
@@ -184,10 +186,22 @@ function listInput(
   };
   items.forEach((item, i) => {
     const tools = h("div", { class: "kino-sc-item-tools" });
-    const button = (tool: string, text: string, title: string, action: () => void, enabled: boolean) => {
+    const button = (
+      tool: string,
+      text: string,
+      title: string,
+      action: () => void,
+      enabled: boolean,
+    ) => {
       const b = h(
         "button",
-        { type: "button", class: "kino-sc-icon", title, "aria-label": title, "data-path": `${itemKey(i)}:${tool}` },
+        {
+          type: "button",
+          class: "kino-sc-icon",
+          title,
+          "aria-label": title,
+          "data-path": `${itemKey(i)}:${tool}`,
+        },
         text,
       );
       b.disabled = ctx.disabled || !enabled;
@@ -234,5 +248,10 @@ function uploadInput(field: UploadField, value: unknown, ctx: FormContext): HTML
   const status =
     ctx.uploads[field.name] ??
     (typeof value === "string" && value ? value : "No file uploaded yet");
-  return h("div", { class: "kino-sc-upload" }, input, h("span", { class: "kino-sc-upload-status" }, status));
+  return h(
+    "div",
+    { class: "kino-sc-upload" },
+    input,
+    h("span", { class: "kino-sc-upload-status" }, status),
+  );
 }

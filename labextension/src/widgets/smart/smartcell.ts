@@ -47,7 +47,13 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
   const root = h(
     "div",
     { class: "kino kino-smartcell" },
-    h("div", { class: "kino-sc-header" }, h("span", { class: "kino-sc-badge" }, "Smart cell"), title, status),
+    h(
+      "div",
+      { class: "kino-sc-header" },
+      h("span", { class: "kino-sc-badge" }, "Smart cell"),
+      title,
+      status,
+    ),
     banner,
     form,
   );
@@ -140,7 +146,9 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
     const caret = focusPath !== null && focused?.type === "text" ? focused.selectionStart : null;
     const { nodes, placedError } = drawFields(Array.isArray(fields) ? fields : [], local, [], ctx);
     const general =
-      ctx.error && !placedError ? h("div", { class: "kino-sc-error kino-sc-form-error", role: "alert" }, ctx.error) : null;
+      ctx.error && !placedError
+        ? h("div", { class: "kino-sc-error kino-sc-form-error", role: "alert" }, ctx.error)
+        : null;
     form.replaceChildren(...(general ? [general] : []), ...nodes);
     const wanted = focusNext.length ? focusNext : focusPath !== null ? [focusPath] : [];
     focusNext = [];
@@ -157,7 +165,8 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
   }
   form.addEventListener("focusout", () => typing && send());
   draw();
-  cleanups.push(watch(model, ["attrs", "fields", "error", "error_field", "smart_title"], () => draw()));
+  const redrawOn = ["attrs", "fields", "error", "error_field", "smart_title"] as const;
+  cleanups.push(watch(model, [...redrawOn], () => draw()));
   cleanups.push(onLiveChange(el, () => draw()));
 
   const bridge: SmartCellBridge = {
@@ -191,8 +200,16 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
         banner.replaceChildren();
         return;
       }
-      const convert = h("button", { type: "button", class: "kino-sc-button" }, "Convert to plain code");
-      const overwrite = h("button", { type: "button", class: "kino-sc-button kino-sc-button-quiet" }, "Replace with the form's code");
+      const convert = h(
+        "button",
+        { type: "button", class: "kino-sc-button" },
+        "Convert to plain code",
+      );
+      const overwrite = h(
+        "button",
+        { type: "button", class: "kino-sc-button kino-sc-button-quiet" },
+        "Replace with the form's code",
+      );
       convert.addEventListener("click", () => host.convertToPlainCode());
       overwrite.addEventListener("click", () => host.overwrite());
       banner.replaceChildren(
