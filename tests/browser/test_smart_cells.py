@@ -15,6 +15,8 @@ import re
 import uuid
 from pathlib import Path
 
+import pytest
+
 import kino.smart
 from tests.browser.harness import (
     REPO,
@@ -421,3 +423,207 @@ def test_a_launcher_tile_opens_a_new_notebook_with_that_smart_cell(lab, page):
     page.locator(".jp-Notebook .kino-smartcell .kino-sc-title", has_text="Train a model").wait_for(
         timeout=budget_ms(30_000)
     )
+
+
+# The real smart cells, each inserted from the toolbar's menu in a notebook that has data.
+DATA = """
+import numpy as np
+import polars as pl
+
+sales = pl.DataFrame(
+    {"region": ["north", "south", "north", "east"], "amount": [10.0, 20.5, 7.25, 3.0]}
+)
+rng = np.random.default_rng(0)
+x_train = rng.normal(size=(64, 4)).astype("float32")
+y_train = (x_train[:, 0] > 0).astype("int32")
+"""
+HOSTILE_NAME = '"); INJECTED = 1; #'
+QUOTED_NAME = 'it\'s\n"new"'
+HOSTILE = f"""
+import polars as pl
+
+hostile = pl.DataFrame({{{HOSTILE_NAME!r}: [1.0, 2.0, 3.0], {QUOTED_NAME!r}: ["a", "b", "a"]}})
+"""
+
+# kind: (form changes, a piece of the code they make, what running it shows: a selector
+# in the code cell's output, or (check code, its printed output)).
+REAL_CELLS = {
+    "data_source": (
+        [("select", "source", "kino.datasets")],
+        "kino.datasets.penguins()",
+        ("print(type(df).__name__, df.height > 0)", "DataFrame True\n"),
+    ),
+    "chart_builder": (
+        [("select", "source", "sales"), ("select", "x", "region"), ("select", "y", "amount")],
+        "alt.Chart(sales)",
+        ".kino-chart-plot :is(svg, canvas)",
+    ),
+    "data_transform": (
+        [("select", "source", "sales")],
+        "result = sales",
+        ("print(result.columns)", "['region', 'amount']\n"),
+    ),
+    "train_model": ([("number", "epochs", "2")], "epochs=2", ".kino-dash"),
+    "neural_network_task": ([("fill", "text", "a guitar")], "a guitar", ".kino-models-text"),
+}
+
+
+def choose(page, path: str, label: str) -> None:
+    """Pick the option of the form's select at ``path`` whose text is ``label`` (or
+    ``label (…)``, as column and frame options read)."""
+    picked = page.evaluate(
+        """([path, label]) => {
+            const sel = [...document.querySelectorAll('.jp-Notebook .kino-smartcell select')]
+                .find(s => s.getAttribute('data-path') === path);
+            if (!sel || sel.disabled) return false;
+            const o = [...sel.options].find(o => o.textContent === label
+                || o.textContent.startsWith(label + ' ('));
+            if (!o) return false;
+            sel.value = o.value;
+            sel.dispatchEvent(new Event('change', { bubbles: true }));
+            return true;
+        }""",
+        [path, label],
+    )
+    assert picked, f"no option {label!r} at {path!r}"
+
+
+def change_form(page, changes: list[tuple[str, str, str]]) -> None:
+    for action, path, value in changes:
+        if action == "select":
+            # The options come from the kernel: wait until this one is there.
+            page.wait_for_function(
+                """([path, label]) => [...document.querySelectorAll(
+                    '.jp-Notebook .kino-smartcell select')].some(s =>
+                    s.getAttribute('data-path') === path && !s.disabled && [...s.options].some(
+                    o => o.textContent === label || o.textContent.startsWith(label + ' (')))""",
+                arg=[path, value],
+                timeout=budget_ms(30_000),
+            )
+            choose(page, path, value)
+        elif action == "number":
+            field = form_input(page, path)
+            field.fill(value)
+            field.press("Enter")
+        else:
+            form_input(page, path).fill(value)
+
+
+def run_check(page, after: int, code: str) -> str:
+    """Insert ``code`` as a cell after cell ``after``, run it and return what it printed."""
+    page.evaluate(
+        """([i, code]) => window.jupyterapp.shell.currentWidget.content.model.sharedModel
+            .insertCell(i, { cell_type: 'code', source: code })""",
+        [after + 1, code],
+    )
+    run_cell(page, after + 1)
+    outputs = cells(page)[after + 1]["outputs"]
+    errors = [f"{o['ename']}: {o['evalue']}" for o in outputs if o["output_type"] == "error"]
+    assert not errors, errors
+    return output_text(cells(page)[after + 1])
+
+
+def insert_from_toolbar(page, title: str) -> None:
+    page.locator(".jp-NotebookPanel-toolbar .kino-smart-cell-button").first.click()
+    page.locator(".kino-smart-cell-menu .lm-Menu-item", has_text=title).click()
+
+
+@pytest.mark.parametrize("kind", list(REAL_CELLS))
+def test_each_smart_cell_inserts_writes_its_code_and_runs(lab, page, kind):
+    changes, expected, shows = REAL_CELLS[kind]
+    title = dict(SMART_CELL_LIST)[kind]
+    name = f"smart-{kind}-{uuid.uuid4().hex[:6]}.ipynb"
+    write_notebook(lab, name, [DATA])
+    open_notebook(page, lab, name)
+    run_all(page)
+    activate(page, 0)
+    insert_from_toolbar(page, title)
+    page.locator(".jp-Notebook .kino-smartcell .kino-sc-title", has_text=title).wait_for(
+        timeout=budget_ms(120_000)
+    )
+    wait_cells(page, lambda cs: len(cs) >= 2 and cs[1]["outputs"], "the form cell run")
+    change_form(page, changes)
+    got = wait_cells(
+        page,
+        lambda cs: len(cs) == 3 and expected in cs[2]["source"],
+        f"the {kind} code with {expected!r}",
+        timeout=120_000,
+    )
+    assert got[2]["metadata"][CODE_KEY] == {"form_cell": got[1]["id"]}
+    assert got[1]["metadata"][FORM_KEY]["code_sha256"] == sha(got[2]["source"])
+    run_cell(page, 2)
+    assert not [o for o in cells(page)[2]["outputs"] if o["output_type"] == "error"]
+    if isinstance(shows, str):
+        output = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-Cell-outputArea")
+        output.locator(shows).first.wait_for(timeout=budget_ms(180_000))
+    else:
+        check, printed = shows
+        assert run_check(page, 2, check) == printed
+    screenshot(page, f"smart-cell-{kind}", ".jp-Notebook")
+
+
+@pytest.mark.parametrize("kind", ["data_transform", "chart_builder"])
+def test_a_hostile_column_name_stays_a_column_name(lab, page, kind):
+    name = f"smart-hostile-{kind}-{uuid.uuid4().hex[:6]}.ipynb"
+    write_notebook(lab, name, [HOSTILE])
+    open_notebook(page, lab, name)
+    run_all(page)
+    activate(page, 0)
+    lab_command(page, "kino:insert-smart-cell", {"kind": kind})
+    page.locator(".jp-Notebook .kino-smartcell .kino-sc-form").first.wait_for(
+        timeout=budget_ms(120_000)
+    )
+    if kind == "data_transform":
+        change_form(page, [("select", "source", "hostile")])
+        add = page.locator('.jp-Notebook .kino-smartcell [data-path="steps:add"]')
+        add.wait_for(timeout=budget_ms(30_000))
+        add.click()
+        change_form(
+            page,
+            [
+                ("select", "steps.0.column", HOSTILE_NAME),
+                ("select", "steps.0.operator", ">"),
+                ("fill", "steps.0.value", "1"),
+            ],
+        )
+        wait_cells(
+            page,
+            lambda cs: len(cs) == 3 and ".filter(" in cs[2]["source"] and "> 1" in cs[2]["source"],
+            "the filter on the hostile column",
+            timeout=120_000,
+        )
+        run_cell(page, 2)
+        check = "print(result.height, result.columns == hostile.columns, 'INJECTED' in globals())"
+        assert run_check(page, 2, check) == "2 True False\n"
+    else:
+        change_form(
+            page,
+            [
+                ("select", "source", "hostile"),
+                ("select", "x", HOSTILE_NAME),
+                ("select", "y", QUOTED_NAME),
+            ],
+        )
+        wait_cells(
+            page,
+            lambda cs: (
+                len(cs) == 3 and "x=alt.X(" in cs[2]["source"] and "y=alt.Y(" in cs[2]["source"]
+            ),
+            "the chart of the hostile columns",
+            timeout=120_000,
+        )
+        run_cell(page, 2)
+        output = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-Cell-outputArea")
+        output.locator(".kino-chart-plot :is(svg, canvas)").first.wait_for(
+            timeout=budget_ms(120_000)
+        )
+        check = (
+            "encoding = chart.to_dict()['encoding']\n"
+            f"print(encoding['x']['title'] == {HOSTILE_NAME!r},"
+            f" encoding['y']['title'] == {QUOTED_NAME!r},"
+            " chart.data.height, 'INJECTED' in globals())"
+        )
+        assert run_check(page, 2, check) == "True True 3 False\n"
+    code = cells(page)[2]["source"]
+    compile(code, "<smart cell>", "exec")
+    screenshot(page, f"smart-cell-hostile-{kind}", ".jp-Notebook")
