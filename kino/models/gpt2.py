@@ -28,7 +28,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from kino.models.activations import activation
-from kino.models.weights import Target
+from kino.models.weights import Target, mirrored
 
 MODEL_TYPES: tuple[str, ...] = ("gpt2",)
 
@@ -38,8 +38,6 @@ IGNORED: tuple[str, ...] = ("*.attn.bias", "*.attn.masked_bias", "*lm_head.weigh
 
 #: A cache: per layer, keys and values ``[batch, length, heads, head_dim]``.
 Cache = tuple[tuple[jax.Array, jax.Array], ...]
-
-_LEAF_NAMES = {"kernel": "weight", "scale": "weight", "bias": "bias", "embedding": "weight"}
 
 
 def _settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -321,12 +319,7 @@ def weight_targets(config: dict[str, Any], module: nnx.Module) -> dict[str, Targ
     >>> targets["h.0.mlp.c_fc.weight"].path, targets["wte.weight"].transform
     (('h', 0, 'mlp', 'c_fc', 'kernel'), None)
     """
-    targets: dict[str, Target] = {}
-    for path, node in nnx.iter_graph(module):
-        if isinstance(node, nnx.Param):
-            *parents, leaf = (str(p) for p in path)
-            targets[".".join([*parents, _LEAF_NAMES[leaf]])] = Target(tuple(path))
-    return targets
+    return mirrored(module, torch_layout=False)
 
 
 def byte_tokenizer() -> Any:

@@ -26,21 +26,12 @@ import jax
 from flax import nnx
 
 from kino.models.activations import activation
-from kino.models.weights import Target, conv_kernel, transpose
+from kino.models.weights import Target, mirrored
 
 MODEL_TYPES: tuple[str, ...] = ("resnet",)
 
 #: Checkpoint tensors no module variable holds (PyTorch's batch-norm step counters).
 IGNORED: tuple[str, ...] = ("*.num_batches_tracked",)
-
-#: The PyTorch name of each nnx variable leaf (``Linear``/``Conv`` kernel, norm scale...).
-_LEAF_NAMES = {
-    "kernel": "weight",
-    "scale": "weight",
-    "bias": "bias",
-    "mean": "running_mean",
-    "var": "running_var",
-}
 
 
 def _activation(name: str) -> Any:
@@ -363,19 +354,7 @@ def weight_targets(config: dict[str, Any], module: nnx.Module) -> dict[str, Targ
     >>> targets["embedder.embedder.normalization.running_var"].path
     ('embedder', 'embedder', 'normalization', 'var')
     """
-    targets: dict[str, Target] = {}
-    for path, node in nnx.iter_graph(module):
-        if not isinstance(node, (nnx.Param, nnx.BatchStat)):
-            continue
-        *parents, leaf = (str(p) for p in path)
-        if parents == ["classifier"]:
-            parents = ["classifier", "1"]
-        name = ".".join([*parents, _LEAF_NAMES[leaf]])
-        transform = None
-        if leaf == "kernel":
-            transform = conv_kernel if len(node.get_value().shape) == 4 else transpose
-        targets[name] = Target(tuple(path), transform)
-    return targets
+    return mirrored(module, renamed={"classifier": "classifier.1"})
 
 
 def example(labels: tuple[str, ...] = ("cat", "dog", "bird"), *, seed: int = 0) -> Any:

@@ -25,7 +25,7 @@ import numpy as np
 
 from kino.contracts import check_str, fail
 from kino.models.images import as_picture
-from kino.models.view_text import _bars
+from kino.models.view_bars import score_bars
 from kino.serving.errors import InvalidInput
 from kino.ui.input import FileInput, Form, TextareaInput
 from kino.ui.layout import Frame
@@ -95,7 +95,7 @@ class ImageClassifier(ipywidgets.VBox):
         scale = min(1.0, PREVIEW_WIDTH / max(picture.size))
         width = max(1, round(picture.width * scale))
         self.preview.render(Image(np.asarray(picture), width=width))
-        self.answer.render(_bars("Labels", self.rows))
+        self.answer.render(score_bars("Labels", self.rows))
         return self.rows
 
 

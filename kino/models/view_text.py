@@ -21,6 +21,7 @@ import ipywidgets
 import numpy as np
 
 from kino.contracts import check_int, check_str, fail
+from kino.models.view_bars import score_bars
 from kino.serving.errors import InvalidInput
 from kino.ui.input import Form, TextInput
 from kino.ui.layout import Frame
@@ -110,7 +111,7 @@ class TextTaskView(ipywidgets.VBox):
         else:
             self.rows = [dict(p) for p in answer[:MAX_ROWS]]
             title = "Labels"
-        self.answer.render(_bars(title, self.rows))
+        self.answer.render(score_bars(title, self.rows))
         return self.rows
 
     def _neighbours(self, text: str, vector: np.ndarray) -> list[dict[str, Any]]:
@@ -124,32 +125,6 @@ class TextTaskView(ipywidgets.VBox):
             stacked = vector[None] if not len(self._vectors) else [*self._vectors, vector]
             self._vectors = np.stack(stacked)
         return rows
-
-
-def _bars(title: str, rows: list[dict[str, Any]]) -> ipywidgets.VBox:
-    heading = ipywidgets.Label(title, style={"font_weight": "bold"})
-    heading.add_class("kino-models-heading")
-    lines = [heading]
-    for row in rows:
-        name = ipywidgets.Label(row["label"], layout=ipywidgets.Layout(width="45%"))
-        bar = ipywidgets.FloatProgress(
-            value=max(0.0, min(1.0, row["score"])), min=0.0, max=1.0,
-            layout=ipywidgets.Layout(width="40%", height="18px"),
-        )  # fmt: skip
-        score = ipywidgets.Label(
-            f"{row['score']:.3f}", layout=ipywidgets.Layout(width="60px", margin="0 0 0 10px")
-        )
-        line = ipywidgets.HBox([name, bar, score], layout=ipywidgets.Layout(align_items="center"))
-        line.add_class("kino-models-row")
-        lines.append(line)
-    box = ipywidgets.VBox(
-        lines,
-        layout=ipywidgets.Layout(
-            max_width="760px", padding="6px 12px", margin="8px 0 0 0", border="1px solid #d0d7de"
-        ),
-    )
-    box.add_class("kino-models-answer")
-    return box
 
 
 def view(task: Any, **options: Any) -> TextTaskView:

@@ -218,26 +218,44 @@ TORCH_LEAVES = {
 }
 
 
-def mirrored(module: nnx.Module, *, prefix: str = "") -> dict[str, Target]:
+def mirrored(
+    module: nnx.Module,
+    *,
+    prefix: str = "",
+    torch_layout: bool = True,
+    renamed: dict[str, str] | None = None,
+) -> dict[str, Target]:
     """Targets for a module whose attribute names follow the PyTorch checkpoint's.
 
     ``encoder.layer[0].query.kernel`` is read from ``encoder.layer.0.query.weight``,
-    transposed (a 2-D kernel, ``nn.Linear``) or reordered (a 4-D one, ``nn.Conv2d``).
+    transposed (a 2-D kernel, ``nn.Linear``) or reordered (a 4-D one, ``nn.Conv2d``);
+    with ``torch_layout=False`` kernels are read as they are (GPT-2's ``Conv1D`` stores
+    them as flax does). ``renamed`` maps a parent's dotted path to the checkpoint's
+    (``{"classifier": "classifier.1"}`` for a layer inside an ``nn.Sequential``).
 
     >>> from flax import nnx
     >>> sorted(mirrored(nnx.Linear(2, 3, rngs=nnx.Rngs(0)), prefix="dense."))
     ['dense.bias', 'dense.weight']
+    >>> class Head(nnx.Module):
+    ...     def __init__(self):
+    ...         self.classifier = nnx.Linear(2, 3, rngs=nnx.Rngs(0))
+    >>> targets = mirrored(Head(), torch_layout=False, renamed={"classifier": "classifier.1"})
+    >>> sorted(targets), targets["classifier.1.weight"].transform
+    (['classifier.1.bias', 'classifier.1.weight'], None)
     """
     from flax import nnx
 
+    renamed = renamed or {}
     targets = {}
     for path, variable in _variables(module).items():
         if not isinstance(variable, (nnx.Param, nnx.BatchStat)):
             continue
         leaf = str(path[-1])
-        name = prefix + ".".join([*map(str, path[:-1]), TORCH_LEAVES.get(leaf, leaf)])
+        parents = ".".join(map(str, path[:-1]))
+        parents = renamed.get(parents, parents)
+        name = prefix + ".".join([p for p in (parents, TORCH_LEAVES.get(leaf, leaf)) if p])
         transform = None
-        if leaf == "kernel":
+        if leaf == "kernel" and torch_layout:
             rank = len(variable.get_value().shape)
             transform = transpose if rank == 2 else conv_kernel if rank == 4 else None
         targets[name] = Target(tuple(path), transform)
