@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from kino.smart._code import call, identifier, imports, literal
-from kino.smart._namespace import frames, lookup, schema
+from kino.smart._namespace import frames, lookup, schema, source_field
 from kino.ui.smart import AttrError, SmartCell
 
 PREVIEW_MAX_ROWS = 2_000
@@ -71,15 +71,7 @@ class ChartBuilder(SmartCell):
             [name, f"{name} ({dtype})"] for name, dtype in available.get(attrs["source"], [])
         ]
         fields: list[dict[str, Any]] = [
-            {
-                "name": "source",
-                "label": "Frame",
-                "type": "select",
-                "options": [
-                    [name, f"{name} ({len(cols)} columns)"] for name, cols in available.items()
-                ],
-                "help": "A polars DataFrame or LazyFrame of the notebook (run its cell first).",
-            },
+            source_field(available),
             {"name": "mark", "label": "Mark", "type": "select", "options": [[m, m] for m in MARKS]},
         ]
         for channel in CHANNELS:

@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from kino.smart._code import chain, identifier, imports, literal
-from kino.smart._namespace import frames, lookup
+from kino.smart._namespace import frames, lookup, source_field
 from kino.ui.smart import AttrError, SmartCell
 from kino.ui.table import table
 
@@ -105,15 +105,7 @@ class DataTransform(SmartCell):
 
         column_item = [{"name": "column", "label": "Column", "type": "select", "options": columns}]
         return [
-            {
-                "name": "source",
-                "label": "Frame",
-                "type": "select",
-                "options": [
-                    [name, f"{name} ({len(cols)} columns)"] for name, cols in available.items()
-                ],
-                "help": "A polars DataFrame or LazyFrame of the notebook (run its cell first).",
-            },
+            source_field(available),
             {
                 "name": "steps",
                 "label": "Steps",

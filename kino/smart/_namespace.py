@@ -104,3 +104,22 @@ def lookup(name: Any, field: str, namespace: dict[str, Any] | None = None) -> An
     if not name:
         raise AttrError(field, f"choose a polars frame (frames: {names})")
     raise AttrError(field, f"no polars frame named {name!r} in the notebook (frames: {names})")
+
+
+def source_field(available: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:
+    """The form field that picks one of the notebook's frames (``available``: :func:`frames`).
+
+    >>> source_field({"sales": [("a", "Int64")]})["options"]
+    [['sales', 'sales (1 column)']]
+    """
+    return {
+        "name": "source",
+        "label": "Frame",
+        "type": "select",
+        "options": [[name, f"{name} ({_columns(len(cols))})"] for name, cols in available.items()],
+        "help": "A polars DataFrame or LazyFrame of the notebook (run its cell first).",
+    }
+
+
+def _columns(count: int) -> str:
+    return "1 column" if count == 1 else f"{count} columns"

@@ -13,12 +13,13 @@ from kino.ui.smart import AttrError
 
 
 @pytest.fixture
-def main(monkeypatch):
-    """``__main__``'s globals, the namespace outside IPython; names set here are undone."""
-    module = sys.modules["__main__"]
+def notebook(monkeypatch):
+    """Put frames in ``__main__`` (the namespace outside IPython), undone after the test:
+    ``notebook(sales=frame)``. The data cells' tests use it too."""
 
-    def put(name, value):
-        monkeypatch.setattr(module, name, value, raising=False)
+    def put(**frames):
+        for name, frame in frames.items():
+            monkeypatch.setattr(sys.modules["__main__"], name, frame, raising=False)
 
     return put
 
@@ -27,9 +28,9 @@ def test_outside_ipython_the_namespace_is_mains_globals():
     assert user_namespace() is vars(sys.modules["__main__"])
 
 
-def test_frames_appear_and_disappear_with_the_namespace(main, monkeypatch):
+def test_frames_appear_and_disappear_with_the_namespace(notebook, monkeypatch):
     assert "sales_smart_ns" not in frames()
-    main("sales_smart_ns", pl.DataFrame({"region": ["n"], "amount": [1.5]}))
+    notebook(sales_smart_ns=pl.DataFrame({"region": ["n"], "amount": [1.5]}))
     assert frames()["sales_smart_ns"] == [("region", "String"), ("amount", "Float64")]
     monkeypatch.delattr(sys.modules["__main__"], "sales_smart_ns")
     assert "sales_smart_ns" not in frames()
