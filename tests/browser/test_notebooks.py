@@ -33,6 +33,12 @@ KEY_WIDGETS: dict[str, dict[str, str]] = {
     "05-convolutional-network": {".kino-chart": "svg, canvas", ".kino-inspect": "*"},
     "06-classic-ml": {".kino-chart": "svg, canvas"},
     "07-training-techniques": {".kino-dash": "svg, canvas", ".kino-chart": "svg, canvas"},
+    "11-smart-cells": {
+        ".kino-smartcell": ".kino-sc-form",
+        ".kino-table": "[role=grid]",
+        ".kino-chart": "svg, canvas",
+        ".kino-dash": "svg, canvas",
+    },
     "dashboards/train-and-predict": {".kino-form": "button.kino-submit", ".kino-chart": "*"},
 }
 
