@@ -134,13 +134,15 @@ Hostile()
 
 # A stand-in for kino's JupyterLab plugin: claims every smart cell and records calls.
 FAKE_HOST = """
-window.__smart = { calls: [], listeners: [], bridges: [] };
+window.__smart = { calls: [] };
 document.addEventListener("kino:smart-cell", (event) => {
-  window.__smart.bridges.push(event.detail.bridge);
+  const bridge = event.detail.bridge;
+  const host = { bridge, listeners: [] };
+  window.__smart[bridge.kind] = host;  // views render in any order: found by kind
   event.detail.claim({
-    onStatus(fn) { window.__smart.listeners.push(fn); return () => {}; },
-    convertToPlainCode() { window.__smart.calls.push("convert"); },
-    overwrite() { window.__smart.calls.push("overwrite"); },
+    onStatus(fn) { host.listeners.push(fn); return () => {}; },
+    convertToPlainCode() { window.__smart.calls.push(`convert ${bridge.kind}`); },
+    overwrite() { window.__smart.calls.push(`overwrite ${bridge.kind}`); },
   });
 });
 """
@@ -374,22 +376,23 @@ def test_a_host_that_claims_the_cell_gets_the_bridge_and_drives_the_banner(voila
     hostile.locator(".kino-sc-status", has_text="Code in the cell below").wait_for()
     assert voila_page.locator(".kino-sc-code").count() == 0  # hosted: no code panel
     assert voila_page.evaluate(
-        """() => { const b = window.__smart.bridges[0];
+        """() => { const b = window.__smart.greeter.bridge;
                    return [b.kind, b.version, b.title, b.live(), b.error(), b.attrs().mark]; }"""
     ) == ["greeter", 1, "Greeter", True, "", "!"]
     # The host sets attributes through the bridge (as on reopening); the kernel answers.
     voila_page.evaluate(
-        """() => { const b = window.__smart.bridges[0];
+        """() => { const b = window.__smart.greeter.bridge;
                    window.__smart.changes = 0;
                    b.onChange(() => window.__smart.changes++);
                    b.setAttrs({ ...b.attrs(), mark: "?" }); }"""
     )
     voila_page.wait_for_function(
-        "() => window.__smart.bridges[0].code().endsWith(\"+ '?')\") && window.__smart.changes > 0"
+        "() => window.__smart.greeter.bridge.code().endsWith(\"+ '?')\")"
+        " && window.__smart.changes > 0"
     )
     assert form.locator('.kino-sc-field[data-path="mark"] select').input_value() == "1"
 
-    voila_page.evaluate("() => window.__smart.listeners[0]({ state: 'edited' })")
+    voila_page.evaluate("() => window.__smart.greeter.listeners[0]({ state: 'edited' })")
     banner = form.locator(".kino-sc-banner")
     banner.wait_for()
     assert banner.locator(".kino-sc-banner-text").text_content() == (
@@ -398,8 +401,9 @@ def test_a_host_that_claims_the_cell_gets_the_bridge_and_drives_the_banner(voila
     screenshot(voila_page, "smart-view-edited", ".kino-smartcell")
     banner.get_by_role("button", name="Convert to plain code").click()
     banner.get_by_role("button", name="Replace with the form's code").click()
-    assert voila_page.evaluate("() => window.__smart.calls") == ["convert", "overwrite"]
-    voila_page.evaluate("() => window.__smart.listeners[0]({ state: 'linked' })")
+    calls = voila_page.evaluate("() => window.__smart.calls")
+    assert calls == ["convert greeter", "overwrite greeter"]
+    voila_page.evaluate("() => window.__smart.greeter.listeners[0]({ state: 'linked' })")
     banner.wait_for(state="hidden")
 
     assert hostile.locator(".kino-sc-title").text_content() == MARKUP
@@ -413,7 +417,7 @@ def test_a_host_that_claims_the_cell_gets_the_bridge_and_drives_the_banner(voila
     failure = hostile.locator(".kino-sc-form-error")
     failure.wait_for()
     assert failure.text_content() == "ValueError: b is not ready"
-    assert voila_page.evaluate("() => window.__smart.bridges[1].code()") == "pick = 'a'"
+    assert voila_page.evaluate("() => window.__smart.hostile.bridge.code()") == "pick = 'a'"
 
 
 # No Clipboard API (an insecure origin, an old browser): Copy selects a textarea and
