@@ -76,8 +76,7 @@ def reference_embedder(folder, tokenizer):
         mean = (hidden * weights).sum(1) / jnp.maximum(weights.sum(1), 1e-9)
         return mean / jnp.linalg.norm(mean, axis=-1, keepdims=True)
 
-    def run(texts):
-        out = []
+    def batches(texts):
         for start in range(0, len(texts), BATCH):
             encodings = tokenizer.encode_batch(texts[start : start + BATCH])
             width = max(len(e.ids) for e in encodings)
@@ -86,10 +85,35 @@ def reference_embedder(folder, tokenizer):
             for row, e in enumerate(encodings):
                 ids[row, : len(e.ids)] = e.ids
                 mask[row, : len(e.ids)] = e.attention_mask
-            out.append(np.asarray(embed(model.params, ids, mask)))
-        return np.concatenate(out)
+            yield ids, mask
 
+    def run(texts):
+        return np.concatenate([np.asarray(embed(model.params, *b)) for b in batches(texts)])
+
+    def flops(texts):
+        """XLA's count of floating-point operations over every batch of ``texts``."""
+        return sum(cost(embed.lower(model.params, *b).compile()) for b in batches(texts))
+
+    run.flops = flops
     return run
+
+
+def cost(compiled) -> float:
+    """The flops of a compiled program (XLA's cost analysis)."""
+    analysis = compiled.cost_analysis()
+    return float((analysis[0] if isinstance(analysis, list) else analysis)["flops"])
+
+
+def kino_flops(task, program, texts) -> float:
+    """The flops of the compiled shapes kino runs ``texts``' batches in (all compiled)."""
+    total = 0.0
+    for start in range(0, len(texts), BATCH):
+        counts = [
+            sum(task.tokenizer.encode(t).attention_mask) for t in texts[start : start + BATCH]
+        ]
+        shape = program.shape_for(len(counts), longest=max(counts), tokens=sum(counts))
+        total += cost(program.compiled[shape])
+    return total
 
 
 def timed(fn):
@@ -149,6 +173,11 @@ def main() -> None:
     print("kino s (wall/cpu):", " ".join(f"{t:.2f}/{c:.2f}" for t, c in kino_times))
     print("reference s (wall/cpu):", " ".join(f"{t:.2f}/{c:.2f}" for t, c in reference_times))
     print(f"embeddings, CPU time per sentence: reference / kino = {cpu_ratio:.2f}x")
+
+    ours_flops, theirs_flops = kino_flops(task, program, texts), reference.flops(texts)
+    print(f"compiled flops for the {len(texts)} sentences: kino {ours_flops / 1e9:.0f} G, "
+          f"reference {theirs_flops / 1e9:.0f} G: reference / kino = "
+          f"{theirs_flops / ours_flops:.2f}x (load-independent; context)")  # fmt: skip
 
     loads = [timed(lambda: load(folder)) for _ in range(args.reps)]
     print("load s:", " ".join(f"{t:.2f}" for t in loads))
