@@ -65,7 +65,8 @@ class ChartBuilder(SmartCell):
         }
 
     def form(self, attrs: dict[str, Any]) -> list[dict[str, Any]]:
-        """Frame, mark, each channel's column / aggregate / type, title and size."""
+        """Frame, mark and title, then each channel's column / aggregate / type (a row
+        each in the form's three columns), then the size."""
         available = frames()
         columns = [
             [name, f"{name} ({dtype})"] for name, dtype in available.get(attrs["source"], [])
@@ -73,6 +74,7 @@ class ChartBuilder(SmartCell):
         fields: list[dict[str, Any]] = [
             source_field(available),
             {"name": "mark", "label": "Mark", "type": "select", "options": [[m, m] for m in MARKS]},
+            {"name": "title", "label": "Title", "type": "text"},
         ]
         for channel in CHANNELS:
             fields += [
@@ -97,7 +99,6 @@ class ChartBuilder(SmartCell):
             ]
         return [
             *fields,
-            {"name": "title", "label": "Title", "type": "text"},
             {"name": "width", "label": "Width", "type": "number", "min": 50, "integer": True},
             {"name": "height", "label": "Height", "type": "number", "min": 50, "integer": True},
         ]

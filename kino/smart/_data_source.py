@@ -98,7 +98,7 @@ class DataSource(SmartCell):
                 "label": "Format",
                 "type": "select",
                 "options": FORMATS,
-                "when": files,
+                **files,
             },
             {
                 "name": "separator",
@@ -111,7 +111,7 @@ class DataSource(SmartCell):
                 "name": "header",
                 "label": "First row is the header",
                 "type": "checkbox",
-                "when": files,
+                **files,
             },
             {"name": "variable", "label": "Variable", "type": "text", "placeholder": "df"},
         ]

@@ -32,7 +32,7 @@ STEP_KINDS = [
     ["filter", "Filter rows"],
     ["select", "Select columns"],
     ["sort", "Sort"],
-    ["group_by", "Group by and aggregate"],
+    ["group_by", "Aggregate groups"],
     ["derive", "Derive a column"],
 ]
 OPERATORS = ["==", "!=", "<", "<=", ">", ">=", "contains", "is null", "is not null"]

@@ -158,10 +158,10 @@ def test_the_frames_and_columns_offered_follow_the_namespace(notebook, monkeypat
     notebook(sales=SALES)
     cell = ChartBuilder(source="sales", x="month")
     assert "sales" in [value for value, _ in cell.fields[0]["options"]]
-    assert [value for value, _ in cell.fields[2]["options"]] == ["", *SALES.columns]
+    assert [value for value, _ in field(cell, "x")["options"]] == ["", *SALES.columns]
     monkeypatch.setattr(sys.modules["__main__"], "sales", SALES.select("month"))
     cell.refresh()  # what the kernel does after a cell runs
-    assert [value for value, _ in cell.fields[2]["options"]] == ["", "month"]
+    assert [value for value, _ in field(cell, "x")["options"]] == ["", "month"]
 
 
 def unescape(field):
@@ -224,3 +224,8 @@ def test_a_quoted_name_whose_renaming_would_collide_is_refused_on_its_channel(no
     notebook(frame=frame)
     cell = ChartBuilder(source="frame", y="it's")
     assert cell.error_field == "y" and "rename it" in cell.error
+
+
+def field(cell, name):
+    """The form field called ``name``."""
+    return next(f for f in cell.fields if f["name"] == name)

@@ -162,4 +162,5 @@ def test_the_form_shows_only_the_fields_of_the_chosen_source():
     assert fields["upload"]["accept"] == ".csv,.tsv,.txt,.parquet,.pq"
     assert "200 MB" in fields["upload"]["help"]
     assert fields["dataset"]["when"] == {"source": ["dataset"]}
-    assert fields["separator"]["when"] == {"source": ["path", "upload"]}
+    for name in ("format", "separator", "header"):
+        assert fields[name]["when"] == {"source": ["path", "upload"]}

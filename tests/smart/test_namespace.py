@@ -121,9 +121,14 @@ def test_inside_ipython_the_forms_follow_the_cells_that_run(shell, comm_log):
     assert ["sales_ns", "sales_ns (2 columns)"] in sources["options"]
     assert chart.error == "" and "alt.Chart(sales_ns)" in chart.code
     shell.run_cell("sales_ns = sales_ns.with_columns(share=pl.col('amount') / 2)")
-    assert [value for value, _ in chart.fields[2]["options"]] == ["", "region", "amount", "share"]
+    assert [value for value, _ in field(chart, "x")["options"]] == ["", "region", "amount", "share"]
     shell.run_cell("del sales_ns")
     assert chart.error_field == "source" and "no polars frame named 'sales_ns'" in chart.error
     assert "sales_ns" not in [value for value, _ in transform.fields[0]["options"]]
     chart.close()
     transform.close()
+
+
+def field(cell, name):
+    """The form field called ``name``."""
+    return next(f for f in cell.fields if f["name"] == name)
