@@ -18,7 +18,8 @@ Field schemas are plain JSON dicts the front end draws (``labextension/src/widge
   ``"select"``: ``options``, a list of ``[value, label]`` pairs; ``"checkbox"``;
   ``"list"``: ``fields`` (the schema of one item, a dict of its own attributes),
   ``item`` (a new item's attributes) and ``add_label``;
-  ``"upload"``: ``accept`` (e.g. ``".csv,.parquet"``): the view sends the chosen file
+  ``"upload"`` (top-level fields only, not inside a list): ``accept`` (e.g.
+  ``".csv,.parquet"``): the view sends the chosen file
   (at most ``MAX_UPLOAD_BYTES``, 200 MB) and the kernel writes it to
   ``uploads/<sanitised name>`` in its working directory and sets that relative path
   (``"uploads/sales.csv"``) as the field's attribute.
