@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -159,6 +160,35 @@ def new_greeting_notebook(page, lab) -> tuple[str, Path]:
         "the default code in the cell below the form",
     )
     return name, path
+
+
+def test_the_code_hash_matches_hashlib_with_and_without_crypto_subtle(tmp_path):
+    # smart-hash.ts, bundled from source; node has crypto.subtle, and the fallback (for
+    # pages that are not a secure context) must give the same hex digest.
+    labext = REPO / "labextension"
+    module = tmp_path / "hash.mjs"
+    subprocess.run(
+        [str(labext / "node_modules" / ".bin" / "esbuild"), "src/plugin/smart-hash.ts",
+         "--bundle", "--format=esm", f"--outfile={module}", "--log-level=error"],
+        cwd=labext, check=True,
+    )  # fmt: skip
+    runner = tmp_path / "run.mjs"
+    runner.write_text(
+        "import { sha256, sha256Fallback } from './hash.mjs';\n"
+        "const texts = JSON.parse(process.argv[2]);\n"
+        "const subtle = await Promise.all(texts.map((t) => sha256(t)));\n"
+        "const fallback = texts.map((t) => sha256Fallback(new TextEncoder().encode(t)));\n"
+        "console.log(JSON.stringify({ subtle, fallback }));\n"
+    )
+    # Lengths around the 55/56/64-byte padding edges, several blocks, UTF-8.
+    texts = ["", "a", *("x" * n for n in (55, 56, 57, 63, 64, 65, 119, 120, 1000))]
+    texts += ["print('Hello, kino')", "é✓ 🐍\n" * 40, HOSTILE_NAME]
+    out = subprocess.run(
+        ["node", str(runner), json.dumps(texts)], capture_output=True, text=True, check=True
+    )
+    got = json.loads(out.stdout)
+    assert got["fallback"] == [sha(t) for t in texts]
+    assert got["subtle"] == [sha(t) for t in texts]
 
 
 def test_the_smart_cell_list_matches_kino_smart():
