@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +13,7 @@ from hypothesis import strategies as st
 
 from kino.smart._neural_network_task import TASKS, NeuralNetworkTask
 from kino.ui.smart import AttrError
-
-RUFF = Path(sys.executable).with_name("ruff")
+from tests.smart.test_code import ruff_format
 
 
 def _run(code: str) -> dict:
@@ -221,13 +217,7 @@ def test_valid_attributes_give_formatted_code_that_round_trips(attrs):
     cell = NeuralNetworkTask.__new__(NeuralNetworkTask)  # generate() only
     code = cell.generate(attrs)
     ast.parse(code)
-    formatted = subprocess.run(
-        [str(RUFF), "format", "--stdin-filename", "cell.py", "-"],
-        input=code,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    formatted = ruff_format(code)
     typed = (attrs["model_name"], attrs["text"])
     if all(s.isascii() and s.isprintable() and "\\" not in s for s in typed):
         assert formatted == code + "\n", code  # (ruff may re-escape unusual characters)

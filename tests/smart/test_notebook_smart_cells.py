@@ -2,7 +2,7 @@
 attributes generate today, with the metadata kino's JupyterLab plugin writes.
 
 The notebook is written by this module (so the hashes and links are right):
-``.venv/bin/python tests/smart/test_notebook_smart_cells.py`` rewrites it after a smart
+``.venv/bin/python -m tests.smart.test_notebook_smart_cells`` rewrites it after a smart
 cell's code changes; the test below fails until then.
 """
 
@@ -11,14 +11,15 @@ from __future__ import annotations
 import ast
 import hashlib
 import itertools
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from tests.smart.test_code import ruff_format
+
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "11-smart-cells.ipynb"
+REWRITE = "rewrite it: .venv/bin/python -m tests.smart.test_notebook_smart_cells"
 FORM_KEY, CODE_KEY = "kino_smart_cell", "kino_smart_code"  # smart-bridge.ts's metadata keys
 
 
@@ -71,7 +72,7 @@ def test_every_code_cell_is_what_its_form_generates_and_is_linked(monkeypatch):
         assert meta["code_cell"] == code_cell.id
         assert code_cell.metadata[CODE_KEY] == {"form_cell": cell.id}
         expected = _generate(kind, meta["attrs"], namespace, monkeypatch)
-        assert code_cell.source == expected, f"{kind}'s code changed: rerun {__file__}"
+        assert code_cell.source == expected, f"{kind}'s code changed: {REWRITE}"
         assert meta["code_sha256"] == hashlib.sha256(expected.encode()).hexdigest()
         if kind in ("data_source", "data_transform", "chart_builder"):
             exec(compile(code_cell.source, f"cell {i + 1}", "exec"), namespace)
@@ -79,18 +80,6 @@ def test_every_code_cell_is_what_its_form_generates_and_is_linked(monkeypatch):
 
 
 # -- writing the notebook -----------------------------------------------------------
-
-
-def _ruff(code: str) -> str:
-    ruff = Path(sys.executable).with_name("ruff")
-    done = subprocess.run(
-        [str(ruff), "format", "--stdin-filename", "cell.py", "-"],
-        input=code,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.rstrip("\n")
 
 
 def _smart(kind: str, namespace: dict[str, Any], **kwargs: Any) -> list[Any]:
@@ -106,7 +95,7 @@ def _smart(kind: str, namespace: dict[str, Any], **kwargs: Any) -> list[Any]:
     finally:
         _namespace.user_namespace = saved
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-    form = nbformat.v4.new_code_cell(_ruff(f"kino.smart.{kind}({args})"))
+    form = nbformat.v4.new_code_cell(ruff_format(f"kino.smart.{kind}({args})").rstrip("\n"))
     linked = nbformat.v4.new_code_cell(code)
     if kind in ("data_source", "data_transform", "chart_builder"):  # later forms read them
         exec(compile(code, kind, "exec"), namespace)
@@ -167,5 +156,4 @@ def write() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(NOTEBOOK.parents[1]))
     write()

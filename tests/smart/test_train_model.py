@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +20,7 @@ from kino.smart._train_model import (
     TrainModel,
 )
 from kino.ui.smart import AttrError
-
-RUFF = Path(sys.executable).with_name("ruff")
+from tests.smart.test_code import ruff_format
 
 
 def _classes(n: int = 240, features: int = 8, classes: int = 3, seed: int = 0):
@@ -222,17 +218,6 @@ def test_a_bad_attribute_names_its_field_and_keeps_the_last_code(attrs, field, c
     assert good.error == raised.value.message
 
 
-def _formatted(code: str) -> str:
-    done = subprocess.run(
-        [str(RUFF), "format", "--stdin-filename", "cell.py", "-"],
-        input=code,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
-
-
 # -- properties: any valid form gives code that parses, is formatted, and round-trips ----
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,14}", fullmatch=True).filter(
@@ -304,7 +289,7 @@ def test_valid_attributes_give_formatted_code_that_round_trips(attrs):
     cell = TrainModel.__new__(TrainModel)  # generate() only: no widget per example
     code = cell.generate(attrs)
     ast.parse(code)
-    assert _formatted(code) == code + "\n", code  # a file ends in a newline, a cell does not
+    assert ruff_format(code) == code + "\n", code  # a file ends in a newline, a cell does not
     reopened = json.loads(json.dumps(attrs))  # what the notebook's metadata keeps
     assert cell.generate(reopened) == code
 
