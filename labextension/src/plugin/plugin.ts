@@ -1,6 +1,7 @@
 // The kino JupyterLab plugin: a "Kino" section in the Launcher (one tile per curated
 // notebook, a "Continue" tile, the dashboards), a "Kino: Open learning path" command,
-// and the save hook that keeps saved notebooks small and their widgets' state intact.
+// the save hook that keeps saved notebooks small and their widgets' state intact, and
+// smart cells (smart-cells.ts, smart-menu.ts).
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/application";
 import { ICommandPalette } from "@jupyterlab/apputils";
 import type { DocumentRegistry } from "@jupyterlab/docregistry";
@@ -94,7 +95,7 @@ const tileTitle = (nb: CuratedNotebook) => `${String(nb.rank).padStart(2, "0")} 
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: "jupyter-kino:plugin",
-  description: "kino's Launcher section, learning-path command and widget-state save hook",
+  description: "kino's Launcher section, learning-path command, widget-state save hook and smart cells",
   autoStart: true,
   optional: [ILauncher, ICommandPalette, ISettingRegistry],
   activate: (
