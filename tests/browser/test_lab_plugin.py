@@ -76,7 +76,8 @@ def test_launcher_opens_a_copy_and_remembers_where_the_learner_got_to(binder_lab
     page.goto(binder_lab.url("lab/workspaces/launcher-test"))
     wait_for_app(page)
     lab_command(page, "launcher:create")
-    cards = kino_cards(page)
+    # The smart-cell tiles come last (tests/browser/test_smart_cells.py checks them).
+    cards = kino_cards(page).filter(has_not_text="Smart cell · ")
     cards.nth(3).wait_for()
     assert cards.all_inner_texts() == [
         "01 · First steps with tensors",
