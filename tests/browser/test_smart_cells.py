@@ -657,3 +657,23 @@ def test_a_hostile_column_name_stays_a_column_name(lab, page, kind):
     code = cells(page)[2]["source"]
     compile(code, "<smart cell>", "exec")
     screenshot(page, f"smart-cell-hostile-{kind}", ".jp-Notebook")
+
+
+def test_the_curated_smart_cells_notebook_runs_and_stays_as_written(lab, page):
+    # Its code cells were written by the forms' generators: run in JupyterLab, every
+    # form is linked to its code and the plugin changes no cell.
+    name = "11-smart-cells.ipynb"
+    written = json.loads((lab.root / name).read_text())["cells"]
+    open_notebook(page, lab, name)
+    run_all(page, timeout=600_000)
+    forms = [c for c in written if FORM_KEY in c["metadata"]]
+    status = page.locator(
+        ".jp-Notebook .kino-smartcell .kino-sc-status", has_text="Code in the cell below"
+    )
+    status.nth(len(forms) - 1).wait_for(timeout=budget_ms(120_000))
+    assert page.locator(".jp-Notebook .kino-smartcell .kino-sc-banner:visible").count() == 0
+    now = cells(page)
+    assert [c["source"] for c in now] == ["".join(c["source"]) for c in written]
+    for before, after in zip(written, now, strict=True):
+        for key in (FORM_KEY, CODE_KEY):
+            assert after["metadata"].get(key) == before["metadata"].get(key), before["id"]
