@@ -28,6 +28,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from kino.models.activations import activation
+from kino.models.registry import build_head
 from kino.models.weights import Target, mirrored
 
 MODEL_TYPES: tuple[str, ...] = ("gpt2",)
@@ -300,11 +301,7 @@ def build(config: dict[str, Any], *, dtype: Any, rngs: nnx.Rngs) -> nnx.Module:
     ...
     ValueError: kino.models.gpt2: 'architectures' must be one of GPT2Model, GPT2LMHeadModel, got str: 'GPT2DoubleHeadsModel'
     """  # noqa: E501
-    from kino.contracts import check_choice
-
-    name = (config.get("architectures") or ["GPT2Model"])[0]
-    check_choice(name, _HEADS, func="kino.models.gpt2", argument="architectures")
-    return _HEADS[name](config, dtype=dtype, rngs=rngs)
+    return build_head(config, _HEADS, dtype=dtype, rngs=rngs, func="kino.models.gpt2")
 
 
 def weight_targets(config: dict[str, Any], module: nnx.Module) -> dict[str, Target]:

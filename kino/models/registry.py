@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
 from kino.models.errors import UnknownArchitecture
 
@@ -48,3 +49,23 @@ def architecture(model_type: str, *, func: str = "kino.models") -> ModuleType:
             f"{func}: model_type {model_type!r} has no port in kino; known: {', '.join(known())}"
         )
     return importlib.import_module(f"kino.models.{name}")
+
+
+def build_head(config: dict[str, Any], heads: dict[str, Any], *, dtype: Any, rngs: Any,
+               func: str) -> Any:  # fmt: skip
+    """The class of ``heads`` that ``config["architectures"][0]`` names (the first when none
+    is named), built; any other name is refused with the known ones.
+
+    >>> heads = {"Base": lambda config, dtype, rngs: ("base", dtype), "Head": None}
+    >>> build_head({}, heads, dtype="float32", rngs=None, func="f")
+    ('base', 'float32')
+    >>> build_head({"architectures": ["Other"]}, heads, dtype="float32", rngs=None, func="f")
+    Traceback (most recent call last):
+    ...
+    ValueError: f: 'architectures' must be one of Base, Head, got str: 'Other'
+    """
+    from kino.contracts import check_choice
+
+    name = (config.get("architectures") or [next(iter(heads))])[0]
+    check_choice(name, heads, func=func, argument="architectures")
+    return heads[name](config, dtype=dtype, rngs=rngs)

@@ -26,6 +26,7 @@ import jax
 from flax import nnx
 
 from kino.models.activations import activation
+from kino.models.registry import build_head
 from kino.models.weights import Target, mirrored
 
 MODEL_TYPES: tuple[str, ...] = ("resnet",)
@@ -334,11 +335,7 @@ def build(config: dict[str, Any], *, dtype: Any, rngs: nnx.Rngs) -> nnx.Module:
     ...
     ValueError: kino.models.resnet: 'architectures' must be one of ResNetModel, ResNetForImageClassification, got str: 'ResNetBackbone'
     """  # noqa: E501
-    from kino.contracts import check_choice
-
-    name = (config.get("architectures") or ["ResNetModel"])[0]
-    check_choice(name, _HEADS, func="kino.models.resnet", argument="architectures")
-    return _HEADS[name](config, dtype=dtype, rngs=rngs)
+    return build_head(config, _HEADS, dtype=dtype, rngs=rngs, func="kino.models.resnet")
 
 
 def weight_targets(config: dict[str, Any], module: nnx.Module) -> dict[str, Target]:
