@@ -5,6 +5,7 @@ color / size encodings, written as altair code shown with ``kino.chart``.
 >>> __main__.sales = pl.DataFrame({"month": [1, 2], "amount": [3.5, 4.0]})
 >>> print(ChartBuilder(source="sales", mark="line", x="month", y="amount").code)
 import altair as alt
+<BLANKLINE>
 import kino
 <BLANKLINE>
 chart = (

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import sys
 import unicodedata
 from typing import Any
 
@@ -197,10 +198,25 @@ def identifier(name: Any, field: str) -> str:
 
 
 def imports(*lines: str) -> str:
-    """The import lines a piece of code needs, each once, in the order given.
+    """The import lines a piece of code needs, each once, in ruff's (isort's) order:
+    standard library, then third-party packages, then kino, a blank line between.
 
-    >>> print(imports("import polars as pl", "import kino", "import polars as pl"))
+    >>> print(imports("import polars as pl", "import kino", "import altair as alt", "import math"))
+    import math
+    <BLANKLINE>
+    import altair as alt
     import polars as pl
+    <BLANKLINE>
     import kino
     """
-    return "\n".join(dict.fromkeys(line for line in lines if line))
+    sections: dict[int, list[str]] = {}
+    for line in dict.fromkeys(line for line in lines if line):
+        words = line.split()
+        module = words[1].split(".")[0]
+        section = 2 if module == "kino" else 0 if module in sys.stdlib_module_names else 1
+        sections.setdefault(section, []).append(line)
+    ordered = (
+        sorted(found, key=lambda line: (line.startswith("from "), line.split()[1].lower()))
+        for _, found in sorted(sections.items())
+    )
+    return "\n\n".join("\n".join(section) for section in ordered)

@@ -73,7 +73,7 @@ def test_a_point_chart_encodes_the_columns_with_types_from_their_dtypes(notebook
         "size": {"field": "month", "type": "quantitative"},
     }
     assert len(rows_of(spec)) == SALES.height
-    assert cell.code.splitlines()[:2] == ["import altair as alt", "import kino"]
+    assert cell.code.splitlines()[:3] == ["import altair as alt", "", "import kino"]
     assert cell.code.splitlines()[-1] == "kino.chart(chart)"
 
 

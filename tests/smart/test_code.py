@@ -76,10 +76,11 @@ def test_identifier_refuses_keywords_and_non_names(name):
         identifier(name, "variable")
 
 
-def test_imports_keep_first_order_and_drop_repeats_and_blanks():
-    assert imports("import polars as pl", "", "import kino", "import polars as pl") == (
-        "import polars as pl\nimport kino"
-    )
+def test_imports_are_grouped_and_sorted_as_ruff_wants_them():
+    block = imports("import polars as pl", "", "import kino", "import json", "import altair as alt")
+    assert block == "import json\n\nimport altair as alt\nimport polars as pl\n\nimport kino"
+    assert imports("import kino", "import kino") == "import kino"
+    assert_formatted(f"{block}\n\nprint(json, alt, pl, kino)")
 
 
 RUFF = Path(sys.executable).with_name("ruff")
@@ -103,6 +104,13 @@ def assert_formatted(code: str) -> None:
     expressions, which kino's layout does not attempt."""
     if max(width(line) for line in code.splitlines()) <= LINE_WIDTH:
         assert ruff_format(code) == code + "\n"
+    sorted_imports = subprocess.run(
+        [str(RUFF), "check", "--select", "I", "--stdin-filename", "cell.py", "-"],
+        input=code + "\n",
+        capture_output=True,
+        text=True,
+    )
+    assert sorted_imports.returncode == 0, sorted_imports.stdout
 
 
 @settings(max_examples=40, deadline=None)
