@@ -62,7 +62,14 @@ NEW_STEP: dict[str, Any] = {
 @dataclass
 class Plan:
     """What a set of attributes stands for: the code, the result as a LazyFrame over the
-    source, and every column any step saw (the form's column choices)."""
+    source, and every column any step saw (the form's column choices).
+
+    >>> df = pl.DataFrame({"a": [1, 2]})
+    >>> step = {"kind": "derive", "name": "b", "left": "a", "op": "*", "right_value": "2"}
+    >>> made = plan({"source": "df", "steps": [step], "variable": "out"}, {"df": df})
+    >>> made.columns, made.lazy.collect()["b"].to_list()
+    (['a', 'b'], [2, 4])
+    """
 
     code: str
     lazy: pl.LazyFrame | None = None
