@@ -16,6 +16,7 @@ run = loop.run((x_fit, y_fit), epochs=3, batch_size=32, background=True)
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from kino.contracts import check_int, check_number
@@ -187,6 +188,55 @@ class TrainModel(SmartCell):
         """The training code for ``attrs`` (AttrError names a bad field)."""
         return _Writer(attrs).code()
 
+    def preview(self, attrs: dict[str, Any]) -> str | None:
+        """One line under the form once x is in the kernel: the model's parameters and
+        one example's shape in and out (a layer list that does not fit x says so here)."""
+        x = _namespace.user_namespace().get(attrs["x"])
+        shape = getattr(x, "shape", None)
+        if not isinstance(shape, tuple) or len(shape) < 2:
+            return None
+        writer = _Writer(attrs)
+        writer.code()
+        name = attrs["x"]
+        if writer.has_conv and len(shape) != 4:
+            raise AttrError(
+                "layers",
+                f"convolutions need {name} shaped (examples, height, width, channels), got {shape}",
+            )
+        try:
+            return summary(writer.model_code, attrs["model"], name, shape, str(x.dtype))
+        except Exception as error:  # the layers do not fit this data: say so at the layers
+            raise AttrError(
+                "layers", f"do not fit {name} {shape}: {type(error).__name__}: {error}"
+            ) from None
+
+
+@functools.lru_cache(maxsize=64)  # refreshed after every cell run: trace each model once
+def summary(model_code: str, model: str, x: str, shape: tuple[int, ...], dtype: str) -> str:
+    """The parameters of the model ``model_code`` builds for data ``x`` of ``shape``, and
+    one example's shape in and out, without computing anything (``nnx.eval_shape``).
+
+    >>> code = "rngs = nnx.Rngs(0); m = nnx.Sequential(nnx.Linear(x.shape[-1], 3, rngs=rngs))"
+    >>> summary(code, "m", "x", (100, 8), "float32")
+    '27 parameters · one example (8,) → (3,)'
+    """
+    import jax
+    import numpy as np
+    from flax import nnx
+
+    example = np.zeros((1, *shape[1:]), dtype)
+
+    def build() -> nnx.Module:
+        namespace: dict[str, Any] = {"nnx": nnx, x: example}
+        exec(model_code, namespace)
+        return namespace[model]
+
+    abstract = nnx.eval_shape(build)
+    graph, state = nnx.split(abstract)
+    out = jax.eval_shape(lambda s: nnx.merge(graph, s)(example), state)
+    params = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(nnx.state(abstract, nnx.Param)))
+    return f"{params:,} parameters · one example {shape[1:]} → {tuple(out.shape[1:])}"
+
 
 def _select(name: str, label: str, values: Any) -> dict[str, Any]:
     options = values.items() if isinstance(values, dict) else ((v, v) for v in values)
@@ -245,6 +295,7 @@ class _Writer:
     def __init__(self, attrs: dict[str, Any]) -> None:
         self.attrs = attrs
         self.needs_flatten = False
+        self.has_conv = False
 
     def code(self) -> str:
         a = self.attrs
@@ -284,11 +335,13 @@ class _Writer:
                 self._name("validation_x", reserved),
                 self._name("validation_y", reserved),
             )
+        start = len(lines)
         if self.needs_flatten:
             lines += ["", "def flatten(x):", "    return x.reshape(x.shape[0], -1)", "", ""]
         lines += ["rngs = nnx.Rngs(0)", f"{model} = nnx.Sequential("]
         lines += [f"    {layer}," for layer in layers]  # each already wrapped to fit
         lines += [")", ""]
+        self.model_code = "\n".join(lines[start:])
 
         args = [model, literal(loss), literal(optimizer), f"learning_rate={literal(rate)}"]
         if outputs_probabilities:
@@ -349,6 +402,7 @@ class _Writer:
             if kind in ("dense", "conv"):
                 activation = _choice(layer["activation"], ACTIVATIONS, f"{at}.activation")
             if kind == "conv":
+                self.has_conv = True
                 if shaped and image is None:
                     raise AttrError(
                         f"{at}.kind",

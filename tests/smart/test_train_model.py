@@ -174,6 +174,32 @@ def test_the_form_lists_the_kernels_arrays(comm_log, monkeypatch):
     assert next(f for f in cell.form(cell.attrs) if f["name"] == "x")["type"] == "text"
 
 
+def test_the_preview_counts_parameters_and_checks_the_layers_fit_the_data(comm_log, monkeypatch):
+    from kino.smart import _namespace
+
+    kernel = {"images": np.zeros((50, 8, 8, 1), "float32")}
+    monkeypatch.setattr(_namespace, "user_namespace", lambda: kernel)
+    layers = [
+        {"kind": "conv", "features": 4, "kernel_size": 3},
+        {"kind": "norm", "norm": "batch"},
+        {"kind": "flatten"},
+        {"kind": "dense", "units": 10, "activation": "none"},
+    ]
+    cell = TrainModel(x="images", layers=layers)
+    # conv 3*3*1*4 + 4, batch norm 2*4, dense 8*8*4*10 + 10
+    assert cell.preview(cell.attrs) == "2,618 parameters · one example (8, 8, 1) → (10,)"
+    assert cell.error == ""
+    kernel["images"] = np.zeros((50, 64), "float32")  # flat rows: no images to convolve
+    cell.refresh()  # as after the cell that redefined images ran
+    assert cell.error_field == "layers"
+    assert "(examples, height, width, channels), got (50, 64)" in cell.error
+    cell.attrs = {**cell.attrs, "layers": [{"kind": "dense", "units": 3, "activation": "none"}]}
+    assert cell.error == ""
+    assert cell.preview(cell.attrs) == "195 parameters · one example (64,) → (3,)"
+    kernel.clear()  # no data yet: no preview, and no error
+    assert cell.preview(cell.attrs) is None
+
+
 BAD = [
     ({"layers": [{"kind": "dense", "units": 0}]}, "layers.0.units"),
     ({"layers": [{"kind": "dropout", "rate": 1.5}, {"kind": "dense"}]}, "layers.0.rate"),
