@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,8 +62,15 @@ def mlp() -> nnx.Module:
     return nnx.Sequential(nnx.Linear(64, 512, rngs=rngs), nnx.relu, nnx.Linear(512, 10, rngs=rngs))
 
 
-# Process CPU seconds of the last timed section (threads, tasks or rate), for the cpu ratios.
+# Process CPU seconds of the last timed section (threads, tasks or rate), for the cpu ratios,
+# and the context switches of the last threads section (voluntary, involuntary).
 LAST_CPU = [0.0]
+LAST_SWITCHES = [(0, 0)]
+
+
+def switches() -> tuple[int, int]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_nvcsw, usage.ru_nivcsw
 
 
 def threads(call, rows: np.ndarray) -> tuple[float, list[float]]:
@@ -82,11 +90,12 @@ def threads(call, rows: np.ndarray) -> tuple[float, list[float]]:
     for t in workers:
         t.start()
     barrier.wait()
-    start, used = time.perf_counter(), time.process_time()
+    start, used, switched = time.perf_counter(), time.process_time(), switches()
     for t in workers:
         t.join()
     elapsed = time.perf_counter() - start
     LAST_CPU[0] = time.process_time() - used
+    LAST_SWITCHES[0] = tuple(b - a for a, b in zip(switched, switches(), strict=True))
     return len(rows) / elapsed, [x for per in latencies for x in per]
 
 
@@ -233,18 +242,27 @@ def main() -> None:
             monitor.close()
             server._monitors.remove(monitor)
 
+    thread_costs: dict[str, tuple[float, float]] = {}
+
     def pair(base, kino) -> tuple[float, float]:
         """Median requests/s of ``kino`` and ``base`` runs, alternated (ABBA): at least
         args.reps runs each, more (up to 40) while the pair has taken under 2 s, so a
         short figure is not one burst of the other processes' load."""
         got: dict[Any, list[float]] = {base: [], kino: []}
         cpu: dict[Any, list[float]] = {base: [], kino: []}
+        switched: dict[Any, list[int]] = {base: [], kino: []}
         start, i = time.perf_counter(), 0
         while i < args.reps or (i < 40 and time.perf_counter() - start < 2.0):
             for run in (base, kino) if i % 2 == 0 else (kino, base):
                 got[run].append(run())
                 cpu[run].append(LAST_CPU[0])
+                switched[run].append(LAST_SWITCHES[0][0])
             i += 1
+        for who, run in (("kino", kino), ("base", base)):  # per request, for the threads
+            thread_costs[who] = (
+                statistics.median(cpu[run]) / len(rows) * 1e6,
+                statistics.median(switched[run]) / len(rows),
+            )
         cpu_ratio = statistics.median(cpu[base]) / statistics.median(cpu[kino])
         return statistics.median(got[kino]), statistics.median(got[base]), cpu_ratio
 
@@ -269,6 +287,10 @@ def main() -> None:
             kino_rps, base_rps, cpu_ratio = pair(base, kino)
             figures.setdefault(name, []).append(kino_rps / base_rps)
             figures.setdefault(f"{name} cpu", []).append(cpu_ratio)
+            if name == "threads":
+                for who, (us, vcsw) in thread_costs.items():
+                    figures.setdefault(f"threads {who} us", []).append(us)
+                    figures.setdefault(f"threads {who} vcsw", []).append(vcsw)
             line.append(
                 f"{name} {kino_rps:,.0f} vs {base_rps:,.0f} ({kino_rps / base_rps:.2f}, "
                 f"cpu {cpu_ratio:.2f})"
@@ -310,6 +332,11 @@ def main() -> None:
         f"1. server / one-by-one jit, {CALLERS} callers: asyncio tasks {med['tasks']:.2f}x "
         f"(cpu {med['tasks cpu']:.2f}x), threads {med['threads']:.2f}x (cpu "
         f"{med['threads cpu']:.2f}x) (target >= 5)"
+    )
+    print(
+        f"   threads per request: kino {med['threads kino us']:.1f} us CPU, "
+        f"{med['threads kino vcsw']:.2f} voluntary context switches; one-by-one jit "
+        f"{med['threads base us']:.1f} us, {med['threads base vcsw']:.2f} (counts: no target)"
     )
 
 
