@@ -25,7 +25,8 @@ each other variant runs beside each of kino's epochs, after it in even rounds an
 before it in odd ones (A B, B A, ...), so load drift on a shared machine hits all of
 them alike. The first epoch of each (compilation) is neither timed nor measured.
 Every round's rates are printed; each figure is the median over rounds, and each
-ratio the median of the rounds' paired ratios. Peak memory is the largest
+ratio the median of the rounds' paired ratios; beside them, each variant's main-thread CPU
+per epoch (the host work it adds to the compiled steps, steady under load). Peak memory is the largest
 resident-set growth over the start of a timed epoch, sampled every 10 ms (on a GPU,
 also the device's peak bytes in use). Then: a second run of the same cell (a new
 trainer over an equal model, the same optax object) counts its compilations and
@@ -229,10 +230,15 @@ class KinoHostFed:
         self.timed = None
 
     def _start(self, s):
-        self.t, self.cpu = time.perf_counter(), time.process_time()
+        self.t, self.cpu, self.main = time.perf_counter(), time.process_time(), time.thread_time()
 
     def _end(self, s):
-        self.timed = (s.iterations, time.perf_counter() - self.t, time.process_time() - self.cpu)
+        self.timed = (
+            s.iterations,
+            time.perf_counter() - self.t,
+            time.process_time() - self.cpu,
+            time.thread_time() - self.main,
+        )
 
     def run_epoch(self):
         epochs = 1 if self.result is None else self.result.epoch + 1
@@ -407,14 +413,15 @@ def main() -> None:
             b = baselines[name]
             if s.epoch > 1:
                 mem.window(name)
-            t, cpu = time.perf_counter(), time.process_time()
+            t, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
             steps = b.run_epoch()
             elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
+            main = time.thread_time() - main
             mem.close()
             if isinstance(steps, tuple):  # timed by the variant itself (its epoch alone)
-                steps, elapsed, cpu = steps
+                steps, elapsed, cpu, main = steps
             if s.epoch > 1:
-                timings[name].append((steps, elapsed, cpu))
+                timings[name].append((steps, elapsed, cpu, main))
 
     def kino_epoch_started(s):
         if s.epoch > 1 and s.epoch % 2 == 1:  # odd rounds: the others first (B A)
@@ -422,13 +429,15 @@ def main() -> None:
         if s.epoch > 1:  # the first (compiling) epoch is neither timed nor measured
             mem.window("c")
         marks["t"], marks["cpu"] = time.perf_counter(), time.process_time()
+        marks["main"] = time.thread_time()
 
     def kino_epoch_completed(s):
         elapsed, cpu = time.perf_counter() - marks["t"], time.process_time() - marks["cpu"]
+        main = time.thread_time() - marks["main"]
         mem.close()
         assert s.data_on_device is True, "the benchmark's data must be resident for (c)"
         if s.epoch > 1:
-            timings["c"].append((s.iterations, elapsed, cpu))
+            timings["c"].append((s.iterations, elapsed, cpu, main))
         if s.epoch == 1 or s.epoch % 2 == 0:  # even rounds (and the warm-up): after kino
             run_baselines(s)
         if s.epoch > 1:
@@ -458,10 +467,21 @@ def main() -> None:
     rate = {k: median_rate(v, 1) for k, v in timings.items()}
     per_cpu = {k: median_rate(v, 2) for k, v in timings.items()}
     print(f"\nmedians over {epochs} rounds")
-    print(f"{'variant':56s} {'steps/s':>8s} {'steps/CPU-s':>12s} {'peak RSS growth':>16s}")
+    print(
+        f"{'variant':56s} {'steps/s':>8s} {'steps/CPU-s':>12s} {'peak RSS growth':>16s}"
+        f" {'main thread':>12s}"
+    )
     for name in timings:
         grown = mem.peak.get(name, 0) / 2**20
-        print(f"{labels[name]:56s} {rate[name]:8.0f} {per_cpu[name]:12.0f} {grown:13.0f} MiB")
+        main = statistics.median(r[3] for r in timings[name]) * 1e3
+        print(
+            f"{labels[name]:56s} {rate[name]:8.0f} {per_cpu[name]:12.0f} {grown:13.0f} MiB"
+            f" {main:6.1f} ms/ep"
+        )
+    print(
+        "(main thread: the calling thread's CPU per epoch, time.thread_time: the host work "
+        "each variant adds beside the compiled steps)"
+    )
     stats = jax.devices()[0].memory_stats() or {}
     if "peak_bytes_in_use" in stats:
         print(
