@@ -26,8 +26,8 @@ before it in odd ones (A B, B A, ...), so load drift on a shared machine hits al
 them alike. The first epoch of each (compilation) is neither timed nor measured.
 Every round's rates are printed; each figure is the median over rounds, and each
 ratio the median of the rounds' paired ratios; beside them, each variant's main-thread CPU
-per epoch (the host work it adds to the compiled steps, steady under load). Peak memory is the largest
-resident-set growth over the start of a timed epoch, sampled every 10 ms (on a GPU,
+per epoch (the host work it adds to the compiled steps, steady under load). Peak memory is
+the largest resident-set growth over the start of a timed epoch, sampled every 10 ms (on a GPU,
 also the device's peak bytes in use). Then: a second run of the same cell (a new
 trainer over an equal model, the same optax object) counts its compilations and
 compares its first epoch with its later ones; and the host memory of the
