@@ -67,6 +67,11 @@ def test_train_model_writes_code_that_follows_the_form_and_trains(lab, page):
         ),
         "the first layer's units in both layers' sizes",
     )
+    # The preview under the form: 8*8+8 and 8*10+10 parameters, for x_train's rows of 8.
+    preview = page.locator(".jp-Notebook .jp-Cell").nth(1)
+    preview.get_by_text("162 parameters · one example (8,) → (10,)").wait_for(
+        timeout=budget_ms(30_000)
+    )
 
     # A new layer is a dense one; made a dropout, it may not end the model, and a rate of
     # 1.5 is refused: each a message beside its field, the code keeping its last good state.
