@@ -673,7 +673,11 @@ def test_the_curated_smart_cells_notebook_runs_and_stays_as_written(lab, page):
     status.nth(len(forms) - 1).wait_for(timeout=budget_ms(120_000))
     assert page.locator(".jp-Notebook .kino-smartcell .kino-sc-banner:visible").count() == 0
     now = cells(page)
-    assert [c["source"] for c in now] == ["".join(c["source"]) for c in written]
+    assert len(now) == len(written)
+    for before, after in zip(written, now, strict=True):
+        # A linked code cell that changed means its form's generator no longer writes
+        # what the notebook holds: regenerate the notebook (tests/smart).
+        assert after["source"] == "".join(before["source"]), f"cell {before['id']} was rewritten"
     for before, after in zip(written, now, strict=True):
         for key in (FORM_KEY, CODE_KEY):
             assert after["metadata"].get(key) == before["metadata"].get(key), before["id"]
