@@ -24,9 +24,11 @@ shape is queued for a background thread to compile; later batches of that shape 
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import contextlib
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,6 +41,18 @@ from kino.serving.program import Outputs
 
 #: The structure of an output that is one array.
 _ONE = jax.tree.structure(0)
+
+# Programs whose background compiles must end before the interpreter does: XLA aborts
+# the process ("terminate called ...") when a daemon thread is still compiling at exit.
+_PROGRAMS: weakref.WeakSet[TextProgram] = weakref.WeakSet()
+
+
+@atexit.register
+def _finish_background_compiles() -> None:
+    for program in list(_PROGRAMS):
+        program.drop_queued()
+        program.wait()
+
 
 #: A compiled shape: (batch rows, sequence length, packed tokens or None when unpacked).
 Shape = tuple[int, int, "int | None"]
@@ -79,6 +93,7 @@ class TextProgram:
         self._waiting: list[Shape] = []
         self._lock = threading.Condition()
         self._worker: threading.Thread | None = None
+        _PROGRAMS.add(self)
         for size in self.sizes:
             longest = self.lengths[-1]
             self._compile((size, longest, size * longest if packed else None))
@@ -137,6 +152,11 @@ class TextProgram:
                 shape = self._waiting.pop(0)
             with contextlib.suppress(Exception):  # its batches keep running in a larger shape
                 self._compile(shape)
+
+    def drop_queued(self) -> None:
+        """Forget shapes queued but not yet compiling (their batches keep a larger shape)."""
+        with self._lock:
+            self._waiting.clear()
 
     def wait(self) -> None:
         """Block until every queued shape is compiled (or failed; larger shapes then serve)."""

@@ -208,7 +208,10 @@ def _encoding(
         arguments.append(f"aggregate={literal(aggregate)}")
     arguments.append(f"type={literal(kind)}")
     if title:
-        arguments.append(f"title={literal(column)}")
+        # Vega-Lite writes the title into expressions (the marks' descriptions), where a
+        # line break is a syntax error: the title keeps the name on one line.
+        one_line = "".join(c if c.isprintable() else " " for c in column)
+        arguments.append(f"title={literal(one_line)}")
     return arguments
 
 
@@ -218,13 +221,17 @@ def _vega_field(
     """How Vega-Lite names ``column``, and whether the axis needs its real name as title.
 
     Vega-Lite reads ``.`` and ``[]`` as nested access (escaped with a backslash) and
-    cannot read a quote at all: such a column is renamed in the chart's data (quotes
-    become typographic ones)."""
+    cannot read a quote or a line break at all: such a column is renamed in the chart's
+    data (quotes become typographic ones, line breaks and other control characters
+    spaces)."""
     name = column
-    if "'" in name or '"' in name:
+    if "'" in name or '"' in name or not name.isprintable():
         name = name.replace("'", "\u2019").replace('"', "\u201d")
+        name = "".join(c if c.isprintable() else " " for c in name)
         if name in columns and name != column:
-            raise AttrError(channel, f"cannot chart {column!r}: rename it (it has quotes)")
+            raise AttrError(
+                channel, f"cannot chart {column!r}: rename it (it has quotes or line breaks)"
+            )
         renames[column] = name
     escaped = "".join("\\" + c if c in ".[]\\" else c for c in name)
     return escaped, escaped != column

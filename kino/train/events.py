@@ -61,7 +61,8 @@ EVENTS = (
 
 HALT_EPOCH = "halt_epoch"
 HALT_LOOP = "halt_loop"
-STATUSES = ("running", "completed", "halted", "stopped", "interrupted", "failed")
+HALT_STATUSES = ("halted", "pruned")
+STATUSES = ("running", "completed", "halted", "pruned", "stopped", "interrupted", "failed")
 
 
 class HandlerError(Exception):
@@ -74,13 +75,23 @@ class HandlerError(Exception):
 
 @dataclass(frozen=True)
 class Halt:
-    """What a handler returns to halt with its own reason: ``Halt("halt_loop", "why")``."""
+    """What a handler returns to halt with its own reason: ``Halt("halt_loop", "why")``.
+
+    A loop halted this way ends with ``status`` (``"halted"``, or ``"pruned"`` for a
+    search that gave up on the run, as ``kino.tune`` does).
+
+    Example:
+        >>> Halt("halt_loop", "pruned at epoch 3", status="pruned").status
+        'pruned'
+    """
 
     action: str
     reason: str | None = None
+    status: str = "halted"
 
     def __post_init__(self):
         check_choice(self.action, (HALT_EPOCH, HALT_LOOP), func="train.Halt", argument="action")
+        check_choice(self.status, HALT_STATUSES, func="train.Halt", argument="status")
 
 
 @dataclass(frozen=True)
@@ -298,7 +309,7 @@ class Handlers:
         In a single process, or when no process-0-only handler was due, nothing is sent.
 
         >>> Handlers.agree("iteration_completed", Halt("halt_loop"), None, lead_only=True)
-        Halt(action='halt_loop', reason=None)
+        Halt(action='halt_loop', reason=None, status='halted')
         """
         if process_count() > 1 and lead_only:
             # process 0's handlers halted or failed alone: every process must stop with it

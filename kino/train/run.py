@@ -52,10 +52,10 @@ class TrainState:
 class Result:
     """The outcome of :meth:`Trainer.run`: status, reason, final state and history.
 
-    ``status`` is one of ``"completed"``, ``"halted"``, ``"stopped"``, ``"interrupted"``
-    or ``"failed"``. A run fails when a handler raises or a checkpoint cannot be written:
-    it is not re-raised (that would lose this Result); ``error`` is the exception,
-    ``reason`` names it, and ``state`` (also applied to the model) is the one after the
+    ``status`` is one of ``"completed"``, ``"halted"``, ``"pruned"``, ``"stopped"``,
+    ``"interrupted"`` or ``"failed"``. A run fails when a handler raises or a checkpoint
+    cannot be written: it is not re-raised (that would lose this Result); ``error`` is the
+    exception, ``reason`` names it, and ``state`` (also applied to the model) is the one after the
     last epoch whose handlers all ran. ``raise result.error`` re-raises it.
     ``data_on_device`` says which path fed the data: True for arrays resident on the
     device (batches drawn inside the compiled program), False for batches sent from the host.

@@ -510,7 +510,7 @@ class Runner:
     def _epochs(self) -> None:
         halt = self.fire("started")
         if halt is not None and halt.action == HALT_LOOP:
-            self.status, self.reason = "halted", halt.reason
+            self.status, self.reason = halt.status, halt.reason
             return
         for epoch in range(self.start_epoch + 1, self.epochs + 1):
             flag = self._flags()
@@ -520,7 +520,7 @@ class Runner:
             self.epoch, self.iteration = epoch, 0
             halt = self.fire("epoch_started")
             if halt is not None and halt.action == HALT_LOOP:
-                self.status, self.reason = "halted", halt.reason
+                self.status, self.reason = halt.status, halt.reason
                 return
             skip = halt is not None and halt.action == HALT_EPOCH
             self.carry = self.carry._replace(
@@ -572,7 +572,7 @@ class Runner:
                     break
                 if halt is not None:
                     if halt.action == HALT_LOOP:
-                        self.status, self.reason = "halted", halt.reason
+                        self.status, self.reason = halt.status, halt.reason
                     else:
                         end_epoch = True
             pending = (outs, chunk.k)
@@ -581,7 +581,7 @@ class Runner:
         if pending is not None and not self.nan:
             halt = self._process(*pending, allow_halt=self.status == "running" and not end_epoch)
             if halt is not None and halt.action == HALT_LOOP and not self.nan:
-                self.status, self.reason = "halted", halt.reason
+                self.status, self.reason = halt.status, halt.reason
         if self.nan:
             self.status, self.reason = "halted", self.nan
         return None if self.status == "running" else self.status
@@ -611,7 +611,7 @@ class Runner:
         halts.append(self.fire("epoch_completed", metrics=dict(values), confusion_matrix=cm))
         for halt in halts:
             if halt is not None and halt.action == HALT_LOOP:
-                self.status, self.reason = "halted", halt.reason
+                self.status, self.reason = halt.status, halt.reason
                 return
 
     def _refuse_validation(self, why: str, train_values: dict) -> None:

@@ -108,7 +108,7 @@ class Study:
         value = self._objective(trial)
         if _is_result(value):
             result, value = value, None
-            halted = trial.halted and result.status == "halted"
+            halted = trial.halted and result.status in ("halted", "pruned")
             if not halted:
                 value = self._value_of(result, trial.monitor or self.monitor)
             del result  # a pruned trial keeps nothing of its run

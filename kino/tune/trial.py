@@ -3,9 +3,10 @@
 ``Trial.prune_on(loop)`` attaches an ``epoch_completed`` handler to a ``kino.train`` loop:
 each epoch it reports the monitored metric to the trial; when Optuna's pruner says the
 trial is behind (or the study was asked to stop), the handler returns ``Halt``, so the
-loop ends at that epoch boundary with status "halted" and the study records the trial
-as pruned. The handler holds the trial only, never the loop or its model, so a pruned
-trial's parameters and optimizer state are freed when its objective returns.
+loop ends at that epoch boundary with status "pruned" ("halted" when the study was
+stopped) and the study records the trial as pruned. The handler holds the trial only,
+never the loop or its model, so a pruned trial's parameters and optimizer state are
+freed when its objective returns.
 
 >>> import optuna
 >>> from kino.train.events import LoopState
@@ -102,5 +103,5 @@ class Trial:
             return Halt("halt_loop", f"study stopped at epoch {state.epoch}")
         if self.optuna.should_prune():
             self.pruned_at = state.epoch
-            return Halt("halt_loop", f"pruned at epoch {state.epoch}")
+            return Halt("halt_loop", f"pruned at epoch {state.epoch}", status="pruned")
         return None

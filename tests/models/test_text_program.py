@@ -7,6 +7,8 @@ and packed batches answer as padded ones do.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import jax
@@ -95,3 +97,22 @@ def test_a_batch_uses_the_smallest_compiled_shape_that_holds_it(tiny):
     second = task.run(texts)
     assert used == [shape]
     np.testing.assert_allclose(np.stack(second), np.stack(first), atol=TOLERANCE)
+
+
+def test_the_interpreter_exits_cleanly_while_shapes_compile_in_the_background(tiny):
+    # XLA aborts the process ("terminate called ...") if a daemon thread is still
+    # compiling when the interpreter ends; kino finishes or drops those compiles first.
+    folder = tiny("bert")
+    script = (
+        "from kino.models import load, text_embedding\n"
+        f"task = text_embedding(load({str(folder)!r}), batch_size=2, sequence_lengths=(8, 16))\n"
+        "task.run(['the cat sat'])\n"  # queues its own shape in the background
+        "task.run(['the cat sat on the mat', 'the dog'])\n"
+        "print('ran', flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=BUDGET_S
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ran" in done.stdout
+    assert "terminate called" not in done.stderr, done.stderr[-2000:]

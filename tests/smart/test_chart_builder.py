@@ -181,10 +181,14 @@ HOSTILE = st.one_of(
 )
 
 
+def one_line(name):
+    return "".join(c if c.isprintable() else " " for c in name)
+
+
 def charted(name):
-    """The name a column has in the chart's data: Vega-Lite cannot read quotes, so the
-    code renames them to typographic ones."""
-    return name.replace("'", "\u2019").replace('"', "\u201d")
+    """The name a column has in the chart's data: Vega-Lite cannot read quotes or line
+    breaks, so the code renames them (typographic quotes; control characters spaces)."""
+    return one_line(name.replace("'", "\u2019").replace('"', "\u201d"))
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -206,11 +210,17 @@ def test_hostile_names_stay_data_and_the_code_round_trips(names, values, title, 
         _, spec = run(cell, frame=frame)
         x, y = spec["encoding"]["x"], spec["encoding"]["y"]
         assert (unescape(x["field"]), unescape(y["field"])) == (charted(label), charted(number))
-        assert (x.get("title", label), y.get("title", number)) == (label, number)
+        # Titles are the real names, on one line (Vega parses them inside expressions).
+        assert (x.get("title", label), y.get("title", number)) == (
+            one_line(label),
+            one_line(number),
+        )
         assert (x["type"], y["type"]) == ("nominal", "quantitative")
         assert spec["mark"] == {"type": mark}
         assert spec.get("title", "") == title
         assert [row[charted(number)] for row in rows_of(spec)] == values
+        # What Vega parses as an expression never holds a line break or a quote.
+        assert all(c.isprintable() and c not in "'\"" for c in x["field"] + y["field"])
         again = ChartBuilder(**json.loads(json.dumps(cell.attrs)))
         assert again.code == cell.code
         again.close()

@@ -152,6 +152,16 @@ def test_halt_with_reason_and_bad_return_value(data):
     loop = loop_for().handle("started", lambda s: train.Halt("halt_loop", "nothing to do"))
     result = loop.run(train.batches(*data, batch_size=BATCH), epochs=3)
     assert (result.status, result.reason, result.history.height) == ("halted", "nothing to do", 0)
+    pruned = train.Halt("halt_loop", "behind the others", status="pruned")
+    loop = loop_for().handle("epoch_completed", lambda s: pruned if s.epoch == 2 else None)
+    result = loop.run(train.batches(*data, batch_size=BATCH), epochs=3)
+    assert (result.status, result.reason, result.history.height) == (
+        "pruned",
+        "behind the others",
+        2,
+    )
+    with pytest.raises(ValueError, match=r"train\.Halt: 'status' must be one of halted, pruned"):
+        train.Halt("halt_loop", status="done")
     loop = loop_for().handle("epoch_started", lambda s: "stop")
     result = loop.run(train.batches(*data, batch_size=BATCH))
     assert result.status == "failed" and isinstance(result.error, ValueError)

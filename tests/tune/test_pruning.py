@@ -41,13 +41,15 @@ def trainer(model, lr, val):
 
 def test_a_pruned_trial_stops_early_is_recorded_pruned_and_frees_its_model(digits):
     data, val = digits
-    models = {}
+    models, statuses = {}, {}
 
     def train_fn(params, trial):
         model = mlp()
         models[params["lr"]] = weakref.ref(model)
         loop = trial.prune_on(trainer(model, params["lr"], val))
-        return loop.run(data, epochs=EPOCHS, batch_size=64)
+        result = loop.run(data, epochs=EPOCHS, batch_size=64)
+        statuses[params["lr"]] = result.status
+        return result
 
     study = kino.tune(
         {"lr": Categorical((1e-2, 1e-7))},  # a rate too small to learn anything
@@ -60,6 +62,7 @@ def test_a_pruned_trial_stops_early_is_recorded_pruned_and_frees_its_model(digit
     good, bad = by_lr[1e-2], by_lr[1e-7]
     assert bad.state == optuna.trial.TrialState.PRUNED
     assert bad.user_attrs["halted"] == "pruned"
+    assert statuses == {1e-2: "completed", 1e-7: "pruned"}  # the loop's own status
     assert list(bad.intermediate_values) == [1]  # halted after its first epoch
     assert good.state == optuna.trial.TrialState.COMPLETE
     assert list(good.intermediate_values) == list(range(1, EPOCHS + 1))
