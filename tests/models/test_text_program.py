@@ -105,9 +105,11 @@ def test_the_interpreter_exits_cleanly_while_shapes_compile_in_the_background(ti
     folder = tiny("bert")
     script = (
         "from kino.models import load, text_embedding\n"
-        f"task = text_embedding(load({str(folder)!r}), batch_size=2, sequence_lengths=(8, 16))\n"
-        "task.run(['the cat sat'])\n"  # queues its own shape in the background
-        "task.run(['the cat sat on the mat', 'the dog'])\n"
+        f"task = text_embedding(load({str(folder)!r}), batch_size=8,"
+        " sequence_lengths=(8, 16, 32, 64))\n"
+        "words = 'the cat sat on the mat and the dog ran'.split()\n"
+        "for n in range(1, 9):\n"  # each batch queues shapes of its own in the background
+        "    task.run([' '.join(words[:k]) for k in range(1, n + 1)])\n"
         "print('ran', flush=True)\n"
     )
     done = subprocess.run(
