@@ -60,11 +60,13 @@ def test_the_scale_reaches_pytest_timeout_in_a_fresh_run():
     assert "1 passed" in result.stdout
 
 
-# Harness helpers that scale the ``timeout`` they take (tests/browser/harness.py).
+# Harness helpers that scale the ``timeout`` they take (tests/browser/harness.py, and
+# tests/browser/test_smart_cells.py's wait_cells, which hands it to wait_until).
 SCALING_HELPERS = {
     "open_notebook",
     "run_all",
     "run_notebook",
+    "wait_cells",
     "wait_until",
     "wait_for_app",
     "_wait_http",

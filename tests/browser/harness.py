@@ -338,9 +338,19 @@ def wait_until(page: Any, condition: Callable[[], Any], what: str, timeout: floa
 
 
 def lab_command(page: Any, command: str, args: dict | None = None) -> Any:
-    """Run a JupyterLab command in the page (the app is exposed by the harness)."""
+    """Run a JupyterLab command in the page (the app is exposed by the harness).
+
+    Returns the command's result when it is plain data; a widget (what "launcher:create"
+    gives) comes back as None, since playwright cannot serialize one."""
     return page.evaluate(
-        "([c, a]) => window.jupyterapp.commands.execute(c, a)", [command, args or {}]
+        """([c, a]) => window.jupyterapp.commands.execute(c, a).then((result) => {
+          try {
+            return JSON.parse(JSON.stringify(result ?? null));
+          } catch {
+            return null;
+          }
+        })""",
+        [command, args or {}],
     )
 
 

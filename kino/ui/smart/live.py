@@ -14,7 +14,6 @@ from typing import Any
 log = logging.getLogger("kino")
 
 _cells: weakref.WeakSet[Any] = weakref.WeakSet()
-_registered_with: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def track(cell: Any) -> None:
@@ -30,10 +29,10 @@ def track(cell: Any) -> None:
     except ImportError:  # pragma: no cover - IPython is a dependency of ipywidgets
         return
     shell = get_ipython()
-    if shell is None or shell in _registered_with:
-        return
-    shell.events.register("post_run_cell", refresh_all)
-    _registered_with.add(shell)
+    # Asked of the shell's own list, not remembered: a shell whose callbacks were
+    # cleared (or a new shell instance) gets the callback again, never twice.
+    if shell is not None and refresh_all not in shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", refresh_all)
 
 
 def refresh_all(*_result: Any) -> None:

@@ -307,3 +307,12 @@ def test_any_file_name_stays_inside_uploads(tmp_path_factory, name):
     assert written.read_bytes() == b"ok"
     cleaned = safe_name(name)
     assert cleaned and not cleaned.startswith(".") and Path(cleaned).name == cleaned
+
+
+def test_a_shell_whose_callbacks_were_cleared_gets_the_refresh_again(comm_log, shell):
+    Namespace()
+    shell.events.callbacks["post_run_cell"].clear()  # what another tool (or test) may do
+    cell = Namespace()
+    assert shell.events.callbacks["post_run_cell"].count(refresh_all) == 1
+    shell.run_cell("frames_after_clear = [1]")
+    assert "frames_after_clear" in [o[0] for o in cell.fields[0]["options"]]
