@@ -189,6 +189,9 @@ def shell():
 
     existed = InteractiveShell.initialized()
     shell = InteractiveShell.instance()
+    # A shell an earlier test made keeps its namespace: start from no frames_ names.
+    for name in [n for n in shell.user_ns if n.startswith("frames_")]:
+        del shell.user_ns[name]
     yield shell
     if not existed:
         shell.events.callbacks["post_run_cell"].clear()
