@@ -1,10 +1,12 @@
-"""Fixtures shared by every test: a recorded comm so widgets run without a kernel, and
+"""Fixtures shared by every test: a recorded comm so widgets run without a kernel, a
+notebook namespace and an IPython shell for the smart cells, and
 the one setting that scales every waiting budget (``KINO_TEST_TIMEOUT_SCALE``)."""
 
 from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,3 +144,31 @@ def comm_log(monkeypatch) -> CommLog:
 
     monkeypatch.setattr(comm, "create_comm", create_comm)
     return log
+
+
+@pytest.fixture
+def notebook(monkeypatch):
+    """Put frames in ``__main__`` (the namespace outside IPython), undone after the test:
+    ``notebook(sales=frame)`` (the smart cells list the notebook's frames)."""
+
+    def put(**frames):
+        for name, frame in frames.items():
+            monkeypatch.setattr(sys.modules["__main__"], name, frame, raising=False)
+
+    return put
+
+
+@pytest.fixture
+def shell():
+    """An IPython shell: its ``user_ns`` is the namespace, cells run with ``run_cell``."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    existed = InteractiveShell.initialized()
+    shell = InteractiveShell.instance()
+    # A shell an earlier test made keeps its namespace: start from no frames_ names.
+    for name in [n for n in shell.user_ns if n.startswith("frames_")]:
+        del shell.user_ns[name]
+    yield shell
+    if not existed:
+        shell.events.callbacks["post_run_cell"].clear()
+        InteractiveShell.clear_instance()

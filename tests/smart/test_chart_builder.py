@@ -30,17 +30,6 @@ SALES = pl.DataFrame(
 
 
 @pytest.fixture
-def notebook(monkeypatch):
-    """Put frames in ``__main__`` (the namespace outside IPython), undone after the test."""
-
-    def put(**frames):
-        for name, frame in frames.items():
-            monkeypatch.setattr(sys.modules["__main__"], name, frame, raising=False)
-
-    return put
-
-
-@pytest.fixture
 def altair_limit():
     """Generated code may lift altair's row limit: put it back after the test."""
     yield

@@ -31,17 +31,6 @@ PEOPLE = pl.DataFrame(
 )
 
 
-@pytest.fixture
-def notebook(monkeypatch):
-    """Put frames in ``__main__`` (the namespace outside IPython), undone after the test."""
-
-    def put(**frames):
-        for name, frame in frames.items():
-            monkeypatch.setattr(sys.modules["__main__"], name, frame, raising=False)
-
-    return put
-
-
 def step(**attrs):
     return {**NEW_STEP, **attrs}
 

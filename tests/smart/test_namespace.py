@@ -12,18 +12,6 @@ from kino.smart._namespace import frames, lookup, user_namespace
 from kino.ui.smart import AttrError
 
 
-@pytest.fixture
-def notebook(monkeypatch):
-    """Put frames in ``__main__`` (the namespace outside IPython), undone after the test:
-    ``notebook(sales=frame)``. The data cells' tests use it too."""
-
-    def put(**frames):
-        for name, frame in frames.items():
-            monkeypatch.setattr(sys.modules["__main__"], name, frame, raising=False)
-
-    return put
-
-
 def test_outside_ipython_the_namespace_is_mains_globals():
     assert user_namespace() is vars(sys.modules["__main__"])
 
@@ -95,19 +83,6 @@ def test_the_data_cells_public_names_are_their_classes_even_after_their_modules_
     assert kino.smart.data_source is _data_source.DataSource
     for cell in (kino.smart.chart_builder, kino.smart.data_transform, kino.smart.data_source):
         assert kino.smart.CELLS[cell.kind].endswith(f":{cell.__name__}")
-
-
-@pytest.fixture
-def shell():
-    """An IPython shell: its ``user_ns`` is the namespace, cells run with ``run_cell``."""
-    from IPython.core.interactiveshell import InteractiveShell
-
-    existed = InteractiveShell.initialized()
-    shell = InteractiveShell.instance()
-    yield shell
-    if not existed:
-        shell.events.callbacks["post_run_cell"].clear()
-        InteractiveShell.clear_instance()
 
 
 def test_inside_ipython_the_forms_follow_the_cells_that_run(shell, comm_log):

@@ -183,21 +183,6 @@ class Namespace(SmartCell):
         return f"print({attrs['source']})" if attrs["source"] else ""
 
 
-@pytest.fixture
-def shell():
-    from IPython.core.interactiveshell import InteractiveShell
-
-    existed = InteractiveShell.initialized()
-    shell = InteractiveShell.instance()
-    # A shell an earlier test made keeps its namespace: start from no frames_ names.
-    for name in [n for n in shell.user_ns if n.startswith("frames_")]:
-        del shell.user_ns[name]
-    yield shell
-    if not existed:
-        shell.events.callbacks["post_run_cell"].clear()
-        InteractiveShell.clear_instance()
-
-
 def test_cells_refresh_after_each_run_cell_and_closed_ones_are_dropped(comm_log, shell):
     cell, closed = Namespace(), Namespace()
     assert refresh_all in shell.events.callbacks["post_run_cell"]
