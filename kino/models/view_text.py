@@ -103,8 +103,9 @@ class TextTaskView(ipywidgets.VBox):
             self.answer.render(message)
             return self.rows
         if self.task.task == "text_embedding":
+            n = len(self._corpus)  # the texts searched, before this one joins them
             self.rows = self._neighbours(text, np.asarray(answer, np.float32))
-            title = f"Nearest of {len(self._corpus)} texts" if self._corpus else "No texts yet"
+            title = f"Nearest of {n} text{'s' * (n != 1)}" if n else "No texts yet"
         elif self.task.task == "fill_mask":
             self.rows = [{"label": p["token"], "score": p["score"]} for p in answer]
             title = "Likeliest words"

@@ -17,6 +17,12 @@ def labels_shown(box):
     return [line.children[0].value for line in answer.children[1:]]
 
 
+def heading(box):
+    """The title above the answer's rows."""
+    (answer,) = box.answer.children[1:]
+    return answer.children[0].value
+
+
 def test_a_classifier_shows_every_label_with_a_bar_of_its_score(tiny, comm_log):
     model = load(tiny("bert", labels=["NEGATIVE", "POSITIVE"]))
     task = text_classification(model, sequence_lengths=16)
@@ -57,8 +63,12 @@ def test_without_a_corpus_the_texts_asked_before_are_searched(tiny, comm_log):
     task = text_embedding(load(tiny("bert")), sequence_lengths=16)
     box = view(task)
     assert box.ask("the cat sat") == []
+    assert heading(box) == "No texts yet"
     rows = box.ask("the dog sat")
     assert [r["label"] for r in rows] == ["the cat sat"]
+    assert heading(box) == "Nearest of 1 text"
+    box.ask("the bird sat")
+    assert heading(box) == "Nearest of 2 texts"
 
 
 def test_fill_mask_shows_the_words_and_a_refused_text_shows_why(tiny, comm_log):
