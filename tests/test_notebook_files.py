@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 
 import nbformat
 import pytest
+from ipykernel.ipkernel import IPythonKernel
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 CURATED = [
@@ -46,6 +47,12 @@ def test_notebook_is_titled_clean_and_checked(name):
     # The Launcher's Kino tiles show this heading as the notebook's title.
     assert first.cell_type == "markdown" and first.source.startswith("# "), first.source[:40]
     assert nb.metadata["kernelspec"]["name"] == "python3"
+    # JupyterLab writes the kernel's language_info into a notebook it opens; a stored one
+    # that differs marks the notebook modified before the learner did anything
+    assert nb.metadata["language_info"] == IPythonKernel.language_info, (
+        "store the language_info of this project's kernel: "
+        f"{json.dumps(IPythonKernel.language_info)}"
+    )
     assert "widgets" not in nb.metadata, "saved widget state bloats the repository"
     code = [c for c in nb.cells if c.cell_type == "code"]
     for cell in code:

@@ -50,6 +50,9 @@ def test_a_classifier_and_a_search_answer_what_is_typed(lab, page):
     box = search.locator("input")
     box.fill("Someone plays the guitar on stage")
     box.press("Tab")
+    footer = search.locator(".kino-form-footer")
+    ring = footer.evaluate("f => [getComputedStyle(f).overflowX, getComputedStyle(f).overflowY]")
+    assert ring == ["visible", "visible"]  # the tabbed-to button's focus ring is not clipped
     search.locator(".kino-submit").click()
     first = search.locator(".kino-models-row").first
     first.filter(has_text="A man is playing a guitar.").wait_for(timeout=budget_ms(120_000))

@@ -71,6 +71,9 @@ def run_curated(page, lab, name: str) -> None:
     """
     open_notebook(page, lab, name, timeout=300_000)
     page.evaluate(KERNEL_READY)
+    # the lab has written the kernel's language_info by now (its handler of the same
+    # kernel.info promise ran first); a notebook that stores it is not marked modified
+    assert not page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.dirty")
     run_all(page, timeout=400_000)
     failed = page.evaluate(CELL_ERRORS)
     assert not failed, f"cells of {name} raised: {failed}"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from ipykernel.ipkernel import IPythonKernel
 
 from tests.smart.test_code import ruff_format
 
@@ -149,7 +150,8 @@ def write() -> None:
             "language": "python",
             "name": "python3",
         },
-        "language_info": {"name": "python"},
+        # the kernel's own, so JupyterLab finds nothing to change (and to mark dirty) on open
+        "language_info": dict(IPythonKernel.language_info),
     }
     nbformat.validate(nb)
     nbformat.write(nb, NOTEBOOK)
