@@ -27,6 +27,7 @@ from kino.contracts import check_str, fail
 from kino.models.images import as_picture
 from kino.models.view_bars import score_bars
 from kino.serving.errors import InvalidInput
+from kino.ui.base import ClosesParts
 from kino.ui.input import FileInput, Form, TextareaInput
 from kino.ui.layout import Frame
 from kino.ui.output import Image, Text
@@ -48,7 +49,7 @@ def _refusal(error: Exception) -> ipywidgets.Label:
     return message
 
 
-class ImageClassifier(ipywidgets.VBox):
+class ImageClassifier(ClosesParts, ipywidgets.VBox):
     """An image upload whose picture runs an ``image_classification`` task; the picture
     and its labels with score bars appear below. ``rows`` holds the last answer.
 
@@ -99,7 +100,7 @@ class ImageClassifier(ipywidgets.VBox):
         return self.rows
 
 
-class TextGenerator(ipywidgets.VBox):
+class TextGenerator(ClosesParts, ipywidgets.VBox):
     """A prompt box whose submit runs a ``text_generation`` task; the continuation streams
     into the text below as its tokens are made (on a thread, so the kernel stays free).
 

@@ -23,6 +23,7 @@ import numpy as np
 from kino.contracts import check_int, check_str, fail
 from kino.models.view_bars import score_bars
 from kino.serving.errors import InvalidInput
+from kino.ui.base import ClosesParts
 from kino.ui.input import Form, TextInput
 from kino.ui.layout import Frame
 
@@ -36,7 +37,7 @@ _BUTTONS = {
 }
 
 
-class TextTaskView(ipywidgets.VBox):
+class TextTaskView(ClosesParts, ipywidgets.VBox):
     """A text box whose submits run ``task`` and draw its answer below it.
 
     ``rows`` holds the last answer as drawn: ``{"label", "score"}`` per row (a label,

@@ -26,6 +26,34 @@ _style: KitStyle | None = None
 _style_lock = threading.Lock()
 
 
+class ClosesParts:
+    """Mixin for a kino box whose children it made: closing it closes them too.
+
+    ipywidgets keeps every open widget in its registry, so a closed box whose parts
+    stayed open (a button's control holds a callback to the box) was never freed. The
+    shared kit style stays open.
+
+    >>> import ipywidgets
+    >>> class Pair(ClosesParts, ipywidgets.VBox):
+    ...     pass
+    >>> inner = ipywidgets.Label("a"); Pair([ipywidgets.HBox([inner])]).close(); inner.comm is None
+    True
+    """
+
+    def close(self) -> None:
+        for child in getattr(self, "children", ()):
+            _close_parts(child)
+        super().close()  # type: ignore[misc]
+
+
+def _close_parts(widget: ipywidgets.Widget) -> None:
+    if isinstance(widget, KitStyle):
+        return
+    for child in getattr(widget, "children", ()):
+        _close_parts(child)
+    widget.close()
+
+
 def kit_style() -> KitStyle:
     """The shared style carrier, created on first use."""
     global _style

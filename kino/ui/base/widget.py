@@ -13,6 +13,7 @@ the extension's static folder, so a saved notebook carries no copy of any bundle
 
 from __future__ import annotations
 
+import functools
 import warnings
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,6 +37,16 @@ export default {
 
 class FrontEndNotBuiltWarning(UserWarning):
     """Raised when a widget is created before ``make build`` produced its bundle."""
+
+
+@functools.cache
+def _bundle_text(path: Path) -> str:
+    """A built file's text, read once per process and shared by every class of its bundle.
+
+    Classes get the text, not the path: anywidget turns a path into a watched file
+    that holds a callback per widget instance, so no closed widget was ever freed.
+    """
+    return path.read_text(encoding="utf-8")
 
 
 def bundle_path(bundle: str, suffix: str = ".js") -> Path:
@@ -74,7 +85,7 @@ class KinoWidget(anywidget.AnyWidget):
             js = bundle_path(bundle)
             css = bundle_path(bundle, ".css")
             if js.is_file():
-                cls._esm = js
+                cls._esm = _bundle_text(js)
                 cls._kino_built = True
             else:
                 message = (
@@ -85,7 +96,7 @@ class KinoWidget(anywidget.AnyWidget):
                 cls._esm = _NOT_BUILT_ESM % message
                 cls._kino_built = False
             if css.is_file():
-                cls._css = css
+                cls._css = _bundle_text(css)
         super().__init_subclass__(**kwargs)
 
     def __init__(self, **kwargs: Any) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import ipywidgets
 
 from kino.contracts import check_int, check_number, check_str
-from kino.ui.base import EventSource, kit_style
+from kino.ui.base import ClosesParts, EventSource, kit_style
 from kino.ui.input.pinned import Pins
 
 log = logging.getLogger("kino")
@@ -29,7 +29,7 @@ MIN_INTERVAL_MS = 10
 MAX_INTERVAL_MS = 24 * 60 * 60 * 1000
 
 
-class Button(ipywidgets.VBox, EventSource):
+class Button(ClosesParts, ipywidgets.VBox, EventSource):
     """A button (``kino.button``): each click emits a "click" event, and
     ``.on_click(fn)`` calls ``fn()`` on each click.
 

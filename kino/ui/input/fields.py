@@ -26,7 +26,7 @@ import ipywidgets
 import traitlets
 
 from kino.contracts import check_bool, check_callable, check_int, check_number, check_str, fail
-from kino.ui.base import EventSource, KinoWidget, kit_style, styled
+from kino.ui.base import ClosesParts, EventSource, KinoWidget, kit_style, styled
 from kino.ui.input import sliders
 from kino.ui.input.pinned import Pins
 
@@ -54,7 +54,7 @@ def _check_debounce(debounce: object, func: str) -> int | None:
     return int(debounce)
 
 
-class Input(ipywidgets.VBox, EventSource):
+class Input(ClosesParts, ipywidgets.VBox, EventSource):
     """Base of every kino input: a label, a control and an error line.
 
     An input is an event source: each change emits ``Event("change", value, input)``

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import ipywidgets
 
 from kino.contracts import check_callable, check_str, fail
-from kino.ui.base import EventSource, kit_style, styled
+from kino.ui.base import ClosesParts, EventSource, kit_style, styled
 from kino.ui.input.fields import (
     CheckboxInput,
     DateInput,
@@ -40,7 +40,7 @@ from kino.ui.input.pinned import Pins
 FormValidator = Callable[[Any], "str | Mapping[str, str] | None"]
 
 
-class Form(ipywidgets.VBox, EventSource):
+class Form(ClosesParts, ipywidgets.VBox, EventSource):
     """A form of named inputs with a submit button (``kino.form``). ``validate(values)``
     may return a message (shown under the form), ``{field: message}`` (shown beside
     those fields) or None; an invalid form does not submit.
