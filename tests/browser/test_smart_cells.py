@@ -682,3 +682,35 @@ def test_the_curated_smart_cells_notebook_runs_and_stays_as_written(lab, page):
     for before, after in zip(written, now, strict=True):
         for key in (FORM_KEY, CODE_KEY):
             assert after["metadata"].get(key) == before["metadata"].get(key), before["id"]
+
+
+def test_a_second_form_in_one_cell_shows_its_code_and_leaves_the_first_ones_alone(lab, page):
+    name = f"smart-{uuid.uuid4().hex[:6]}.ipynb"
+    two = "display(kino.smart.chart_builder())\ndisplay(kino.smart.chart_builder())"
+    write_notebook(lab, name, [GREETING, two])
+    open_notebook(page, lab, name)
+    run_cell(page, 0)
+    run_cell(page, 1)  # not Run All: it would wait for the code cell the form inserts
+    wait_cells(
+        page,
+        lambda cs: len(cs) == 3 and cs[2]["source"] == "print('Hello, world')",
+        "the first form's code in the cell below",
+    )
+    hosted = page.locator(".jp-Notebook .kino-smartcell.kino-sc-hosted")
+    second = page.locator(".jp-Notebook .kino-smartcell.kino-sc-standalone")
+    second.locator(".kino-sc-copy").wait_for(timeout=budget_ms(30_000))
+    assert hosted.count() == 1 and second.count() == 1
+    assert "already shows a smart cell" in second.locator(".kino-sc-note").inner_text()
+    form_cell = cells(page)[1]
+
+    # The second form's changes show in its own code, never in the first one's cells.
+    second.locator('.kino-sc-form input[data-path="name"]').fill("other")
+    second.locator(".kino-sc-code", has_text="Hello, other").wait_for(timeout=budget_ms(30_000))
+    hosted.locator('.kino-sc-form input[data-path="name"]').fill("kino")
+    kino_code = "print('Hello, kino')"
+    now = wait_cells(page, lambda cs: cs[2]["source"] == kino_code, "the first form's code")
+    assert now[1]["metadata"][FORM_KEY]["attrs"] == {"name": "kino", "times": 1}
+    assert now[1]["metadata"][FORM_KEY]["code_cell"] == form_cell["metadata"][FORM_KEY]["code_cell"]
+    assert len(now) == 3
+    second.scroll_into_view_if_needed()
+    screenshot(page, "smart-cell-two-forms", ".jp-Notebook .kino-smartcell.kino-sc-standalone")

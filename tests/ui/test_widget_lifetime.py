@@ -1,4 +1,4 @@
-"""A closed kino widget is freed: re-running a cell must not keep every old widget (and its data)."""
+"""A closed kino widget is freed: closing must not keep an old widget (and its data) alive."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@
 // element (bubbling). A plugin that finds the notebook cell holding the element calls
 // `claim(host)` synchronously, inside its listener. A view nobody claimed is in a host
 // without the plugin (Voila, classic tools, another front end): it shows its code with a
-// copy button instead.
+// copy button instead, under the plugin's `refusal` when it gave one.
 
 export const SMART_CELL_EVENT = "kino:smart-cell";
 
@@ -68,4 +68,6 @@ export interface SmartCellEventDetail {
   /** Set by `claim`. */
   claimed: boolean;
   claim(host: SmartCellHost): void;
+  /** Set by a plugin that found the view's cell but will not host it: why, in words. */
+  refusal?: string;
 }

@@ -55,6 +55,9 @@ const sameJSON = (a: unknown, b: unknown) => canonical(a) === canonical(b);
  * form cell. Returns the function that stops listening.
  */
 export function hostSmartCells(panel: NotebookPanelLike): () => void {
+  // One form per cell: a second view in a cell whose link is alive would write over the
+  // first one's metadata and code cell.
+  const links = new WeakMap<ISharedCell, SmartCellLink>();
   const listener = (event: Event) => {
     const detail = (event as CustomEvent<SmartCellEventDetail>).detail;
     const target = event.target;
@@ -63,7 +66,16 @@ export function hostSmartCells(panel: NotebookPanelLike): () => void {
     // The form cell is the cell holding the view: never the active cell.
     const cell = panel.content.widgets.find((c) => c.node.contains(target));
     if (!notebook || !cell) return;
-    detail.claim(new SmartCellLink(notebook, cell.model.sharedModel, detail.bridge));
+    const shared = cell.model.sharedModel;
+    if (links.get(shared)?.active) {
+      detail.refusal =
+        "This cell already shows a smart cell, whose code is in the cell below. " +
+        "Give this one a cell of its own to have its code written for it.";
+      return;
+    }
+    const link = new SmartCellLink(notebook, shared, detail.bridge);
+    links.set(shared, link);
+    detail.claim(link);
   };
   panel.node.addEventListener(SMART_CELL_EVENT, listener);
   return () => panel.node.removeEventListener(SMART_CELL_EVENT, listener);
@@ -110,6 +122,11 @@ export class SmartCellLink implements SmartCellHost {
       // The view is gone (its output was cleared or re-rendered): so is this link.
       if (this.listeners.size === 0) this.dispose();
     };
+  }
+
+  /** Whether a view still uses this link (false once its output is gone). */
+  get active(): boolean {
+    return !this.disposed;
   }
 
   overwrite(): void {

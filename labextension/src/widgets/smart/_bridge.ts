@@ -8,14 +8,15 @@ import {
 } from "../../plugin/smart-bridge";
 
 /**
- * Calls `found(host)` once `el` is attached and the event was dispatched: the host
- * that claimed it, or null where nobody did (Voila, classic tools). Returns a cancel
- * function (a view removed before it was ever attached stops waiting).
+ * Calls `found(host, refusal)` once `el` is attached and the event was dispatched: the
+ * host that claimed it, or null where nobody did (Voila, classic tools; `refusal` says
+ * why when a plugin declined). Returns a cancel function (a view removed before it was
+ * ever attached stops waiting).
  */
 export function announce(
   el: HTMLElement,
   bridge: SmartCellBridge,
-  found: (host: SmartCellHost | null) => void,
+  found: (host: SmartCellHost | null, refusal: string) => void,
 ): () => void {
   let frame = 0;
   let cancelled = false;
@@ -36,7 +37,7 @@ export function announce(
       },
     };
     el.dispatchEvent(new CustomEvent(SMART_CELL_EVENT, { bubbles: true, detail }));
-    found(detail.claimed ? host : null);
+    found(detail.claimed ? host : null, detail.refusal ?? "");
   };
   attempt();
   return () => {

@@ -222,8 +222,9 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
     cleanups.push(host.onStatus(show));
   };
 
-  const standalone = () => {
+  const standalone = (refusal: string) => {
     root.classList.add("kino-sc-standalone");
+    if (refusal) root.append(h("div", { class: "kino-sc-note" }, refusal));
     const panel = codePanel();
     root.append(panel.el);
     const update = () => panel.update(model.get("code") ?? "");
@@ -231,7 +232,9 @@ function render({ model, el }: RenderProps<SmartCellTraits>) {
     cleanups.push(watch(model, ["code"], update));
   };
 
-  cleanups.push(announce(el, bridge, (host) => (host ? hosted(host) : standalone())));
+  cleanups.push(
+    announce(el, bridge, (host, refusal) => (host ? hosted(host) : standalone(refusal))),
+  );
   return () => {
     clearTimeout(typing);
     for (const fn of cleanups) fn();
