@@ -35,6 +35,8 @@ from kino.contracts import check_bool, check_choice, check_int, check_str, fail
 PATTERN = re.compile(r"^epoch_(\d{6})$")
 META = "kino/metadata"
 """The JSON metadata (epoch, metrics, loop counters) inside each checkpoint directory."""
+PROBE_PREFIX = ".kino-write-check-"
+"""The file ``check_writable`` writes and removes (each process its own, at once)."""
 
 
 def _path(directory: Path, epoch: int) -> Path:
@@ -100,7 +102,7 @@ class CheckpointStore:
         """
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(prefix=".kino-write-check-", dir=self.directory)
+            fd, probe = tempfile.mkstemp(prefix=PROBE_PREFIX, dir=self.directory)
             os.close(fd)
             os.remove(probe)
         except OSError as exc:
@@ -130,7 +132,10 @@ class CheckpointStore:
         self.check_writable(func)
         self.run = run
         self._replace = None
-        entries = sorted(p.name for p in self.directory.iterdir())
+        # Another process of a jax.distributed run may be probing the same directory now.
+        entries = sorted(
+            p.name for p in self.directory.iterdir() if not p.name.startswith(PROBE_PREFIX)
+        )
         epochs = self.epochs()
         ours = {e for e in epochs if resuming and (self.writer(e) or {}).get("id") == run["id"]}
         blocking = [e for e in epochs if e not in ours] if resuming else entries

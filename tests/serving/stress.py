@@ -68,7 +68,9 @@ class Held:
             postprocess=hold, example=np.zeros(2, np.float32),
         )  # fmt: skip
         self.server = held.start(**start)
-        self.first = self.server.submit((0, 0))
+        # Its own deadline: a short server default (a test's subject) must not expire the
+        # request that holds the worker before a loaded machine gets to run it.
+        self.first = self.server.submit((0, 0), timeout=budget(120))
         assert self.busy.wait(budget(120))
 
     def release(self):

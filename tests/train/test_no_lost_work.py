@@ -65,6 +65,21 @@ def test_a_fresh_run_refuses_a_directory_holding_checkpoints(tmp_path, data):
     assert CheckpointStore(ck).epochs() == [1, 2, 3]  # nothing was touched
 
 
+def test_another_process_probing_the_directory_does_not_make_it_taken(tmp_path, data):
+    # Each process of a jax.distributed run checks that it can write the directory with a
+    # probe file of its own, at the same moment as the others look whether it is empty.
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    (ck / ".kino-write-check-other-process").touch()
+    assert run(loop(seed=0).checkpoint(ck), data, 1).status == "completed"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / ".kino-write-check-other-process").touch()
+    (other / "notes.txt").touch()  # what the user put there still keeps a run out
+    with pytest.raises(FileExistsError, match=r"1 entries \(notes\.txt\)"):
+        run(loop(seed=1).checkpoint(other), data, 1)
+
+
 def test_overwrite_replaces_the_other_runs_checkpoints_and_resume_continues_this_one(
     tmp_path, data
 ):
