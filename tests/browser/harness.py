@@ -482,6 +482,20 @@ def forgive_debugger_cancellation(page: Any, guard: PageGuard | None = None) -> 
     guard.problems.extend(kept)
 
 
+def end_sessions(server: Server, path: str) -> None:
+    """Shut down the kernels of ``path``'s sessions (an earlier test's), so it opens on a
+    fresh kernel: JupyterLab reconnects a reopened notebook to its running kernel, whose
+    live widgets the widget manager restores and marks the notebook modified for."""
+    with urllib.request.urlopen(server.url("api/sessions"), timeout=budget(30)) as reply:
+        sessions = json.load(reply)
+    for session in sessions:
+        if session.get("path") == path:
+            request = urllib.request.Request(
+                server.url(f"api/sessions/{session['id']}"), method="DELETE"
+            )
+            urllib.request.urlopen(request, timeout=budget(60)).close()
+
+
 def shut_down_kernel(page: Any) -> None:
     """Shut the open notebook's kernel down, so a reopen starts a fresh one."""
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.harness import open_notebook, run_all, screenshot
+from tests.browser.harness import end_sessions, open_notebook, run_all, screenshot
 from tests.conftest import budget_ms
 
 pytestmark = pytest.mark.browser
@@ -69,6 +69,7 @@ def run_curated(page, lab, name: str) -> None:
     reply, not only its 'idle' status, keeps Run All from firing before the kernel
     accepts work on a freshly started server.)
     """
+    end_sessions(lab, name)  # a fresh kernel, whatever ran this notebook before
     open_notebook(page, lab, name, timeout=300_000)
     page.evaluate(KERNEL_READY)
     # the lab has written the kernel's language_info by now (its handler of the same
